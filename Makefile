@@ -1,0 +1,44 @@
+# Steward: `make run` starts the app with demo data; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate demo worker check-deploy bench-ingest clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Steward needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo
+
+run: demo
+	@echo "Steward is starting on http://$(HOST):$(PORT)/ (sign in with one of the demo users above)"
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: install
+	$(BIN)/celery -A steward worker --loglevel=INFO
+
+check-deploy: install
+	DEBUG=false SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=steward.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+bench-ingest: install
+	$(BIN)/python benchmarks/ingest.py $(ROWS)
+
+clean:
+	rm -rf $(VENV) data/steward.sqlite3* data/uploads

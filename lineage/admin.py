@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from lineage.models import Activity, ActivityObject
+
+
+class ActivityObjectInline(admin.TabularInline):
+    model = ActivityObject
+    extra = 0
+    can_delete = False
+    readonly_fields = ["role", "content_type", "object_id", "label"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "summary", "user", "started_at"]
+    list_filter = ["kind", "started_at"]
+    search_fields = ["summary", "user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["kind", "summary", "user", "actor_type", "actor_id", "parameters", "started_at", "ended_at"]
+    inlines = [ActivityObjectInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

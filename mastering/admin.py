@@ -1,0 +1,127 @@
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+
+from mastering import services
+from mastering.ingest.parsing import TableError, write_upload
+from mastering.models import IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
+from steward.errors import ServiceError
+
+
+class SourceFieldInline(admin.TabularInline):
+    model = SourceField
+    extra = 1
+    fields = ["position", "name", "type", "required", "description"]
+
+
+class SourceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = "__all__"
+
+
+class SampleForm(forms.Form):
+    sample = forms.FileField(help_text="A CSV (or JSON) sample: its header becomes the field list, with types inferred from the values.")
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceAdminForm
+    list_display = ["name", "slug", "key_field", "ingest_mode", "priority", "active", "owner"]
+    list_filter = ["active", "ingest_mode"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["owner"]
+    inlines = [SourceFieldInline]
+    change_form_template = "admin/mastering/source/change_form.html"
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        source = form.instance
+        if source.fields.exists() and not source.fields.filter(name=source.key_field).exists():
+            messages.warning(request, f"The key field {source.key_field!r} is not one of the fields; add it, or ingest will refuse every table.")
+        source.fields.filter(name=source.key_field).update(required=True)
+
+    def get_urls(self):
+        return [
+            path("<int:source_id>/propose-fields/", self.admin_site.admin_view(self.propose_fields_view), name="mastering_source_propose_fields"),
+        ] + super().get_urls()
+
+    def propose_fields_view(self, request, source_id: int):
+        """Propose the field list from an uploaded sample; the admin reviews it before it replaces the fields."""
+        source = get_object_or_404(Source, pk=source_id)
+        if not self.has_change_permission(request, source):
+            return redirect("admin:index")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": source, "title": f"Propose fields for {source.name}"}
+        if request.method == "POST" and "confirm" in request.POST:
+            names = request.POST.getlist("name")
+            fields = [
+                {"name": name, "type": request.POST.get(f"type-{i}", "string"), "required": f"required-{i}" in request.POST}
+                for i, name in enumerate(names) if f"keep-{i}" in request.POST
+            ]
+            key_field = request.POST.get("key_field") or source.key_field
+            try:
+                services.update_source(source=source, actor=request.user, fields=fields, key_field=key_field)
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{len(fields)} fields saved for {source.name}.")
+                return redirect(reverse("admin:mastering_source_change", args=[source.pk]))
+        form = SampleForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and "confirm" not in request.POST and form.is_valid():
+            path_ = services.new_upload_path()
+            try:
+                with form.cleaned_data["sample"].open("rb") as stream:
+                    write_upload(stream, path_, max_bytes=50 * 1024 * 1024)
+                context["proposals"] = services.propose_fields(path=path_, file_name=form.cleaned_data["sample"].name)
+                context["types"] = SourceField.Type.choices
+            except (TableError, ServiceError) as exc:
+                messages.error(request, exc.message)
+            finally:
+                Path(path_).unlink(missing_ok=True)
+        context["form"] = form
+        return render(request, "admin/mastering/source/propose_fields.html", context)
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(admin.ModelAdmin):
+    list_display = ["id", "source", "status", "channel", "file_name", "received", "created", "updated", "unchanged", "rejected", "retired", "user", "created_at"]
+    list_filter = ["status", "channel", "mode", "source"]
+    search_fields = ["file_name", "checksum"]
+    list_select_related = ["source", "user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = SourceRecordVersion
+    extra = 0
+    can_delete = False
+    readonly_fields = ["version", "data", "retired", "batch", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(admin.ModelAdmin):
+    list_display = ["key", "source", "version", "retired", "updated_at"]
+    list_filter = ["source", "retired"]
+    search_fields = ["key"]
+    list_select_related = ["source"]
+    inlines = [VersionInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

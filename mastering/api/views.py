@@ -1,0 +1,172 @@
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mastering import selectors, services
+from mastering.api import serializers
+from mastering.api.uploads import RawTableParser, incoming_table
+from mastering.filters import IngestBatchFilter, SourceFilter, SourceRecordFilter
+from mastering.models import IngestBatch, Source, SourceRecord
+from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.permissions import IsAdminOrReadOnly, has_capability
+from steward.api_router import router
+
+
+class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sources and their fields. Anyone signed in reads; admins create and change them."""
+
+    lookup_field = "slug"
+    filterset_class = SourceFilter
+    permission_classes = [IsAdminOrReadOnly]
+    ordering_fields = ["name", "priority", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Source]:
+        return selectors.list_sources()
+
+    def get_serializer_class(self):
+        if self.action in {"update", "partial_update"}:
+            return serializers.SourceUpdateSerializer
+        return serializers.SourceSerializer
+
+    def perform_create(self, serializer) -> None:
+        data = dict(serializer.validated_data)
+        serializer.instance = services.create_source(actor=self.request.user, owner=self.request.user, **data)
+
+    def perform_update(self, serializer) -> None:
+        data = dict(serializer.validated_data)
+        fields = data.pop("fields", None)
+        serializer.instance = services.update_source(source=serializer.instance, actor=self.request.user, fields=fields, **data)
+
+
+class SourceBatchesView(APIView):
+    """Tables in: POST a CSV file (multipart `file` or a text/csv body), a JSON array, or JSON lines."""
+
+    parser_classes = [MultiPartParser, RawTableParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [has_capability("ingest")()]
+        return super().get_permissions()
+
+    @extend_schema(
+        parameters=[serializers.BatchInput(partial=True)],
+        responses={200: serializers.IngestBatchSerializer(many=True)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        source = get_object_or_404(Source, slug=slug)
+        batches = IngestBatchFilter(request.query_params, queryset=selectors.list_batches(source=source)).qs[:100]
+        return Response(serializers.IngestBatchSerializer(batches, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.BatchInput, "application/json": OpenApiTypes.OBJECT,
+                 "text/csv": OpenApiTypes.STR, "application/x-ndjson": OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("mode", str, enum=["append", "snapshot"], description="snapshot retires records absent from the table"),
+            OpenApiParameter("partial", bool, description="keep the good rows and report the bad ones"),
+        ],
+        responses={
+            201: serializers.IngestBatchSerializer,
+            202: OpenApiResponse(serializers.IngestBatchSerializer, description="Large table: ingesting in the background; poll its url."),
+            400: OpenApiResponse(serializers.IngestBatchSerializer, description="Rejected: `detail` and every problem."),
+            413: OpenApiResponse(description="Larger than the upload limit."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        source = get_object_or_404(Source, slug=slug)
+        options = serializers.BatchInput(data={**request.query_params.dict(), **_form_options(request)})
+        options.is_valid(raise_exception=True)
+        with incoming_table(request) as (stream, file_name):
+            batch = services.receive_table(
+                source=source, stream=stream, file_name=file_name, user=request.user,
+                channel=IngestBatch.Channel.API, mode=options.validated_data["mode"],
+                partial=options.validated_data["partial"],
+            )
+        body = serializers.IngestBatchSerializer(batch, context={"request": request}).data
+        if batch.status == IngestBatch.Status.REJECTED:
+            first = batch.problems[0]["reason"] if batch.problems else "the table was rejected"
+            detail = first if batch.problems and batch.problems[0]["row"] == 0 else (
+                f"The table was rejected: {batch.problem_count} problem{'s' if batch.problem_count != 1 else ''} "
+                f"in {batch.rejected} row{'s' if batch.rejected != 1 else ''}; nothing was written."
+            )
+            return Response({"detail": detail, **body}, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if batch.finished else status.HTTP_202_ACCEPTED
+        return Response(body, status=code)
+
+
+def _form_options(request: Request) -> dict:
+    if request.content_type and request.content_type.startswith("multipart/"):
+        return {key: request.data[key] for key in ("mode", "partial") if key in request.data}
+    return {}
+
+
+class IngestBatchViewSet(viewsets.ReadOnlyModelViewSet):
+    """Batches received, with counts, progress and problems."""
+
+    serializer_class = serializers.IngestBatchSerializer
+    filterset_class = IngestBatchFilter
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self) -> QuerySet[IngestBatch]:
+        return selectors.list_batches()
+
+    @extend_schema(responses=serializers.ProblemSerializer(many=True))
+    @action(detail=True)
+    def problems(self, request: Request, pk: str | None = None):
+        """Every stored problem of the batch (CSV with ?format=csv)."""
+        batch = self.get_object()
+        if wants_csv(request):
+            return stream_csv(batch.problems, header=["row", "column", "value", "reason"], file_name=f"batch-{batch.pk}-problems.csv")
+        return Response(batch.problems)
+
+
+class SourceRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Records of a source, filterable; `?format=csv` streams every matching record."""
+
+    serializer_class = serializers.SourceRecordSerializer
+    filterset_class = SourceRecordFilter
+    lookup_field = "key"
+    lookup_value_regex = ".+"
+
+    def get_source(self) -> Source:
+        return get_object_or_404(Source, slug=self.kwargs["slug"])
+
+    def get_queryset(self) -> QuerySet[SourceRecord]:
+        return selectors.list_records(source=self.get_source()).select_related("source")
+
+    def get_permissions(self):
+        if self.request.method == "PUT":
+            return [has_capability("ingest")()]
+        return super().get_permissions()
+
+    def list(self, request: Request, *args, **kwargs):
+        if wants_csv(request):
+            source = self.get_source()
+            names = [f.name for f in source.fields.all()]
+            records = self.filter_queryset(self.get_queryset())
+            rows = ({"key": r.key, "version": r.version, "retired": r.retired, "updated_at": r.updated_at.isoformat(),
+                     **{n: r.data.get(n) for n in names}} for r in records.iterator(chunk_size=2000))
+            return stream_csv(rows, header=["key", "version", "retired", "updated_at", *names], file_name=f"{source.slug}-records.csv")
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=serializers.RecordInput, responses={200: serializers.SourceRecordSerializer})
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        """Upsert one record (streaming ingest); returns it with its version."""
+        payload = serializers.RecordInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        record = services.upsert_record(
+            source=self.get_source(), key=kwargs["key"], data=payload.validated_data["data"], user=request.user
+        )
+        return Response(serializers.SourceRecordSerializer(record).data)
+
+
+router.register("sources", SourceViewSet, basename="source")
+router.register("batches", IngestBatchViewSet, basename="batch")
+router.register(r"sources/(?P<slug>[-\w]+)/records", SourceRecordViewSet, basename="source-record")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MasteringConfig(AppConfig):
+    name = "mastering"
+    verbose_name = "Mastering"

@@ -1,0 +1,55 @@
+"""The pairwise classifier: logistic regression on dedupe's per-attribute distances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+import numpy.typing
+import sklearn.linear_model
+import sklearn.model_selection
+
+FloatArray = numpy.typing.NDArray[numpy.float64]
+
+# The regularisation grid dedupe itself searches.
+C_GRID = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10]
+# Below this many labels of either class a grid search over folds has nothing to stand on.
+MIN_PER_CLASS_FOR_SEARCH = 5
+
+
+def fit_classifier(features: FloatArray, y: numpy.typing.NDArray[numpy.int_], seed: int) -> Any:
+    """Fit the match classifier, choosing C by cross-validated F1 when there are enough labels."""
+    smallest = int(min(numpy.sum(y == 1), numpy.sum(y == 0)))
+    if smallest < MIN_PER_CLASS_FOR_SEARCH:
+        classifier: Any = sklearn.linear_model.LogisticRegression(C=1.0)
+    else:
+        folds = sklearn.model_selection.StratifiedKFold(
+            n_splits=min(5, smallest), shuffle=True, random_state=seed % 2**32
+        )
+        # n_jobs=1: dedupe's default (-1) forks a worker pool per fit, which a web or Celery process should not do.
+        classifier = sklearn.model_selection.GridSearchCV(
+            estimator=sklearn.linear_model.LogisticRegression(),
+            param_grid={"C": C_GRID},
+            scoring="f1",
+            cv=folds,
+            n_jobs=1,
+        )
+    classifier.fit(features, y)
+    return classifier
+
+
+def linear_model(classifier: Any) -> sklearn.linear_model.LogisticRegression:
+    """The fitted logistic regression inside a classifier (GridSearchCV or bare)."""
+    return getattr(classifier, "best_estimator_", classifier)
+
+
+def cross_validated_predictions(
+    features: FloatArray, y: numpy.typing.NDArray[numpy.int_], seed: int, folds: int
+) -> numpy.typing.NDArray[numpy.float64]:
+    """Out-of-fold match probabilities for each labelled pair."""
+    splitter = sklearn.model_selection.StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed % 2**32)
+    out = numpy.zeros(len(y), dtype=numpy.float64)
+    for train_index, test_index in splitter.split(features, y):
+        model = fit_classifier(features[train_index], y[train_index], seed)
+        out[test_index] = model.predict_proba(features[test_index])[:, 1]
+    return out

@@ -1,0 +1,172 @@
+"""A static matcher loaded from settings bytes: block keys, pair scores and explanations."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dedupe.blocking
+import numpy
+import numpy.typing
+
+from mastering.engine._classifier import linear_model
+from mastering.engine._settings import LoadedSettings, load_settings
+from mastering.engine.blocking import BlockKey
+from mastering.engine.clustering import SCORE_DTYPE
+from mastering.engine.records import Pair, PreparedRecord, RawRecord, RecordId
+from mastering.engine.training import DEFAULT_THRESHOLD, predicate_name
+from mastering.engine.variables import AttributeSpec, prepare_record
+
+ScoredChunk = numpy.typing.NDArray[Any]
+DEFAULT_CHUNK_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class AttributeContribution:
+    """How one attribute moved a pair's score: its distance and its share of the log-odds."""
+
+    attribute: str
+    distance: float | None
+    contribution: float
+
+
+class Matcher:
+    """Scores record pairs with a trained model. Cheap to build; safe to cache per model version."""
+
+    def __init__(self, loaded: LoadedSettings, *, num_workers: int = 1) -> None:
+        self._loaded = loaded
+        self.data_model = loaded.data_model
+        self.classifier = loaded.classifier
+        self._predicates = loaded.predicates
+        self.num_workers = num_workers
+        specs = loaded.metadata.get("specs")
+        self.specs: tuple[AttributeSpec, ...] | None = (
+            tuple(AttributeSpec.from_dict(s) for s in specs) if specs else None
+        )
+        self.threshold: float = float(loaded.metadata.get("threshold", DEFAULT_THRESHOLD))
+        self.fields: list[str] = [field for field, _, _, _ in self.data_model._field_comparators]
+
+    @classmethod
+    def from_settings(cls, settings: bytes, *, num_workers: int = 1) -> Matcher:
+        """Load a matcher from settings bytes made by `train_model` (or dedupe's write_settings)."""
+        return cls(load_settings(settings), num_workers=num_workers)
+
+    def predicates(self) -> list[str]:
+        """Readable names of the learned blocking predicates, indexed like `BlockKey.predicate`."""
+        return [predicate_name(p) for p in self._predicates]
+
+    def prepare(self, records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
+        """Convert raw records into the values the comparators expect."""
+        if self.specs is None:
+            return {rid: {f: rec.get(f) for f in self.fields} for rid, rec in records.items()}
+        return {rid: prepare_record(self.specs, rec) for rid, rec in records.items()}
+
+    def blocking_keys(self, records: Mapping[RecordId, RawRecord]) -> Iterator[BlockKey]:
+        """Yield every (predicate, key, record id) the learned fingerprinter gives these records."""
+        prepared = self.prepare(records)
+        fingerprinter = dedupe.blocking.Fingerprinter(self._predicates)
+        # Index predicates (only in settings not made by this engine) need the corpus indexed first.
+        fingerprinter.index_all(prepared)
+        try:
+            for position, predicate in enumerate(self._predicates):
+                for rid, record in prepared.items():
+                    for key in predicate(record):
+                        yield BlockKey(position, key, rid)
+        finally:
+            fingerprinter.reset_indices()
+
+    def score(
+        self,
+        pairs: Iterable[Pair] | numpy.typing.NDArray[numpy.int64],
+        records: Mapping[RecordId, RawRecord],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        prepared: bool = False,
+    ) -> Iterator[ScoredChunk]:
+        """Score id pairs in chunks, yielding structured arrays of ('pairs', 'score')."""
+        lookup = dict(records) if prepared else self.prepare(records)
+        chunks = _id_chunks(pairs, chunk_size)
+        if self.num_workers <= 1:
+            for chunk in chunks:
+                yield _score_chunk(self.data_model, self.classifier, lookup, chunk)
+            return
+        yield from self._score_parallel(lookup, chunks)
+
+    def _score_parallel(
+        self, lookup: dict[RecordId, PreparedRecord], chunks: Iterator[numpy.typing.NDArray[numpy.int64]]
+    ) -> Iterator[ScoredChunk]:
+        global _WORKER_STATE
+        # Forked workers inherit the records copy-on-write, so only id arrays cross process lines.
+        # Forking is impossible from a daemonic process (a Celery prefork child): keep num_workers=1 there.
+        _WORKER_STATE = (self.data_model, self.classifier, lookup)
+        context = multiprocessing.get_context("fork")
+        try:
+            with context.Pool(self.num_workers) as pool:
+                yield from pool.imap(_score_in_worker, chunks)
+        finally:
+            _WORKER_STATE = None
+
+    def score_pair(self, record_a: RawRecord, record_b: RawRecord) -> float:
+        """Match probability of one pair of raw records."""
+        a, b = self.prepare({0: record_a, 1: record_b}).values()
+        return float(self.classifier.predict_proba(self.data_model.distances([(a, b)]))[0, 1])
+
+    def explain(self, record_a: RawRecord, record_b: RawRecord) -> list[AttributeContribution]:
+        """Per-attribute distance and log-odds contribution for one pair; the last entry is the baseline."""
+        a, b = self.prepare({0: record_a, 1: record_b}).values()
+        features = self.data_model.distances([(a, b)])[0]
+        model = linear_model(self.classifier)
+        weights = model.coef_[0]
+        indicator = _missing_indicator_columns(self.data_model)
+        result = []
+        for field, _, start, stop in self.data_model._field_comparators:
+            columns = list(range(start, stop))
+            missing = a[field] is None or b[field] is None
+            contribution = float(sum(weights[c] * features[c] for c in columns))
+            contribution += sum(float(weights[i] * features[i]) for c in columns if (i := indicator.get(c)) is not None)
+            distance = None if missing else float(sum(features[c] for c in columns))
+            result.append(AttributeContribution(field, distance, round(contribution, 4)))
+        result.append(AttributeContribution("(baseline)", None, round(float(model.intercept_[0]), 4)))
+        return result
+
+
+_WORKER_STATE: tuple[Any, Any, dict[RecordId, PreparedRecord]] | None = None
+
+
+def _score_in_worker(ids: numpy.typing.NDArray[numpy.int64]) -> ScoredChunk:
+    assert _WORKER_STATE is not None
+    data_model, classifier, lookup = _WORKER_STATE
+    return _score_chunk(data_model, classifier, lookup, ids)
+
+
+def _score_chunk(
+    data_model: Any, classifier: Any, lookup: Mapping[RecordId, PreparedRecord], ids: numpy.typing.NDArray[numpy.int64]
+) -> ScoredChunk:
+    out = numpy.empty(len(ids), dtype=SCORE_DTYPE)
+    out["pairs"] = ids
+    if len(ids):
+        features = data_model.distances([(lookup[int(a)], lookup[int(b)]) for a, b in ids])
+        out["score"] = classifier.predict_proba(features)[:, 1]
+    return out
+
+
+def _id_chunks(
+    pairs: Iterable[Pair] | numpy.typing.NDArray[numpy.int64], chunk_size: int
+) -> Iterator[numpy.typing.NDArray[numpy.int64]]:
+    if isinstance(pairs, numpy.ndarray):
+        for start in range(0, len(pairs), chunk_size):
+            yield numpy.ascontiguousarray(pairs[start : start + chunk_size], dtype=numpy.int64)
+        return
+    iterator = iter(pairs)
+    while chunk := list(itertools.islice(iterator, chunk_size)):
+        yield numpy.array(chunk, dtype=numpy.int64).reshape(-1, 2)
+
+
+def _missing_indicator_columns(data_model: Any) -> dict[int, int]:
+    # dedupe appends one "is present" column per variable that has missing values, after the
+    # primary and interaction columns, in the order of `_missing_field_indices`.
+    first = data_model._derived_start + len(data_model._interaction_indices)
+    return {column: first + k for k, column in enumerate(data_model._missing_field_indices)}

@@ -1,0 +1,234 @@
+"""Training: from stored labels to learned settings bytes, and an estimate of their quality."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import dedupe.datamodel
+import numpy
+
+from mastering.engine._classifier import cross_validated_predictions, fit_classifier, linear_model
+from mastering.engine._coverage import DEFAULT_MAX_COVER_FRACTION, SampleCoverage
+from mastering.engine._seeding import seeded
+from mastering.engine._settings import dump_settings
+from mastering.engine.learner import ActiveLearner
+from mastering.engine.records import LabeledPair, Pair, PreparedRecord, RawRecord, RecordId, TrainingError
+from mastering.engine.sampling import MAX_TRAINING_RECORDS, draw_training_sample
+from mastering.engine.variables import AttributeSpec, prepare_record, to_dedupe_variables
+
+__all__ = [
+    "ActiveLearner",
+    "DEFAULT_RECALL",
+    "MAX_TRAINING_RECORDS",
+    "QualityEstimate",
+    "TrainedModel",
+    "TrainingMetrics",
+    "draw_training_sample",
+    "estimate_quality",
+    "predicate_name",
+    "train_model",
+]
+
+# Share of labelled matches the learned blocking rules must put in a common block. Below 1.0
+# dedupe may skip a rule that exists only for one odd pair, which keeps blocks small at scale.
+DEFAULT_RECALL = 1.0
+DEFAULT_THRESHOLD = 0.5
+# Cross-validated quality needs a few labels of each answer to mean anything.
+MIN_PER_CLASS_FOR_QUALITY = 5
+
+
+class TrainingMetrics(TypedDict):
+    """Numbers describing one training run, for the model version's page."""
+
+    labels: int
+    matches: int
+    distincts: int
+    predicates: int
+    sample_records: int
+    sample_pairs: int
+    sample_pairs_compared: int
+    labelled_matches_blocked: int
+    regularisation_c: float
+    train_seconds: float
+
+
+class QualityEstimate(TypedDict):
+    """Cross-validated precision and recall of the classifier on the labels (None when too few)."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    labels: int
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A learned model: dedupe settings bytes plus what the app shows about it."""
+
+    settings: bytes
+    predicates: list[str]
+    metrics: TrainingMetrics
+    threshold: float = DEFAULT_THRESHOLD
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def predicate_name(predicate: Any) -> str:
+    """A readable name for a (possibly compound) dedupe predicate, e.g. 'sameThreeCharStart(surname) & state'."""
+    parts = list(predicate) if isinstance(predicate, tuple) else [predicate]
+    names = []
+    for part in parts:
+        func = getattr(part, "func", None)
+        field_name = getattr(part, "field", "?")
+        names.append(f"{func.__name__}({field_name})" if func is not None else repr(part))
+    return " & ".join(names)
+
+
+def train_model(
+    *,
+    specs: Sequence[AttributeSpec],
+    labels: Sequence[LabeledPair],
+    records: Mapping[RecordId, RawRecord],
+    seed: int,
+    learner: ActiveLearner | None = None,
+    sample: Mapping[RecordId, RawRecord] | None = None,
+    group_of: Mapping[RecordId, str] | None = None,
+    recall: float = DEFAULT_RECALL,
+    max_cover_fraction: float = DEFAULT_MAX_COVER_FRACTION,
+) -> TrainedModel:
+    """Learn classifier and blocking rules from labels; reuse a live learner's sample or build one from `sample`."""
+    started = time.perf_counter()
+    specs = tuple(specs)
+    if learner is not None and learner.specs != specs:
+        raise ValueError("The learner was built for other attributes than the ones given.")
+    pairs, answers = _labelled_pairs(specs, labels, records, learner)
+    matches = [pair for pair, match in zip(pairs, answers) if match]
+    if not matches or len(matches) == len(pairs):
+        raise TrainingError("Training needs at least one pair labelled match and one labelled distinct.")
+    coverage = learner.coverage if learner is not None else _coverage_from_sample(
+        specs, sample, group_of, seed, max_cover_fraction
+    )
+    # Text and Set comparators weigh words by their rarity in the sample the blocking rules saw.
+    data_model = dedupe.datamodel.DataModel(to_dedupe_variables(specs, corpus=coverage.records))
+    y = numpy.array([int(a) for a in answers])
+    with seeded(seed):
+        classifier = fit_classifier(data_model.distances(pairs), y, seed)
+        predicates = _learn_predicates(coverage, matches, recall)
+    names = [predicate_name(p) for p in predicates]
+    blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
+    metrics = TrainingMetrics(
+        labels=len(pairs),
+        matches=len(matches),
+        distincts=len(pairs) - len(matches),
+        predicates=len(predicates),
+        sample_records=coverage.n_records,
+        sample_pairs=coverage.total_pairs,
+        sample_pairs_compared=coverage.pair_count(predicates),
+        labelled_matches_blocked=blocked,
+        regularisation_c=float(linear_model(classifier).C),
+        train_seconds=round(time.perf_counter() - started, 3),
+    )
+    metadata = {
+        "specs": [spec.as_dict() for spec in specs],
+        "threshold": DEFAULT_THRESHOLD,
+        "predicate_names": names,
+        "link": (learner.group_of if learner is not None else group_of) is not None,
+    }
+    settings = dump_settings(data_model, classifier, tuple(predicates), metadata)
+    return TrainedModel(settings=settings, predicates=names, metrics=metrics)
+
+
+def _latest(labels: Sequence[LabeledPair]) -> dict[Pair, bool]:
+    # A pair relabelled later counts with its latest answer only.
+    return {label.key: label.match for label in labels}
+
+
+def _labelled_pairs(
+    specs: Sequence[AttributeSpec],
+    labels: Sequence[LabeledPair],
+    records: Mapping[RecordId, RawRecord],
+    learner: ActiveLearner | None,
+) -> tuple[list[tuple[PreparedRecord, PreparedRecord]], list[bool]]:
+    cache: dict[RecordId, PreparedRecord] = {}
+
+    def lookup(rid: RecordId) -> PreparedRecord:
+        if rid not in cache:
+            if rid in records:
+                cache[rid] = prepare_record(specs, records[rid])
+            elif learner is not None and (known := learner.record(rid)) is not None:
+                cache[rid] = known
+            else:
+                raise KeyError(f"Labelled record {rid} was not passed in `records`.")
+        return cache[rid]
+
+    latest = _latest(labels)
+    pairs = [(lookup(a), lookup(b)) for a, b in latest]
+    return pairs, list(latest.values())
+
+
+def _coverage_from_sample(
+    specs: Sequence[AttributeSpec],
+    sample: Mapping[RecordId, RawRecord] | None,
+    group_of: Mapping[RecordId, str] | None,
+    seed: int,
+    max_cover_fraction: float,
+) -> SampleCoverage:
+    if not sample:
+        raise ValueError("Pass either a live `learner` or a `sample` of records to learn blocking rules on.")
+    ids = sorted(sample)
+    if len(ids) > MAX_TRAINING_RECORDS:
+        by_group: dict[str, list[RecordId]] = {}
+        for rid in ids:
+            by_group.setdefault(group_of.get(rid, "") if group_of else "", []).append(rid)
+        ids = draw_training_sample(by_group, size=MAX_TRAINING_RECORDS, seed=seed)
+    prepared = [prepare_record(specs, sample[rid]) for rid in ids]
+    groups = [group_of[rid] for rid in ids] if group_of is not None else None
+    predicates = dedupe.datamodel.DataModel(to_dedupe_variables(specs)).predicates
+    return SampleCoverage(predicates, prepared, groups, max_cover_fraction)
+
+
+def _learn_predicates(
+    coverage: SampleCoverage, matches: list[tuple[PreparedRecord, PreparedRecord]], recall: float
+) -> tuple[Any, ...]:
+    # `learn` only reads the coverage, so a live learner sharing it keeps working afterwards; this is
+    # what avoids dedupe's "train() resets the learner's index predicates" failure.
+    try:
+        predicates = coverage.learn(matches, recall=recall, index_predicates=False, candidate_types="random forest")
+    except TypeError as exc:  # frozenset.union() of nothing: no rule blocks any labelled match
+        raise TrainingError("No blocking rule puts any labelled match pair in a common block.") from exc
+    if not predicates:
+        raise TrainingError("No set of blocking rules covers the labelled matches; label more matches.")
+    return tuple(predicates)
+
+
+def estimate_quality(
+    specs: Sequence[AttributeSpec],
+    labels: Sequence[LabeledPair],
+    records: Mapping[RecordId, RawRecord],
+    seed: int,
+    folds: int = 5,
+) -> QualityEstimate:
+    """Estimate the classifier's precision and recall by k-fold cross-validation on the labels.
+
+    The labels were chosen by active learning, so they over-represent hard pairs: read the figures
+    as a conservative, relative measure between model versions, not as the precision on all data.
+    """
+    latest = _latest(labels)
+    answers = numpy.array([int(m) for m in latest.values()])
+    n_match = int(answers.sum())
+    smallest = min(n_match, len(answers) - n_match)
+    if smallest < MIN_PER_CLASS_FOR_QUALITY:
+        return QualityEstimate(precision=None, recall=None, f1=None, labels=len(answers))
+    prepared = {rid: prepare_record(specs, records[rid]) for pair in latest for rid in pair}
+    data_model = dedupe.datamodel.DataModel(to_dedupe_variables(specs, corpus=prepared.values()))
+    features = data_model.distances([(prepared[a], prepared[b]) for a, b in latest])
+    with seeded(seed):
+        probabilities = cross_validated_predictions(features, answers, seed, min(folds, smallest))
+    predicted = probabilities > DEFAULT_THRESHOLD
+    true_positive = int(numpy.sum(predicted & (answers == 1)))
+    precision = true_positive / int(predicted.sum()) if predicted.any() else 0.0
+    recall = true_positive / n_match
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return QualityEstimate(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4), labels=len(answers))

@@ -1,0 +1,237 @@
+"""Attribute definitions: how each attribute is compared, and how raw values are prepared for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dedupe.variables
+
+from mastering.engine.records import PreparedRecord, RawRecord, RecordId
+
+COMPARATORS: tuple[str, ...] = (
+    "String",
+    "ShortString",
+    "Text",
+    "Exact",
+    "Price",
+    "LatLong",
+    "DateTime",
+    "Categorical",
+    "Set",
+    "Exists",
+)
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One attribute the matcher compares: its name in the records and the comparator to use."""
+
+    name: str
+    comparator: str
+    has_missing: bool = True
+    categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.comparator not in COMPARATORS:
+            raise ValueError(f"Unknown comparator {self.comparator!r} for {self.name!r}; use one of {COMPARATORS}.")
+        if self.comparator == "Categorical" and not self.categories:
+            raise ValueError(f"Categorical attribute {self.name!r} needs its categories.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-data form, stored inside the learned settings."""
+        return {
+            "name": self.name,
+            "comparator": self.comparator,
+            "has_missing": self.has_missing,
+            "categories": list(self.categories),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AttributeSpec:
+        """Rebuild a spec from `as_dict` output."""
+        return cls(
+            name=str(data["name"]),
+            comparator=str(data["comparator"]),
+            has_missing=bool(data.get("has_missing", True)),
+            categories=tuple(str(c) for c in data.get("categories", ())),
+        )
+
+
+# Comparators that weigh words by rarity (TF-IDF cosine) and so learn word weights from a corpus.
+CORPUS_COMPARATORS = ("Text", "Set")
+
+
+def to_dedupe_variables(
+    specs: Sequence[AttributeSpec], corpus: Iterable[Mapping[str, object]] | None = None
+) -> list[Any]:
+    """Translate attribute specs into dedupe variables; `corpus` (prepared records) weighs Text/Set words."""
+    if not specs:
+        raise ValueError("At least one attribute is needed to match records.")
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Attribute names must be unique, got {names}.")
+    documents: dict[str, list[object]] = {spec.name: [] for spec in specs if spec.comparator in CORPUS_COMPARATORS}
+    for record in corpus or ():
+        for name, values in documents.items():
+            if record.get(name) is not None:
+                values.append(record[name])
+    return [_variable(spec, documents.get(spec.name)) for spec in specs]
+
+
+def _variable(spec: AttributeSpec, corpus: list[object] | None = None) -> Any:
+    kind, name, missing = spec.comparator, spec.name, spec.has_missing
+    if kind == "String":
+        return dedupe.variables.String(name, has_missing=missing)
+    if kind in ("ShortString", "DateTime"):
+        # dedupe 3 ships no date variable; dates are normalised to YYYYMMDD by prepare_value and
+        # compared as short strings, which also tolerates typos and day/month swaps.
+        return dedupe.variables.ShortString(name, has_missing=missing)
+    if kind == "Text":
+        return dedupe.variables.Text(name, corpus=corpus or None, has_missing=missing)
+    if kind == "Exact":
+        return dedupe.variables.Exact(name, has_missing=missing)
+    if kind == "Price":
+        return dedupe.variables.Price(name, has_missing=missing)
+    if kind == "LatLong":
+        return dedupe.variables.LatLong(name, has_missing=missing)
+    if kind == "Categorical":
+        return dedupe.variables.Categorical(name, categories=list(spec.categories), has_missing=missing)
+    if kind == "Set":
+        return dedupe.variables.Set(name, corpus=corpus or None, has_missing=missing)
+    return dedupe.variables.Exists(name, has_missing=missing)
+
+
+_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+_CURRENCY = re.compile(r"^[-+]?\s*[$€£¥]\s*|\s*(usd|eur|gbp|aud)$", re.IGNORECASE)
+_LATLONG = re.compile(r"^\(?\s*([-+]?\d{1,3}(?:\.\d+)?)\s*[,; ]\s*([-+]?\d{1,3}(?:\.\d+)?)\s*\)?$")
+_SET_SEPARATORS = re.compile(r"\s*[,;|]\s*")
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d %b %Y", "%d %B %Y")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """Parse a date in one of the common layouts, or return None."""
+    text = text.strip()
+    for layout in _DATE_FORMATS:
+        try:
+            parsed = dt.datetime.strptime(text, layout).date()
+        except ValueError:
+            continue
+        if 1800 <= parsed.year <= 2200:
+            return parsed
+    return None
+
+
+def _parse_price(text: str) -> float | None:
+    cleaned = _CURRENCY.sub("", text.strip()).replace(" ", "")
+    if not cleaned or not _NUMBER.match(cleaned):
+        return None
+    try:
+        return float(cleaned.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _parse_latlong(text: str) -> tuple[float, float] | None:
+    match = _LATLONG.match(text.strip())
+    if not match:
+        return None
+    lat, lon = float(match.group(1)), float(match.group(2))
+    if -90 <= lat <= 90 and -180 <= lon <= 180:
+        return (lat, lon)
+    return None
+
+
+def prepare_value(spec: AttributeSpec, raw: object) -> object | None:
+    """Turn a raw attribute value into what dedupe's comparator for `spec` expects (None when missing)."""
+    if raw is None:
+        return None
+    kind = spec.comparator
+    if kind == "Price":
+        if isinstance(raw, bool):
+            return None
+        value = float(raw) if isinstance(raw, (int, float)) else _parse_price(str(raw))
+        # dedupe's price distance is a log ratio: zero or negative prices carry no information.
+        return value if value is not None and value > 0 else None
+    if kind == "LatLong":
+        if isinstance(raw, (tuple, list)) and len(raw) == 2:
+            return (float(raw[0]), float(raw[1]))
+        return _parse_latlong(str(raw))
+    if kind == "Set":
+        if isinstance(raw, (tuple, list, set, frozenset)):
+            tokens = [normalise_text(str(t)) for t in raw]
+        else:
+            text = normalise_text(str(raw))
+            tokens = _SET_SEPARATORS.split(text) if _SET_SEPARATORS.search(text) else text.split()
+        cleaned = tuple(sorted({t for t in tokens if t}))
+        return cleaned or None
+    if kind == "Categorical":
+        # dedupe's categorical comparator raises on undeclared values; unknown means no evidence.
+        text = " ".join(str(raw).split())
+        return text if text in spec.categories else None
+    text = normalise_text(str(raw))
+    if not text:
+        return None
+    if kind == "DateTime":
+        parsed = parse_date(text)
+        return parsed.strftime("%Y%m%d") if parsed else text
+    return text
+
+
+def normalise_text(text: str) -> str:
+    """Case-fold, drop accents and collapse whitespace: sources disagree on these, entities do not."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) -> PreparedRecord:
+    """Prepare every attribute of one record; absent attributes become None."""
+    return {spec.name: prepare_value(spec, raw.get(spec.name)) for spec in specs}
+
+
+def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
+    """Prepare many records at once, keyed as given."""
+    return {rid: prepare_record(specs, rec) for rid, rec in records.items()}
+
+
+def infer_comparator(values: Iterable[str | None]) -> str:
+    """Guess a comparator name from sample values of one attribute."""
+    present = [" ".join(str(v).split()) for v in values if v is not None and str(v).strip()]
+    if not present:
+        return "ShortString"
+    n = len(present)
+
+    def share(predicate: Any) -> float:
+        return sum(1 for v in present if predicate(v)) / n
+
+    if share(lambda v: parse_date(v) is not None and not _looks_like_plain_number(v)) >= 0.9:
+        return "DateTime"
+    if share(lambda v: _parse_latlong(v) is not None and ("," in v or ";" in v)) >= 0.9:
+        return "LatLong"
+    if share(lambda v: _parse_price(v) is not None) >= 0.9 and share(_looks_like_money) >= 0.5:
+        return "Price"
+    distinct = len(set(present))
+    tokens = sum(len(v.split()) for v in present) / n
+    length = sum(len(v) for v in present) / n
+    if n >= 20 and distinct <= max(2, min(20, n // 10)):
+        # A handful of values repeated everywhere (states, flags): only equality carries information.
+        return "Exact"
+    if tokens >= 6 or length >= 60:
+        return "Text"
+    if tokens <= 1.2 and length <= 20:
+        return "ShortString"
+    return "String"
+
+
+def _looks_like_money(value: str) -> bool:
+    return bool(_CURRENCY.search(value)) or bool(re.search(r"\.\d{2}$", value))
+
+
+def _looks_like_plain_number(value: str) -> bool:
+    # Eight-digit compact dates (YYYYMMDD) are dates; other bare digit strings are codes.
+    return value.isdigit() and len(value) != 8

@@ -1,0 +1,14 @@
+from steward.errors import ServiceError
+
+
+class TooLarge(ServiceError):
+    """A table over the configured upload limit; refused before it is read."""
+
+    status_code = 413
+
+    def __init__(self, max_bytes: int):
+        megabytes = max_bytes / (1024 * 1024)
+        super().__init__(
+            f"The file is larger than the {megabytes:g} MB limit (STEWARD_MAX_UPLOAD_MB). "
+            "Split it into smaller batches or ask an admin to raise the limit."
+        )

@@ -1,0 +1,339 @@
+"""Turn an uploaded file into chunks of text cells, or say clearly why it cannot be read."""
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from steward.errors import InvalidInput
+
+BLOCK = 1 << 20
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = [",", ";", "\t", "|"]
+HEADER_ROW = 1  # row numbers are spreadsheet rows: the header is row 1, the first record row 2
+
+
+class TableError(InvalidInput):
+    """The file as a whole cannot be read as a table."""
+
+
+@dataclass
+class TableFile:
+    """What the first pass learned about a file."""
+
+    path: Path
+    file_name: str
+    size: int
+    checksum: str
+    encoding: str
+    kind: str  # csv | json | jsonl
+    delimiter: str = ","
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a table as text cells ('' for empty), and rows that could not be read."""
+
+    frame: pd.DataFrame
+    rows: pd.Series  # spreadsheet row number of each frame row
+    problems: list[dict] = field(default_factory=list)
+
+
+def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> TableFile:
+    """Checksum the file and decide its encoding, kind and delimiter without loading it."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok, saw_multibyte = True, False
+    first_bad_offset = None
+    with open(path, "rb") as handle:
+        while block := handle.read(BLOCK):
+            if len(head) < SNIFF_BYTES:
+                head += block[: SNIFF_BYTES - len(head)]
+            digest.update(block)
+            if utf8_ok:
+                try:
+                    utf8.decode(block)
+                    saw_multibyte = saw_multibyte or any(byte >= 0x80 for byte in block)
+                except UnicodeDecodeError as exc:
+                    utf8_ok = False
+                    first_bad_offset = size + exc.start
+            size += len(block)
+        if utf8_ok:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8_ok, first_bad_offset = False, size
+    if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise TableError("The file is empty: there is no header row and no data.")
+    if b"\x00" in head:
+        raise TableError(
+            "This looks like a binary file (it contains NUL bytes), not CSV or JSON. "
+            "Export the table as CSV (UTF-8) or JSON and try again."
+        )
+    notes: list[str] = []
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise TableError(f"Unknown encoding {encoding!r}.") from None
+        chosen = encoding
+    elif utf8_ok:
+        chosen = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    elif saw_multibyte:
+        line = _line_of_offset(path, first_bad_offset or 0)
+        raise TableError(
+            f"The file mixes encodings: it is mostly UTF-8, but line {line} has bytes that are not. "
+            "Save the whole file as UTF-8 and try again."
+        )
+    else:
+        chosen = "cp1252"
+        notes.append("The file is not UTF-8; it was read as Latin-1 (Windows-1252). Check accented letters.")
+    text_head = head.decode(chosen, errors="replace").lstrip("\ufeff")
+    kind = _kind_of(file_name, text_head)
+    delimiter = _sniff_delimiter(text_head) if kind == "csv" else ","
+    if kind == "csv" and delimiter != ",":
+        notes.append(f"Columns are separated by {_delimiter_name(delimiter)}.")
+    return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes)
+
+
+def _line_of_offset(path: Path, offset: int) -> int:
+    with open(path, "rb") as handle:
+        return handle.read(offset).count(b"\n") + 1
+
+
+def _kind_of(file_name: str, text_head: str) -> str:
+    stripped = text_head.lstrip()
+    lower = file_name.lower()
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        first_line = stripped.split("\n", 1)[0].strip()
+        try:
+            json.loads(first_line)
+            return "jsonl"
+        except ValueError:
+            return "json"
+    if lower.endswith(".json"):
+        return "json"
+    return "csv"
+
+
+def _sniff_delimiter(text_head: str) -> str:
+    sample = "\n".join(text_head.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        header = text_head.split("\n", 1)[0]
+        return max(DELIMITERS, key=header.count)
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {";": "semicolons", "\t": "tabs", "|": "pipes"}.get(delimiter, repr(delimiter))
+
+
+def read_columns(table: TableFile) -> list[str]:
+    """The header of the table (CSV) or the keys seen in its first objects (JSON)."""
+    for chunk in read_chunks(table, chunk_rows=50):
+        return list(chunk.frame.columns)
+    return []
+
+
+def read_chunks(table: TableFile, *, chunk_rows: int = 50_000) -> Iterator[Chunk]:
+    """Yield the table's rows in chunks of text cells."""
+    if table.kind == "csv":
+        yield from _csv_chunks(table, chunk_rows)
+    elif table.kind == "jsonl":
+        yield from _jsonl_chunks(table, chunk_rows)
+    else:
+        yield from _json_chunks(table, chunk_rows)
+
+
+def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+    header = _csv_header(table)
+    width = len(header)
+    reader_warnings: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            reader = pd.read_csv(
+                table.path,
+                sep=table.delimiter,
+                encoding=table.encoding,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                skip_blank_lines=True,
+                chunksize=chunk_rows,
+                on_bad_lines="warn",
+                engine="c",
+                names=header,
+                header=0,
+            )
+            next_row = HEADER_ROW + 1
+            for frame in reader:
+                skipped = _skipped_lines(caught)
+                reader_warnings.extend(caught)
+                caught.clear()
+                rows = pd.Series(range(next_row, next_row + len(frame)), index=frame.index)
+                next_row += len(frame)
+                problems = [
+                    {"row": line, "column": "", "value": "", "reason": f"has {seen} fields where the header has {width}"}
+                    for line, seen in skipped
+                ]
+                short = frame.isna().any(axis=1)
+                for position in short[short].index:
+                    row_number = int(rows[position])
+                    count = int(frame.loc[position].notna().sum())
+                    problems.append(
+                        {"row": row_number, "column": "", "value": "", "reason": f"has {count} fields where the header has {width}"}
+                    )
+                frame = frame[~short].fillna("")
+                yield Chunk(frame=frame, rows=rows[~short], problems=problems)
+    except pd.errors.ParserError as exc:
+        raise TableError(_parser_message(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
+
+
+def _csv_header(table: TableFile) -> list[str]:
+    with open(table.path, encoding=table.encoding, newline="") as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=table.delimiter))
+        except StopIteration:
+            raise TableError("The file is empty: there is no header row and no data.") from None
+        except csv.Error as exc:
+            raise TableError(f"The header row cannot be read: {exc}.") from None
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    if not any(header):
+        raise TableError("The first row is blank; it must name the columns.")
+    blanks = [str(i + 1) for i, name in enumerate(header) if not name]
+    if blanks:
+        raise TableError(f"Header column {', '.join(blanks)} has no name.")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise TableError(f"The header names these columns more than once: {', '.join(duplicates)}.")
+    return header
+
+
+def _skipped_lines(caught: list) -> list[tuple[int, int]]:
+    """pandas reports rows with too many fields as warnings: 'Skipping line 7: expected 3 fields, saw 4'."""
+    skipped = []
+    for warning in caught:
+        for part in str(warning.message).split("\n"):
+            if part.startswith("Skipping line"):
+                words = part.replace(":", "").replace(",", "").split()
+                skipped.append((int(words[2]), int(words[-1])))
+    return skipped
+
+
+def _parser_message(exc: Exception) -> str:
+    text = str(exc)
+    if "EOF inside string" in text or "EOF while" in text:
+        row = text.rsplit("row", 1)[-1].strip(" .")
+        return (
+            f"A quoted value is never closed (it starts near row {row}): check for an unbalanced "
+            'double quote (").'
+        )
+    return f"The file is not valid CSV: {text}"
+
+
+def _records_to_chunk(records: list, first_row: int, *, where: str) -> Chunk:
+    problems, good, rows = [], [], []
+    for offset, item in enumerate(records):
+        row = first_row + offset
+        if not isinstance(item, dict):
+            problems.append({"row": row, "column": "", "value": str(item)[:100], "reason": f"is not a JSON object ({where})"})
+            continue
+        cells, nested = {}, None
+        for key, value in item.items():
+            if isinstance(value, (dict, list)):
+                nested = key
+                break
+            cells[str(key)] = "" if value is None else _json_text(value)
+        if nested is not None:
+            problems.append({"row": row, "column": nested, "value": "", "reason": "holds a nested object or list; values must be plain"})
+            continue
+        good.append(cells)
+        rows.append(row)
+    frame = pd.DataFrame.from_records(good).fillna("").astype(str) if good else pd.DataFrame()
+    return Chunk(frame=frame, rows=pd.Series(rows, index=frame.index, dtype="int64"), problems=problems)
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _json_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+    try:
+        with open(table.path, encoding=table.encoding) as handle:
+            document = json.load(handle)
+    except ValueError as exc:
+        raise TableError(f"The file is not valid JSON: {exc}.") from None
+    if not isinstance(document, list):
+        raise TableError("A JSON table must be an array of objects, like [{\"id\": 1, ...}, ...].")
+    if not document:
+        raise TableError("The JSON array is empty: there are no records.")
+    # JSON records are numbered from 2 too, so that row numbers read the same as for CSV.
+    for start in range(0, len(document), chunk_rows):
+        yield _records_to_chunk(document[start : start + chunk_rows], HEADER_ROW + 1 + start, where="JSON array item")
+
+
+def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+    batch: list = []
+    first_row = HEADER_ROW + 1
+    bad: list[dict] = []
+    with open(table.path, encoding=table.encoding) as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                batch.append(json.loads(line))
+            except ValueError as exc:
+                bad.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(), "reason": f"is not valid JSON ({exc.msg})"})
+                batch.append(None)
+            if len(batch) >= chunk_rows:
+                chunk = _records_to_chunk(batch, first_row, where="JSON line")
+                chunk.problems = _merge_line_problems(chunk.problems, bad)
+                bad = []
+                yield chunk
+                first_row += len(batch)
+                batch = []
+    if batch or first_row == HEADER_ROW + 1:
+        if not batch:
+            raise TableError("The file has no JSON lines.")
+        chunk = _records_to_chunk(batch, first_row, where="JSON line")
+        chunk.problems = _merge_line_problems(chunk.problems, bad)
+        yield chunk
+
+
+def _merge_line_problems(problems: list[dict], bad: list[dict]) -> list[dict]:
+    bad_rows = {problem["row"] for problem in bad}
+    return bad + [problem for problem in problems if problem["row"] not in bad_rows]
+
+
+def write_upload(stream: io.RawIOBase | io.BufferedIOBase, path: Path, *, max_bytes: int) -> int:
+    """Copy an upload to disk, stopping as soon as it exceeds the size limit."""
+    from mastering.ingest.limits import TooLarge
+
+    written = 0
+    with open(path, "wb") as out:
+        while block := stream.read(BLOCK):
+            written += len(block)
+            if written > max_bytes:
+                raise TooLarge(max_bytes)
+            out.write(block)
+    return written

@@ -1,0 +1,197 @@
+"""Sources, their fields, ingest batches and versioned source records."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+from steward.models import TimeStampedModel
+
+field_name_validator = RegexValidator(
+    r"^[A-Za-z_][A-Za-z0-9_ .\-]{0,99}$",
+    "Start with a letter or underscore; use letters, digits, spaces, dots, dashes or underscores.",
+)
+
+
+class Source(TimeStampedModel):
+    """A system or file that supplies records of one shape."""
+
+    class IngestMode(models.TextChoices):
+        BATCH = "batch", "Batch (tables)"
+        STREAM = "stream", "Stream (single records)"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True, help_text="Used in URLs and the API.")
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_sources",
+        help_text="Who to ask about this source's data.",
+    )
+    key_field = models.CharField(
+        max_length=100, help_text="The field whose value identifies a record within this source."
+    )
+    active = models.BooleanField(default=True, help_text="Inactive sources refuse new data.")
+    ingest_mode = models.CharField(max_length=10, choices=IngestMode.choices, default=IngestMode.BATCH)
+    priority = models.IntegerField(
+        default=0, help_text="Higher wins when a survivorship rule prefers one source over another."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("mastering:source-detail", args=[self.slug])
+
+
+class SourceField(models.Model):
+    """One column of a source, with the type every value must have."""
+
+    class Type(models.TextChoices):
+        STRING = "string", "Text"
+        INTEGER = "integer", "Whole number"
+        DECIMAL = "decimal", "Decimal number"
+        DATE = "date", "Date"
+        DATETIME = "datetime", "Date and time"
+        BOOLEAN = "boolean", "Yes/no"
+        EMAIL = "email", "Email address"
+        PHONE = "phone", "Phone number"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="fields")
+    name = models.CharField(max_length=100, validators=[field_name_validator])
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.STRING)
+    required = models.BooleanField(default=False, help_text="A row with this field empty is rejected.")
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Column order on pages and in exports.")
+
+    class Meta:
+        ordering = ["source", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["source", "name"], name="unique_field_name_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name}.{self.name}"
+
+
+class IngestBatch(TimeStampedModel):
+    """One table (or one streamed record) received for a source, and what it did."""
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", "Upload page"
+        API = "api", "REST API"
+        COMMAND = "command", "Management command"
+        STREAM = "stream", "Stream endpoint"
+
+    class Mode(models.TextChoices):
+        APPEND = "append", "Append: leave absent records alone"
+        SNAPSHOT = "snapshot", "Snapshot: retire absent records"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="batches")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the bytes received.")
+    size_bytes = models.BigIntegerField(default=0)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.APPEND)
+    partial = models.BooleanField(default=False, help_text="Keep good rows and report bad ones, instead of all-or-nothing.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    received = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    retired = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0, help_text="Progress while the batch runs.")
+    problems = models.JSONField(default=list, blank=True, help_text="Rejected rows: row, column, value, reason.")
+    problem_count = models.PositiveIntegerField(default=0, help_text="All problems, even beyond those stored.")
+    warnings = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    upload_path = models.CharField(max_length=500, blank=True, help_text="Where a queued upload waits for its job.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ingest batches"
+
+    def __str__(self) -> str:
+        return f"{self.source.name} batch {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("mastering:batch-detail", args=[self.source.slug, self.pk])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            name: getattr(self, name)
+            for name in ("received", "created", "updated", "unchanged", "rejected", "retired")
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.REJECTED, self.Status.FAILED}
+
+
+class SourceRecordQuerySet(models.QuerySet):
+    def live(self) -> "SourceRecordQuerySet":
+        return self.filter(retired=False)
+
+
+class SourceRecord(models.Model):
+    """The current state of one record of a source, identified by its key."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="records")
+    key = models.CharField(max_length=255)
+    data = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=32, help_text="Hash of the data; an equal hash means no new version.")
+    version = models.PositiveIntegerField(default=1)
+    retired = models.BooleanField(default=False, help_text="Absent from the last snapshot of its source.")
+    first_batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Not indexed, so that re-sending unchanged rows can be a cheap in-place (HOT) update on PostgreSQL.
+    last_seen_batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="+", db_index=False)
+    changed_batch = models.ForeignKey(
+        IngestBatch, on_delete=models.PROTECT, related_name="+", db_index=False,
+        help_text="The batch that wrote the current version.",
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = SourceRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="unique_record_key_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name}:{self.key}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("mastering:record-detail", args=[self.source.slug, self.key])
+
+
+class SourceRecordVersion(models.Model):
+    """A past or current state of a record; lineage points at these."""
+
+    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=32)
+    retired = models.BooleanField(default=False)
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="versions", db_index=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["record", "-version"]
+        constraints = [models.UniqueConstraint(fields=["record", "version"], name="unique_version_per_record")]
+
+    def __str__(self) -> str:
+        return f"{self.record} v{self.version}"

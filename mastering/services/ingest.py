@@ -1,0 +1,273 @@
+"""Tables and single records into a source: one service underneath page, API, command and stream."""
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from lineage.models import Activity
+from lineage.services import record_activity
+from mastering import tasks
+from mastering.ingest.limits import TooLarge
+from mastering.ingest.merging import MergeCounts, merge
+from mastering.ingest.parsing import TableError, inspect_file, read_chunks, write_upload
+from mastering.ingest.staging import ChunkStage
+from mastering.ingest.validation import FieldSpec, Validator
+from mastering.models import IngestBatch, Source, SourceRecord
+from steward.errors import InvalidInput, ServiceError
+
+logger = logging.getLogger(__name__)
+
+STORED_PROBLEMS = 10_000
+CHUNK_ROWS = 50_000
+
+
+class SourceInactive(ServiceError):
+    pass
+
+
+def upload_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _field_specs(source: Source) -> list[FieldSpec]:
+    return [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
+
+
+def _check_active(source: Source) -> None:
+    if not source.active:
+        raise SourceInactive(f"The source {source.name} is inactive and refuses new data.")
+
+
+def receive_table(
+    *,
+    source: Source,
+    stream: BinaryIO,
+    file_name: str,
+    user: AbstractBaseUser | None,
+    channel: str,
+    mode: str = IngestBatch.Mode.APPEND,
+    partial: bool = False,
+    background: bool | None = None,
+) -> IngestBatch:
+    """Store an incoming table (refusing it past the size limit) and ingest it."""
+    _check_active(source)
+    path = new_upload_path()
+    try:
+        write_upload(stream, path, max_bytes=settings.STEWARD_MAX_UPLOAD_BYTES)
+    except TooLarge:
+        path.unlink(missing_ok=True)
+        raise
+    return receive_stored_table(
+        source=source, path=path, file_name=file_name, user=user, channel=channel, mode=mode, partial=partial,
+        background=background,
+    )
+
+
+def new_upload_path() -> Path:
+    return upload_folder() / f"{uuid.uuid4().hex}.upload"
+
+
+def receive_stored_table(
+    *,
+    source: Source,
+    path: Path,
+    file_name: str,
+    user: AbstractBaseUser | None,
+    channel: str,
+    mode: str = IngestBatch.Mode.APPEND,
+    partial: bool = False,
+    background: bool | None = None,
+) -> IngestBatch:
+    """Ingest a table already on disk: inline when small, as a background job when large."""
+    _check_active(source)
+    if mode not in IngestBatch.Mode.values:
+        raise InvalidInput(f"Unknown mode {mode!r}; use append or snapshot.")
+    size = path.stat().st_size
+    batch = IngestBatch.objects.create(
+        source=source, user=user, channel=channel, file_name=Path(file_name or "table").name[:255],
+        size_bytes=size, mode=mode, partial=partial, upload_path=str(path),
+    )
+    if background is None:
+        background = size > settings.STEWARD_INLINE_INGEST_BYTES
+    if background:
+        transaction.on_commit(lambda: tasks.run_ingest.delay(batch.pk))
+        return batch
+    return run_ingest(batch_id=batch.pk)
+
+
+def _set_progress(batch_id: int, **fields) -> None:
+    IngestBatch.objects.filter(pk=batch_id).update(**fields)
+
+
+def run_ingest(*, batch_id: int) -> IngestBatch:
+    """Check a stored table row by row, then write it all at once (or, with partial, its good rows)."""
+    started = IngestBatch.objects.filter(pk=batch_id, status=IngestBatch.Status.QUEUED).update(
+        status=IngestBatch.Status.RUNNING, started_at=timezone.now()
+    )
+    batch = IngestBatch.objects.select_related("source", "user").get(pk=batch_id)
+    if started != 1:
+        return batch  # another worker has it, or it is finished: a redelivered task does nothing
+    path = Path(batch.upload_path)
+    try:
+        _ingest(batch, path)
+    except TableError as exc:
+        _finish_rejected(batch, [{"row": 0, "column": "", "value": "", "reason": exc.message}], 1, warnings=[])
+    except Exception as exc:
+        logger.exception("Ingest of batch %s failed", batch_id)
+        IngestBatch.objects.filter(pk=batch_id).update(
+            status=IngestBatch.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+    batch.refresh_from_db()
+    return batch
+
+
+def _ingest(batch: IngestBatch, path: Path) -> None:
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+    table = inspect_file(path, batch.file_name)
+    _set_progress(batch.pk, checksum=table.checksum)
+    batch.checksum = table.checksum
+    timings["inspect_s"] = round(time.perf_counter() - clock, 3)
+    source = batch.source
+    specs = _field_specs(source)
+    validator = Validator(specs, source.key_field)
+    problems: list[dict] = []
+    problem_count = 0
+    bad_rows: set[int] = set()
+    received = 0
+    present_keys: set[str] = set()
+    with ChunkStage(parent=upload_folder()) as stage:
+        for chunk in read_chunks(table, chunk_rows=CHUNK_ROWS):
+            validated, cell_problems = validator.validate(chunk.frame, chunk.rows)
+            chunk_problems = chunk.problems + cell_problems
+            received += len(chunk.frame) + len({p["row"] for p in chunk.problems})
+            bad_rows.update(p["row"] for p in chunk_problems)
+            problem_count += len(chunk_problems)
+            room = STORED_PROBLEMS - len(problems)
+            if room > 0:
+                problems.extend(chunk_problems[:room])
+            if batch.mode == IngestBatch.Mode.SNAPSHOT and source.key_field in chunk.frame.columns:
+                keys = chunk.frame[source.key_field].astype(str).str.strip()
+                present_keys.update(keys[keys != ""].tolist())
+            stage.add(validated)
+            _set_progress(batch.pk, rows_read=received)
+        timings["validate_s"] = round(time.perf_counter() - clock - timings["inspect_s"], 3)
+        if received == 0:
+            raise TableError("The file has a header but no rows.")
+        warnings = table.warnings + validator.warnings
+        if bad_rows and not batch.partial:
+            problems.sort(key=lambda p: (p["row"], p["column"]))
+            _finish_rejected(batch, problems, problem_count, warnings=warnings, received=received, rejected=len(bad_rows))
+            return
+        if batch.mode == IngestBatch.Mode.SNAPSHOT:
+            present_keys.update(
+                key for chunk in stage.chunks() for key in chunk.keys.tolist()
+            )  # canonical keys (e.g. integers without leading zeros) as stored
+        write_started = time.perf_counter()
+        with transaction.atomic():
+            # One batch at a time per source: concurrent batches queue here instead of racing.
+            Source.objects.select_for_update().filter(pk=source.pk).first()
+            counts = merge(
+                batch=batch, chunks=stage.chunks(), types={s.name: s.type for s in specs},
+                snapshot=batch.mode == IngestBatch.Mode.SNAPSHOT, present_keys=present_keys,
+            )
+            timings["write_s"] = round(time.perf_counter() - write_started, 3)
+            timings["total_s"] = round(time.perf_counter() - clock, 3)
+            _finish_succeeded(batch, counts, received=received, rejected=len(bad_rows), problems=problems,
+                              problem_count=problem_count, warnings=warnings, timings=timings)
+
+
+def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, *, received: int, rejected: int, problems: list[dict],
+                      problem_count: int, warnings: list[str], timings: dict) -> None:
+    batch.status = IngestBatch.Status.SUCCEEDED
+    batch.received, batch.rejected = received, rejected
+    batch.created, batch.updated, batch.unchanged, batch.retired = counts.created, counts.updated, counts.unchanged, counts.retired
+    batch.rows_read = received
+    batch.problems, batch.problem_count, batch.warnings, batch.timings = problems, problem_count, warnings, timings
+    batch.finished_at = timezone.now()
+    batch.upload_path = ""
+    batch.save()
+    record_activity(
+        kind=Activity.Kind.INGEST, actor=batch.user,
+        summary=f"{batch.source.name}: {received} rows, {counts.created} new, {counts.updated} changed, "
+                f"{counts.unchanged} unchanged, {rejected} rejected, {counts.retired} retired",
+        parameters={"channel": batch.channel, "file_name": batch.file_name, "checksum": batch.checksum,
+                    "mode": batch.mode, "partial": batch.partial, "counts": batch.counts},
+        inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
+    )
+
+
+def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: int, *, warnings: list[str],
+                     received: int = 0, rejected: int = 0) -> None:
+    with transaction.atomic():
+        IngestBatch.objects.filter(pk=batch.pk).update(
+            status=IngestBatch.Status.REJECTED, problems=problems, problem_count=problem_count, warnings=warnings,
+            received=received, rejected=rejected, rows_read=received, finished_at=timezone.now(), upload_path="",
+        )
+        batch.refresh_from_db()
+        record_activity(
+            kind=Activity.Kind.INGEST, actor=batch.user,
+            summary=f"{batch.source.name}: batch rejected, {problem_count} problem{'s' if problem_count != 1 else ''}",
+            parameters={"channel": batch.channel, "file_name": batch.file_name, "checksum": batch.checksum,
+                        "mode": batch.mode, "partial": batch.partial, "counts": batch.counts},
+            inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
+        )
+
+
+@transaction.atomic
+def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
+    """Create or update one record (the streaming path); an unchanged record keeps its version."""
+    _check_active(source)
+    if not isinstance(data, dict):
+        raise InvalidInput("The record must be a JSON object of field values.")
+    nested = [name for name, value in data.items() if isinstance(value, (dict, list))]
+    if nested:
+        raise InvalidInput(f"Values must be plain, not objects or lists: {', '.join(nested)}.")
+    given_key = data.get(source.key_field)
+    if given_key not in (None, "") and str(given_key).strip() != str(key).strip():
+        raise InvalidInput(f"The record's {source.key_field} ({given_key}) differs from the key in the address ({key}).")
+    cells = {name: ("" if value is None else ("true" if value is True else "false" if value is False else str(value)))
+             for name, value in data.items()}
+    cells[source.key_field] = str(key)
+    specs = _field_specs(source)
+    validator = Validator(specs, source.key_field)
+    frame = pd.DataFrame([cells])
+    validated, problems = validator.validate(frame, pd.Series([2], index=frame.index))
+    if problems:
+        for problem in problems:
+            problem.pop("row", None)
+        raise InvalidInput(
+            "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
+        )
+    Source.objects.select_for_update().filter(pk=source.pk).first()
+    now = timezone.now()
+    batch = IngestBatch.objects.create(
+        source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
+        status=IngestBatch.Status.RUNNING, started_at=now, received=1, rows_read=1,
+    )
+    counts = merge(batch=batch, chunks=[validated], types={s.name: s.type for s in specs}, snapshot=False, present_keys=set())
+    batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
+    batch.status, batch.finished_at = IngestBatch.Status.SUCCEEDED, timezone.now()
+    batch.warnings = validator.warnings
+    batch.save()
+    record = SourceRecord.objects.get(source=source, key=validated.keys.iloc[0])
+    record_activity(
+        kind=Activity.Kind.STREAM, actor=user,
+        summary=f"{source.name}:{record.key} {'created' if counts.created else 'updated' if counts.updated else 'unchanged'} (v{record.version})",
+        parameters={"channel": batch.channel, "counts": batch.counts}, inputs=[source], outputs=[batch, record],
+        started_at=now,
+    )
+    return record

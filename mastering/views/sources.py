@@ -1,0 +1,128 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mastering import selectors, services
+from mastering.filters import SourceFilter, SourceRecordFilter
+from mastering.forms import IngestOptionsForm, UploadForm
+from mastering.ingest.limits import TooLarge
+from mastering.ingest.parsing import write_upload
+from mastering.ingest.preview import preview_table
+from mastering.ingest.validation import FieldSpec
+from mastering.models import IngestBatch, Source, SourceRecord
+from steward.errors import ServiceError
+from steward.htmx import is_htmx
+from steward.paging import querystring_without_page
+
+UPLOADS_SESSION_KEY = "pending_uploads"
+
+
+def source_list(request: HttpRequest) -> HttpResponse:
+    """All sources with their record counts."""
+    filterset = SourceFilter(request.GET, queryset=selectors.list_sources())
+    return render(request, "mastering/source_list.html", {"filter": filterset, "sources": filterset.qs})
+
+
+def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """Browse a source's records: search, sort, paginate; recent batches alongside."""
+    source = get_object_or_404(selectors.list_sources(), slug=slug)
+    params = request.GET.copy()
+    params.setdefault("retired", "false")
+    filterset = SourceRecordFilter(params, queryset=selectors.list_records(source=source))
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    columns = [f.name for f in source.fields.all() if f.name != source.key_field]
+    rows = [{"record": record, "values": [record.data.get(name) for name in columns]} for record in page]
+    context = {
+        "source": source, "filter": filterset, "page_obj": page, "rows": rows, "columns": columns,
+        "query": querystring_without_page(request), "batches": selectors.list_batches(source=source)[:5],
+        "can_ingest": request.user.has_perm("accounts.ingest"),
+    }
+    template = "mastering/partials/_record_table.html" if is_htmx(request) else "mastering/source_detail.html"
+    return render(request, template, context)
+
+
+@permission_required("accounts.ingest", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """Step 1: pick a file; it is checked and previewed before anything is written."""
+    source = get_object_or_404(Source, slug=slug)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload_file = form.cleaned_data["file"]
+        path = services.new_upload_path()
+        try:
+            with upload_file.open("rb") as stream:
+                write_upload(stream, path, max_bytes=settings.STEWARD_MAX_UPLOAD_BYTES)
+        except TooLarge as exc:
+            path.unlink(missing_ok=True)
+            messages.error(request, exc.message)
+            return render(request, "mastering/upload.html", {"source": source, "form": form}, status=413)
+        token = uuid.uuid4().hex
+        pending = request.session.get(UPLOADS_SESSION_KEY, {})
+        pending[token] = {"path": str(path), "file_name": upload_file.name, "source": source.slug}
+        request.session[UPLOADS_SESSION_KEY] = pending
+        return redirect("mastering:source-upload-confirm", slug=source.slug, token=token)
+    return render(request, "mastering/upload.html", {"source": source, "form": form})
+
+
+def _pending_upload(request: HttpRequest, source: Source, token: str) -> dict:
+    pending = request.session.get(UPLOADS_SESSION_KEY, {}).get(token)
+    if not pending or pending["source"] != source.slug or not Path(pending["path"]).exists():
+        raise Http404("This upload has expired or belongs to someone else; upload the file again.")
+    return pending
+
+
+@permission_required("accounts.ingest", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """Step 2: see the column matching, first rows and problems; confirm to ingest."""
+    source = get_object_or_404(Source.objects.prefetch_related("fields"), slug=slug)
+    pending = _pending_upload(request, source, token)
+    form = IngestOptionsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pending_all = request.session.get(UPLOADS_SESSION_KEY, {})
+        pending_all.pop(token, None)
+        request.session[UPLOADS_SESSION_KEY] = pending_all
+        try:
+            batch = services.receive_stored_table(
+                source=source, path=Path(pending["path"]), file_name=pending["file_name"], user=request.user,
+                channel=IngestBatch.Channel.UPLOAD, mode=form.cleaned_data["mode"], partial=form.cleaned_data["partial"],
+            )
+        except ServiceError as exc:
+            messages.warning(request, exc.message)
+            return redirect("mastering:source-upload", slug=source.slug)
+        return redirect(batch.get_absolute_url())
+    specs = [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
+    preview = preview_table(fields=specs, key_field=source.key_field, path=Path(pending["path"]), file_name=pending["file_name"])
+    return render(request, "mastering/upload_confirm.html", {"source": source, "preview": preview, "form": form, "token": token})
+
+
+def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
+    """A batch's counts, progress (polled while it runs) and problem report."""
+    batch = get_object_or_404(selectors.list_batches(), pk=batch_id, source__slug=slug)
+    template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
+    return render(request, template, {"batch": batch, "source": batch.source})
+
+
+def record_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    """One record: its current values and every earlier version, with what changed and by whom."""
+    source = get_object_or_404(Source.objects.prefetch_related("fields"), slug=slug)
+    try:
+        record = selectors.get_record(source=source, key=key)
+    except SourceRecord.DoesNotExist:
+        raise Http404(f"No record with key {key!r} in {source.name}.") from None
+    columns = [f.name for f in source.fields.all()]
+    extra = [name for name in record.data if name not in columns]
+    return render(
+        request,
+        "mastering/record_detail.html",
+        {"source": source, "record": record, "fields": [(n, record.data.get(n)) for n in columns + extra],
+         "history": selectors.record_history(record=record)},
+    )

@@ -1,0 +1,32 @@
+"""API errors are JSON with a readable `detail`, plus `problems` where there are several."""
+
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from steward.errors import ServiceError
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            message = _first_message(value)
+            return message if field in ("non_field_errors", "detail") else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    """Map service errors to 4xx and give validation errors a one-line `detail`."""
+    if isinstance(exc, ServiceError):
+        body = {"detail": exc.message}
+        if exc.problems:
+            body["problems"] = exc.problems
+        return Response(body, status=exc.status_code)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, ValidationError):
+        response.data = {"detail": _first_message(exc.detail), "problems": exc.detail}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    return response

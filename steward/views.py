@@ -1,0 +1,31 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from lineage.selectors import list_activities
+from steward import health
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The dashboard: what is in Steward and what happened lately."""
+    from steward.dashboard import dashboard_counts
+
+    return render(
+        request,
+        "home.html",
+        {"counts": dashboard_counts(user=request.user), "recent": list_activities()[:10]},
+    )
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker status for load balancers and monitors; 503 when either is down."""
+    checks = {"database": health.check_database(connection), "broker": health.check_broker()}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
