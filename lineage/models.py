@@ -56,7 +56,7 @@ class ActivityObject(models.Model):
         INPUT = "input", "Input"
         OUTPUT = "output", "Output"
 
-    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="objects")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="links")
     role = models.CharField(max_length=8, choices=Role.choices)
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)

@@ -7,10 +7,10 @@ from lineage.models import Activity
 
 def list_activities() -> QuerySet[Activity]:
     """All activities, newest first, with their actors loaded."""
-    return Activity.objects.select_related("user", "actor_type").prefetch_related("objects__content_type")
+    return Activity.objects.select_related("user", "actor_type").prefetch_related("links__content_type")
 
 
 def list_activities_touching(obj: models.Model) -> QuerySet[Activity]:
     """Activities that read or wrote the object."""
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
-    return list_activities().filter(objects__content_type=content_type, objects__object_id=str(obj.pk)).distinct()
+    return list_activities().filter(links__content_type=content_type, objects__object_id=str(obj.pk)).distinct()

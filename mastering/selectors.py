@@ -7,7 +7,7 @@ def list_sources() -> QuerySet[Source]:
     """Sources with their fields and live record counts."""
     return Source.objects.prefetch_related("fields").annotate(
         record_count=Count("records", filter=Q(records__retired=False))
-    )
+    ).order_by("name")
 
 
 def get_source(*, slug: str) -> Source:

@@ -17,7 +17,7 @@ class ActivityObjectSerializer(serializers.ModelSerializer):
 class ActivitySerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", default=None, read_only=True)
     actor = serializers.SerializerMethodField()
-    objects = ActivityObjectSerializer(many=True, read_only=True)
+    objects = ActivityObjectSerializer(source="links", many=True, read_only=True)
 
     class Meta:
         model = Activity

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('role', models.CharField(choices=[('input', 'Input'), ('output', 'Output')], max_length=8)),
                 ('object_id', models.CharField(max_length=64)),
                 ('label', models.CharField(help_text="The object's name when the activity happened.", max_length=200)),
-                ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='objects', to='lineage.activity')),
+                ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='lineage.activity')),
                 ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
             ],
             options={

@@ -13,6 +13,9 @@ FloatArray = numpy.typing.NDArray[numpy.float64]
 
 # The regularisation grid dedupe itself searches.
 C_GRID = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10]
+# Same optimum as dedupe's default lbfgs, reached in a few Newton steps: with ~10-30 features and a
+# few hundred labels this is several times faster, which matters when the app retrains every 10 labels.
+SOLVER = "newton-cholesky"
 # Below this many labels of either class a grid search over folds has nothing to stand on.
 MIN_PER_CLASS_FOR_SEARCH = 5
 
@@ -21,14 +24,14 @@ def fit_classifier(features: FloatArray, y: numpy.typing.NDArray[numpy.int_], se
     """Fit the match classifier, choosing C by cross-validated F1 when there are enough labels."""
     smallest = int(min(numpy.sum(y == 1), numpy.sum(y == 0)))
     if smallest < MIN_PER_CLASS_FOR_SEARCH:
-        classifier: Any = sklearn.linear_model.LogisticRegression(C=1.0)
+        classifier: Any = new_logistic_regression(C=1.0)
     else:
         folds = sklearn.model_selection.StratifiedKFold(
             n_splits=min(5, smallest), shuffle=True, random_state=seed % 2**32
         )
         # n_jobs=1: dedupe's default (-1) forks a worker pool per fit, which a web or Celery process should not do.
         classifier = sklearn.model_selection.GridSearchCV(
-            estimator=sklearn.linear_model.LogisticRegression(),
+            estimator=new_logistic_regression(),
             param_grid={"C": C_GRID},
             scoring="f1",
             cv=folds,
@@ -36,6 +39,11 @@ def fit_classifier(features: FloatArray, y: numpy.typing.NDArray[numpy.int_], se
         )
     classifier.fit(features, y)
     return classifier
+
+
+def new_logistic_regression(C: float = 1.0) -> sklearn.linear_model.LogisticRegression:
+    """A logistic regression configured the way every engine classifier is."""
+    return sklearn.linear_model.LogisticRegression(C=C, solver=SOLVER)
 
 
 def linear_model(classifier: Any) -> sklearn.linear_model.LogisticRegression:

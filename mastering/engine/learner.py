@@ -10,6 +10,7 @@ import dedupe.datamodel
 import dedupe.labeler
 import numpy
 
+from mastering.engine._classifier import new_logistic_regression
 from mastering.engine._coverage import DEFAULT_MAX_COVER_FRACTION, SampleCoverage
 from mastering.engine._seeding import SeededRandom
 from mastering.engine.records import LabeledPair, Pair, PreparedRecord, RawRecord, RecordId, ordered
@@ -48,6 +49,7 @@ class _DisagreementLearner(dedupe.labeler.DisagreementLearner):
         self.blocker = _BlockingLearner(coverage, candidates)
         self._candidates = candidates.copy()
         self.matcher = dedupe.labeler.MatchLearner(featurizer, self._candidates)
+        self.matcher._classifier = new_logistic_regression()
 
     def refit(self) -> None:
         for learner in self._learners:

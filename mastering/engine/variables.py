@@ -63,7 +63,7 @@ class AttributeSpec:
 
 
 # Comparators that weigh words by rarity (TF-IDF cosine) and so learn word weights from a corpus.
-CORPUS_COMPARATORS = ("Text", "Set")
+CORPUS_COMPARATORS = ("String", "Text", "Set")
 
 
 def to_dedupe_variables(
@@ -80,7 +80,16 @@ def to_dedupe_variables(
         for name, values in documents.items():
             if record.get(name) is not None:
                 values.append(record[name])
-    return [_variable(spec, documents.get(spec.name)) for spec in specs]
+    variables = []
+    for spec in specs:
+        variables.append(_variable(spec, documents.get(spec.name)))
+        if spec.comparator == "String":
+            # Multi-word strings get a second, word-level view: edit distance alone punishes
+            # reordered or appended words ("YMCA South Side" / "YMCA of Metropolitan Chicago South Side").
+            variables.append(
+                dedupe.variables.Text(spec.name, name=f"({spec.name}: Words)", corpus=documents.get(spec.name) or None, has_missing=spec.has_missing)
+            )
+    return variables
 
 
 def _variable(spec: AttributeSpec, corpus: list[object] | None = None) -> Any:

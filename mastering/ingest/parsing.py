@@ -2,14 +2,15 @@
 
 import codecs
 import csv
+import gc
 import hashlib
 import io
 import json
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from steward.errors import InvalidInput
@@ -67,6 +68,7 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
                 except UnicodeDecodeError as exc:
                     utf8_ok = False
                     first_bad_offset = size + exc.start
+                    saw_multibyte = saw_multibyte or any(byte >= 0x80 for byte in block[: exc.start])
             size += len(block)
         if utf8_ok:
             try:
@@ -116,7 +118,7 @@ def _kind_of(file_name: str, text_head: str) -> str:
     lower = file_name.lower()
     if lower.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    if stripped.startswith("["):
+    if lower.endswith(".json") or stripped.startswith("["):
         return "json"
     if stripped.startswith("{"):
         first_line = stripped.split("\n", 1)[0].strip()
@@ -125,8 +127,6 @@ def _kind_of(file_name: str, text_head: str) -> str:
             return "jsonl"
         except ValueError:
             return "json"
-    if lower.endswith(".json"):
-        return "json"
     return "csv"
 
 
@@ -160,47 +160,83 @@ def read_chunks(table: TableFile, *, chunk_rows: int = 50_000) -> Iterator[Chunk
         yield from _json_chunks(table, chunk_rows)
 
 
-def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+@dataclass
+class CsvStructure:
+    """Where a CSV's rows have the wrong number of fields, found before pandas reads it."""
+
+    header: list[str]
+    records: int  # rows after the header, blank ones included
+    blank_rows: set[int]
+    wrong_width: dict[int, int]  # spreadsheet row → number of fields
+
+
+def scan_csv_structure(table: TableFile) -> CsvStructure:
+    """Read every row once with the csv module: ragged rows and unclosed quotes are found exactly."""
     header = _csv_header(table)
     width = len(header)
-    reader_warnings: list[warnings.WarningMessage] = []
+    blank: set[int] = set()
+    wrong: dict[int, int] = {}
+    row = HEADER_ROW
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived row lists make the cyclic collector the bottleneck
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            reader = pd.read_csv(
-                table.path,
-                sep=table.delimiter,
-                encoding=table.encoding,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                skip_blank_lines=True,
-                chunksize=chunk_rows,
-                on_bad_lines="warn",
-                engine="c",
-                names=header,
-                header=0,
-            )
-            next_row = HEADER_ROW + 1
-            for frame in reader:
-                skipped = _skipped_lines(caught)
-                reader_warnings.extend(caught)
-                caught.clear()
-                rows = pd.Series(range(next_row, next_row + len(frame)), index=frame.index)
-                next_row += len(frame)
-                problems = [
-                    {"row": line, "column": "", "value": "", "reason": f"has {seen} fields where the header has {width}"}
-                    for line, seen in skipped
-                ]
-                short = frame.isna().any(axis=1)
-                for position in short[short].index:
-                    row_number = int(rows[position])
-                    count = int(frame.loc[position].notna().sum())
-                    problems.append(
-                        {"row": row_number, "column": "", "value": "", "reason": f"has {count} fields where the header has {width}"}
-                    )
-                frame = frame[~short].fillna("")
-                yield Chunk(frame=frame, rows=rows[~short], problems=problems)
+        with open(table.path, encoding=table.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=table.delimiter, strict=True)
+            next(reader)
+            for fields in reader:
+                row += 1
+                count = len(fields)
+                if count != width:
+                    if count == 0:
+                        blank.add(row)
+                    else:
+                        wrong[row] = count
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise TableError(
+                f"A quoted value is never closed (it starts at or before row {row + 1}): check for an unbalanced "
+                'double quote (").'
+            ) from None
+        raise TableError(f"Row {row + 1} cannot be read as CSV: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return CsvStructure(header, row - HEADER_ROW, blank, wrong)
+
+
+def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+    structure = scan_csv_structure(table)
+    width = len(structure.header)
+    # pandas drops blank rows and rows with too many fields; every other row gets the next number.
+    all_rows = np.arange(HEADER_ROW + 1, HEADER_ROW + 1 + structure.records)
+    too_long = {r for r, count in structure.wrong_width.items() if count > width}
+    dropped = np.fromiter(structure.blank_rows | too_long, dtype=np.int64)
+    pandas_rows = all_rows[~np.isin(all_rows, dropped)] if len(dropped) else all_rows
+    short = {r: count for r, count in structure.wrong_width.items() if count < width}
+    problems = [
+        {"row": r, "column": "", "value": "", "reason": f"has {count} fields where the header has {width}"}
+        for r, count in sorted(structure.wrong_width.items())
+    ]
+    if not len(pandas_rows):
+        if problems:  # every row was ragged: report them with an empty chunk
+            yield Chunk(frame=pd.DataFrame(columns=structure.header), rows=pd.Series([], dtype="int64"), problems=problems)
+        return
+    try:
+        reader = pd.read_csv(
+            table.path, sep=table.delimiter, encoding=table.encoding, dtype=str, keep_default_na=False,
+            na_values=[], skip_blank_lines=True, chunksize=chunk_rows, on_bad_lines="skip", engine="c",
+            names=structure.header, header=0,
+        )
+        offset = 0
+        for frame in reader:
+            rows = pd.Series(pandas_rows[offset : offset + len(frame)], index=frame.index)
+            # The structural problems are all known up front; they travel with the first chunk.
+            chunk_problems, problems = problems, []
+            offset += len(frame)
+            keep = ~rows.isin(short.keys())
+            yield Chunk(frame=frame[keep], rows=rows[keep], problems=chunk_problems)
     except pd.errors.ParserError as exc:
         raise TableError(_parser_message(exc)) from None
     except UnicodeDecodeError as exc:
@@ -225,17 +261,6 @@ def _csv_header(table: TableFile) -> list[str]:
     if duplicates:
         raise TableError(f"The header names these columns more than once: {', '.join(duplicates)}.")
     return header
-
-
-def _skipped_lines(caught: list) -> list[tuple[int, int]]:
-    """pandas reports rows with too many fields as warnings: 'Skipping line 7: expected 3 fields, saw 4'."""
-    skipped = []
-    for warning in caught:
-        for part in str(warning.message).split("\n"):
-            if part.startswith("Skipping line"):
-                words = part.replace(":", "").replace(",", "").split()
-                skipped.append((int(words[2]), int(words[-1])))
-    return skipped
 
 
 def _parser_message(exc: Exception) -> str:

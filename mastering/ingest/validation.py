@@ -40,7 +40,8 @@ class ValidatedChunk:
 
 
 def _problem(row: int, column: str, value: object, reason: str) -> dict:
-    return {"row": int(row), "column": column, "value": ("" if value is None else str(value))[:200], "reason": reason}
+    text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
+    return {"row": int(row), "column": column, "value": text[:200], "reason": reason}
 
 
 def _check(mask: pd.Series, cells: pd.Series, rows: pd.Series, column: str, reason: str, problems: list[dict]) -> None:

@@ -1,0 +1,89 @@
+import pytest
+from django.contrib.auth.models import AbstractUser
+
+from accounts.roles import Role
+from accounts.services import create_user
+from steward.celery import app as celery_app
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(username: str, role: str) -> AbstractUser:
+    return create_user(username=username, password=PASSWORD, role=role)
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Unit tests run tasks in-process; only integration tests talk to a real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """Uploads go to a fresh folder per test."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    return settings.DATA_DIR
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("alice-admin", Role.ADMIN)
+
+
+@pytest.fixture
+def steward(db):
+    return make_user("sam-steward", Role.STEWARD)
+
+
+@pytest.fixture
+def curator(db):
+    return make_user("carol-curator", Role.CURATOR)
+
+
+@pytest.fixture
+def other_curator(db):
+    return make_user("chris-curator", Role.CURATOR)
+
+
+@pytest.fixture
+def business_user(db):
+    return make_user("bob-business", Role.BUSINESS_USER)
+
+
+@pytest.fixture
+def engineer(db):
+    return make_user("erin-engineer", Role.DATA_ENGINEER)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as the given user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def api_for(api_client):
+    def sign_in(user):
+        api_client.force_authenticate(user)
+        return api_client
+
+    return sign_in

@@ -1,0 +1,39 @@
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker_without_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == {"ok": True, "detail": connection.vendor}
+    assert body["broker"]["ok"] is True
+
+
+def test_healthz_is_503_when_the_database_fails(client, monkeypatch):
+    from steward import health
+
+    def broken(conn):
+        return {"ok": False, "detail": "OperationalError: connection refused"}
+
+    monkeypatch.setattr(health, "check_database", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"]["ok"] is False
+
+
+def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    from steward.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = previous
+    assert response.status_code == 503
+    assert response.json()["broker"]["ok"] is False
