@@ -113,29 +113,33 @@ def true_pairs(data: Dataset) -> set[tuple[int, int]]:
     return out
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
-    """Simulate labelling, train, match the whole data set and score the result."""
-    data = load(args.dataset)
+def choose_specs(args: argparse.Namespace, data: Dataset) -> list[AttributeSpec]:
+    """The attributes to match on: the dataset's preset, or inferred, with --spec overrides."""
+    preset_name = "febrl" if args.dataset.startswith("febrl") else args.dataset
     if args.fields:
         fields = args.fields.split(",")
-    elif args.dataset in SPECS:
-        fields = [s.name for s in SPECS[args.dataset]]
+    elif preset_name in SPECS:
+        fields = [s.name for s in SPECS[preset_name]]
     else:
         fields = data.fields
-    if args.infer or not (args.dataset in SPECS or args.dataset.startswith("febrl")):
+    if args.infer or preset_name not in SPECS:
         specs = [AttributeSpec(f, infer_comparator([r[f] for r in data.records.values()])) for f in fields]
     else:
-        preset = {s.name: s for s in SPECS["febrl" if args.dataset.startswith("febrl") else args.dataset]}
+        preset = {s.name: s for s in SPECS[preset_name]}
         specs = [preset[f] for f in fields]
     overrides = dict(item.split("=", 1) for item in args.spec)
-    specs = [AttributeSpec(s.name, overrides.get(s.name, s.comparator)) for s in specs]
+    return [AttributeSpec(s.name, overrides.get(s.name, s.comparator)) for s in specs]
+
+
+def simulate_training(args: argparse.Namespace, data: Dataset, specs: list[AttributeSpec]) -> dict[str, object]:
+    """Build the learner, answer its questions from the truth, retrain every few labels."""
     started = time.perf_counter()
     by_group: dict[str, list[int]] = defaultdict(list)
     for rid in data.records:
         by_group[data.group_of[rid] if data.group_of else ""].append(rid)
     sample_ids = draw_training_sample(by_group, size=args.sample_size, seed=args.seed)
-    sample = {rid: data.records[rid] for rid in sample_ids}
-    learner = ActiveLearner(specs, sample, seed=args.seed, group_of=data.group_of)
+    learner = ActiveLearner(specs, {rid: data.records[rid] for rid in sample_ids}, seed=args.seed,
+                            group_of=data.group_of)
     build_seconds = time.perf_counter() - started
     rng = random.Random(args.seed)
     labels: list[LabeledPair] = []
@@ -152,14 +156,47 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         label = LabeledPair(pair[0], pair[1], data.cluster_of[pair[0]] == data.cluster_of[pair[1]])
         labels.append(label)
         learner.mark([label])
-        if len(labels) % args.retrain_every == 0 and any(lb.match for lb in labels) and not all(lb.match for lb in labels):
+        both_answers = any(lb.match for lb in labels) and not all(lb.match for lb in labels)
+        if len(labels) % args.retrain_every == 0 and both_answers:
             model = train_model(specs=specs, labels=labels, records=data.records, seed=args.seed,
                                 learner=learner, recall=args.recall)
             trainings += 1
     if model is None or model.metrics["labels"] != len({lb.key for lb in labels}):
         model = train_model(specs=specs, labels=labels, records=data.records, seed=args.seed,
                             learner=learner, recall=args.recall)
-    train_seconds = time.perf_counter() - started
+    return {"model": model, "labels": labels, "trainings": trainings, "sample_size": len(sample_ids),
+            "learner_build_seconds": build_seconds, "train_seconds": time.perf_counter() - started}
+
+
+def pairwise_quality(clusters: list, data: Dataset) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of clusters against the truth."""
+    found = set()
+    for cluster in clusters:
+        for a, b in itertools.combinations(cluster.record_ids, 2):
+            if data.group_of is None or data.group_of[a] != data.group_of[b]:
+                found.add((a, b))
+    truth = true_pairs(data)
+    tp = len(found & truth)
+    precision = tp / len(found) if found else 0.0
+    recall = tp / len(truth) if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process plus its largest finished child, in MB."""
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(usage / 1024, 1)
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    """Simulate labelling, train, match the whole data set and score the result."""
+    data = load(args.dataset)
+    specs = choose_specs(args, data)
+    started = time.perf_counter()
+    trained = simulate_training(args, data, specs)
+    model = trained["model"]
+    labels = trained["labels"]
 
     match_started = time.perf_counter()
     matcher = Matcher.from_settings(model.settings, num_workers=args.workers)
@@ -171,29 +208,19 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     clusters = cluster_pairs(scored, threshold=threshold, group_of=data.group_of)
     match_seconds = time.perf_counter() - match_started
 
-    found = set()
-    for cluster in clusters:
-        for a, b in itertools.combinations(cluster.record_ids, 2):
-            if data.group_of is None or data.group_of[a] != data.group_of[b]:
-                found.add((a, b))
     truth = true_pairs(data)
-    tp = len(found & truth)
-    precision = tp / len(found) if found else 0.0
-    recall = tp / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     blocked = {(int(a), int(b)) for a, b in candidates.pairs}
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "dataset": args.dataset, "seed": args.seed, "labels": len(labels),
-        "matches_labelled": sum(lb.match for lb in labels), "trainings": trainings,
-        "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+        "matches_labelled": sum(lb.match for lb in labels), "trainings": trained["trainings"],
+        **pairwise_quality(clusters, data),
         "blocking_recall": round(len(blocked & truth) / len(truth), 4),
         "pairs_scored": len(candidates), "predicates": model.predicates,
-        "threshold": threshold, "max_block_size": args.max_block_size, "sample_size": len(sample_ids),
-        "learner_build_seconds": round(build_seconds, 2),
-        "train_seconds": round(train_seconds, 2), "match_seconds": round(match_seconds, 2),
+        "threshold": threshold, "max_block_size": args.max_block_size, "sample_size": trained["sample_size"],
+        "learner_build_seconds": round(trained["learner_build_seconds"], 2),
+        "train_seconds": round(trained["train_seconds"], 2), "match_seconds": round(match_seconds, 2),
         "total_seconds": round(time.perf_counter() - started, 2),
-        "peak_rss_mb": round(usage / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "specs": {s.name: s.comparator for s in specs},
     }
 
@@ -205,9 +232,8 @@ def _random_pair(rng: random.Random, ids: list[int], group_of: dict[int, str] | 
             return (a, b) if a < b else (b, a)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset")
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared with engine_scale.py."""
     parser.add_argument("--labels", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fields", default="")
@@ -220,6 +246,12 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--max-block-size", type=int, default=DEFAULT_MAX_BLOCK_SIZE)
     parser.add_argument("--workers", type=int, default=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset")
+    add_training_arguments(parser)
     print(json.dumps(run(parser.parse_args())), flush=True)
 
 

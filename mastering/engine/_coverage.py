@@ -23,8 +23,10 @@ from mastering.engine.records import PreparedRecord
 
 IntArray = numpy.typing.NDArray[numpy.int64]
 
-# A predicate that blocks more than this share of the sample's pairs is too broad to block with.
+# A predicate that blocks more than this share of the sample's pairs is too broad to block with...
 DEFAULT_MAX_COVER_FRACTION = 0.01
+# ...unless it compares only this many pairs in all: a small data set can afford to compare everything.
+MIN_MAX_COVER = 10_000
 
 
 def simple_predicates(predicates: Iterable[object]) -> list[object]:
@@ -47,7 +49,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.n_records = len(records)
         self._group_codes = _group_codes(groups) if groups is not None else None
         self.total_pairs = _total_pairs(self.n_records, self._group_codes)
-        self.max_cover = max(1, int(max_cover_fraction * self.total_pairs))
+        self.max_cover = max(MIN_MAX_COVER, int(max_cover_fraction * self.total_pairs))
         self._codes: dict[object, IntArray] = {}
         self.comparison_cover: dict[object, frozenset[int]] = {}
         self.dropped_broad = 0
@@ -65,7 +67,9 @@ class SampleCoverage(dedupe.training.BlockLearner):
             for key in predicate(record):  # type: ignore[operator]
                 blocks[key].append(position)
         members = [numpy.array(b, dtype=numpy.int64) for b in blocks.values() if len(b) > 1]
-        if self._pair_count(members) > self.max_cover:
+        count = self._pair_count(members)
+        # Too broad, or one block holding every record (as dedupe also skips): no use for blocking.
+        if count > self.max_cover or count >= self.total_pairs:
             return None
         chunks = [self._block_codes(m) for m in members]
         chunks = [c for c in chunks if len(c)]

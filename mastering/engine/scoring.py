@@ -64,15 +64,15 @@ class Matcher:
             return {rid: {f: rec.get(f) for f in self.fields} for rid, rec in records.items()}
         return {rid: prepare_record(self.specs, rec) for rid, rec in records.items()}
 
-    def blocking_keys(self, records: Mapping[RecordId, RawRecord]) -> Iterator[BlockKey]:
-        """Yield every (predicate, key, record id) the learned fingerprinter gives these records."""
-        prepared = self.prepare(records)
+    def blocking_keys(self, records: Mapping[RecordId, RawRecord], *, prepared: bool = False) -> Iterator[BlockKey]:
+        """Yield every (predicate, key, record id) the learned fingerprinter gives these records, predicate by predicate."""
+        prepared_records = dict(records) if prepared else self.prepare(records)
         fingerprinter = dedupe.blocking.Fingerprinter(self._predicates)
         # Index predicates (only in settings not made by this engine) need the corpus indexed first.
-        fingerprinter.index_all(prepared)
+        fingerprinter.index_all(prepared_records)
         try:
             for position, predicate in enumerate(self._predicates):
-                for rid, record in prepared.items():
+                for rid, record in prepared_records.items():
                     for key in predicate(record):
                         yield BlockKey(position, key, rid)
         finally:

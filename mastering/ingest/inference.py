@@ -16,7 +16,7 @@ def infer_field_type(values: list[str]) -> str:
     for candidate in CANDIDATES:
         if candidate == "boolean" and cells.str.lower().nunique() > 2:
             continue
-        if candidate == "integer" and cells.str.match(r"0\d").any():
+        if candidate in ("integer", "decimal") and cells.str.match(r"[+-]?0\d").any():
             continue  # leading zeros (postcodes, ids) are text, or they would be lost
         if candidate == "phone" and not cells.str.contains(r"[\s\-+()]").any():
             continue  # bare digit strings are not obviously phone numbers

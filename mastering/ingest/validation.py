@@ -18,6 +18,7 @@ DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+?[\d\s().\-/]{5,30}")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "0"}
 
@@ -76,7 +77,7 @@ def canonical_column(cells: pd.Series, field_type: str) -> tuple[pd.Series, pd.S
         out[present & ~bad] = parsed.dropna().dt.strftime("%Y-%m-%d")
         return out, bad, "is not a date like 2024-01-31"
     if field_type == "datetime":
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+        parsed = pd.to_datetime(text.where(text.str.fullmatch(DATETIME.pattern)), format="ISO8601", errors="coerce", utc=True)
         bad[present] = parsed.isna()
         out[present & ~bad] = parsed.dropna().dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"\+0000$", "Z", regex=True)
         return out, bad, "is not a date and time like 2024-01-31T09:30:00Z"

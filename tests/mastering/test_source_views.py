@@ -1,0 +1,141 @@
+"""The source pages: browse, upload with preview, batch and record pages."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from mastering.models import IngestBatch, SourceRecord
+from tests.factories import source_with_fields
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    return source_with_fields("people", key="id", id="string", name="string!", age="integer")
+
+
+def upload(client, text: str, name="people.csv"):
+    return client.post(reverse("mastering:source-upload", args=["people"]), {"file": SimpleUploadedFile(name, text.encode())})
+
+
+def test_upload_preview_confirm_then_batch_page(client_for, steward, people):
+    client = client_for(steward)
+    response = upload(client, "id,name,age,extra\n1,Ada,36,x\n2,Alan,41,y\n")
+    assert response.status_code == 302
+    preview = client.get(response["Location"])
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    assert "Ada" in html and "no problems found" in html and "ignored" in html
+    assert SourceRecord.objects.count() == 0
+    done = client.post(response["Location"], {"mode": "append"})
+    batch = IngestBatch.objects.get()
+    assert done["Location"] == batch.get_absolute_url()
+    assert batch.channel == IngestBatch.Channel.UPLOAD and batch.user == steward and batch.created == 2
+    page = client.get(batch.get_absolute_url())
+    assert page.status_code == 200 and "Succeeded" in page.content.decode()
+
+
+def test_upload_preview_shows_problems_and_rejection_writes_nothing(client_for, steward, people):
+    client = client_for(steward)
+    response = upload(client, "id,name,age\n1,Ada,old\n")
+    preview = client.get(response["Location"]).content.decode()
+    assert "is not a whole number" in preview and "1 problem" in preview
+    client.post(response["Location"], {"mode": "append"})
+    batch = IngestBatch.objects.get()
+    assert batch.status == IngestBatch.Status.REJECTED and SourceRecord.objects.count() == 0
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "Nothing was written" in page and "Download problem report" in page
+
+
+def test_upload_of_an_unreadable_file_says_why(client_for, steward, people):
+    client = client_for(steward)
+    empty = upload(client, "")
+    assert empty.status_code == 200 and "The submitted file is empty" in empty.content.decode()
+    response = upload(client, "\x89PNG\x00\x00binary")
+    html = client.get(response["Location"]).content.decode()
+    assert "cannot be ingested" in html and "binary file" in html
+
+
+def test_upload_token_of_another_user_is_not_found(client_for, steward, other_curator, people, client):
+    response = upload(client_for(steward), "id,name\n1,Ada\n")
+    location = response["Location"]
+    client.logout()
+    from django.test import Client
+
+    other = Client()
+    from tests.conftest import make_user
+
+    other.force_login(make_user("sally-steward", "steward"))
+    assert other.get(location).status_code == 404
+
+
+def test_upload_is_forbidden_to_curators(client_for, curator, people):
+    assert client_for(curator).get(reverse("mastering:source-upload", args=["people"])).status_code == 403
+
+
+def test_source_page_searches_sorts_and_paginates(client_for, business_user, people):
+    from mastering import services
+
+    text = "id,name,age\n" + "".join(f"{i:03d},Person {i},{20 + i % 50}\n" for i in range(120))
+    import io
+
+    services.receive_table(source=people, stream=io.BytesIO(text.encode()), file_name="p.csv", user=None, channel="command")
+    client = client_for(business_user)
+    page = client.get(reverse("mastering:source-detail", args=["people"])).content.decode()
+    assert "Page 1 of 3" in page
+    found = client.get(reverse("mastering:source-detail", args=["people"]) + "?q=Person 117").content.decode()
+    assert "Person 117" in found and "Person 116" not in found
+    ordered = client.get(reverse("mastering:source-detail", args=["people"]) + "?ordering=-key").content.decode()
+    assert ordered.index("Person 119") < ordered.index("Person 118")
+    partial = client.get(reverse("mastering:source-detail", args=["people"]) + "?q=zzz", HTTP_HX_REQUEST="true")
+    assert "<html" not in partial.content.decode() and "No records match" in partial.content.decode()
+
+
+def test_record_page_shows_history_with_changes(client_for, business_user, engineer, people, api_for):
+    api = api_for(engineer)
+    api.put("/api/sources/people/records/1/", {"data": {"name": "Ada", "age": 36}}, format="json")
+    api.put("/api/sources/people/records/1/", {"data": {"name": "Ada Lovelace", "age": 36}}, format="json")
+    page = client_for(business_user).get(reverse("mastering:record-detail", args=["people", "1"])).content.decode()
+    assert "version 2" in page and "Ada Lovelace" in page
+    assert page.count("erin-engineer") >= 2
+
+
+def test_missing_record_is_404(client_for, business_user, people):
+    assert client_for(business_user).get(reverse("mastering:record-detail", args=["people", "nope"])).status_code == 404
+
+
+def test_ingest_command_reports_counts_and_fails_on_rejection(people, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    good = tmp_path / "good.csv"
+    good.write_text("id,name,age\n1,Ada,36\n")
+    call_command("ingest", "people", str(good))
+    assert '"created": 1' in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,age\n2,Alan,old\n")
+    with pytest.raises(CommandError, match="rejected"):
+        call_command("ingest", "people", str(bad))
+    assert SourceRecord.objects.count() == 1
+
+
+def test_propose_fields_infers_types(tmp_path):
+    from mastering.services import propose_fields
+
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,postcode,age,joined,email,vip,balance\n1,0800,36,2024-01-02,a@b.co,yes,1.5\n2,2000,41,2023-05-06,c@d.org,no,2\n")
+    proposed = {p["name"]: p["type"] for p in propose_fields(path=sample, file_name="sample.csv")}
+    assert proposed == {"id": "integer", "postcode": "string", "age": "integer", "joined": "date",
+                        "email": "email", "vip": "boolean", "balance": "decimal"}
+
+
+def test_admin_propose_fields_flow(client_for, admin_user, people):
+    client = client_for(admin_user)
+    url = reverse("admin:mastering_source_propose_fields", args=[people.pk])
+    proposal = client.post(url, {"sample": SimpleUploadedFile("s.csv", b"id,name,age,city\n1,Ada,36,London\n")})
+    assert proposal.status_code == 200 and "city" in proposal.content.decode()
+    saved = client.post(url, {"confirm": "1", "name": ["id", "name", "age", "city"], "type-0": "string", "keep-0": "on",
+                              "type-1": "string", "keep-1": "on", "type-2": "integer", "keep-2": "on", "type-3": "string",
+                              "keep-3": "on", "key_field": "id"})
+    assert saved.status_code == 302
+    assert list(people.fields.values_list("name", flat=True)) == ["id", "name", "age", "city"]
