@@ -139,7 +139,7 @@ def simulate_training(args: argparse.Namespace, data: Dataset, specs: list[Attri
         by_group[data.group_of[rid] if data.group_of else ""].append(rid)
     sample_ids = draw_training_sample(by_group, size=args.sample_size, seed=args.seed)
     learner = ActiveLearner(specs, {rid: data.records[rid] for rid in sample_ids}, seed=args.seed,
-                            group_of=data.group_of)
+                            group_of=data.group_of, population=len(data.records))
     build_seconds = time.perf_counter() - started
     rng = random.Random(args.seed)
     labels: list[LabeledPair] = []

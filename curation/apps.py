@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class CurationConfig(AppConfig):
     name = "curation"
     verbose_name = "Curation"
+
+    def ready(self) -> None:
+        # Mastering runs jobs but must not import curation; curation registers the kinds it runs.
+        from curation.services.learning import run_prepare_queue_job, run_train_job
+        from mastering.models import Job
+        from mastering.services.jobs import register_job_runner
+
+        register_job_runner(Job.Kind.TRAIN, run_train_job)
+        register_job_runner(Job.Kind.PREPARE_QUEUE, run_prepare_queue_job)

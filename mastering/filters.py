@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
-from mastering.models import IngestBatch, Source, SourceRecord
+from mastering.models import IngestBatch, Job, Source, SourceRecord
 
 
 class SourceFilter(django_filters.FilterSet):
@@ -45,3 +45,13 @@ class IngestBatchFilter(django_filters.FilterSet):
     class Meta:
         model = IngestBatch
         fields = ["status", "channel", "mode"]
+
+
+class JobFilter(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=Job.Kind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Job.Status.choices)
+    entity_type = django_filters.CharFilter(field_name="entity_type__slug", label="Entity type")
+
+    class Meta:
+        model = Job
+        fields = ["kind", "status", "entity_type"]

@@ -1,6 +1,6 @@
 from django.db.models import Count, Q, QuerySet
 
-from mastering.models import IngestBatch, Source, SourceRecord, SourceRecordVersion
+from mastering.models import AttributeMapping, EntityType, IngestBatch, Job, Source, SourceRecord, SourceRecordVersion
 
 
 def list_sources() -> QuerySet[Source]:
@@ -48,3 +48,32 @@ def record_history(*, record: SourceRecord) -> list[dict]:
         if older and older["retired"] != newer["retired"]:
             newer["changes"].append({"field": "(retired)", "before": older["retired"], "after": newer["retired"]})
     return versions
+
+
+def list_entity_types() -> QuerySet[EntityType]:
+    """Entity types with attributes and mappings loaded."""
+    from django.db.models import Prefetch
+
+    return EntityType.objects.prefetch_related(
+        "attributes", Prefetch("attributes__mappings", queryset=AttributeMapping.objects.select_related("source", "field"))
+    ).order_by("name")
+
+
+def list_jobs() -> QuerySet[Job]:
+    return Job.objects.select_related("entity_type", "started_by", "model")
+
+
+def mapped_sources(*, entity_type: EntityType) -> list[Source]:
+    return list(Source.objects.filter(mappings__attribute__entity_type=entity_type).distinct().order_by("name"))
+
+
+def entity_type_overview() -> list[dict]:
+    """Each entity type with its mapped sources, active model and live record count."""
+    rows = []
+    for entity_type in list_entity_types():
+        sources = mapped_sources(entity_type=entity_type)
+        rows.append({
+            "entity_type": entity_type, "sources": sources, "model": entity_type.active_model,
+            "records": SourceRecord.objects.filter(source__in=sources, retired=False).count(),
+        })
+    return rows

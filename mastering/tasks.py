@@ -7,3 +7,9 @@ from mastering import services
 def run_ingest(batch_id: int) -> None:
     """Ingest a stored table; a redelivered message is a no-op."""
     services.run_ingest(batch_id=batch_id)
+
+
+@shared_task(acks_late=True)
+def run_job(job_id: int) -> None:
+    """Run a queued job; a redelivered message is a no-op."""
+    services.run_job(job_id=job_id)

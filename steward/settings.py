@@ -249,7 +249,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "LabelAnswerEnum": "curation.models.Label.Answer",
+        "AdjudicationAnswerEnum": [("match", "Match"), ("distinct", "Not a match")],
+    },
 }
 
 # --- Login lockout (django-axes).

@@ -15,6 +15,7 @@ api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include("mastering.api.urls")),
+    path("", include("curation.api.urls")),
     path("", include(router.urls)),
 ]
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_urlpatterns, "api"), namespace="api")),
-    path("sources/", include("mastering.urls.sources")),
+    path("", include("mastering.urls")),
+    path("curation/", include("curation.urls")),
     path("lineage/", include("lineage.urls")),
 ]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from mastering.models import IngestBatch, Source, SourceField, SourceRecord
+from mastering.models import Attribute, EntityType, IngestBatch, Job, MatchModel, Source, SourceField, SourceRecord
 
 
 class SourceFieldSerializer(serializers.ModelSerializer):
@@ -79,3 +79,73 @@ class SourceRecordSerializer(serializers.ModelSerializer):
 
 class RecordInput(serializers.Serializer):
     data = serializers.DictField(help_text="Field values of the record; the key comes from the address.")
+
+
+class AttributeSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    comparator = serializers.ChoiceField(choices=Attribute.Comparator.choices, default="String")
+    has_missing = serializers.BooleanField(default=True)
+    survivorship = serializers.ChoiceField(choices=Attribute.Rule.choices, default="most_frequent")
+
+
+class MappingSerializer(serializers.Serializer):
+    source = serializers.SlugField()
+    field = serializers.CharField()
+    attribute = serializers.CharField()
+    transforms = serializers.ListField(child=serializers.CharField(), default=list)
+
+
+class EntityTypeSerializer(serializers.ModelSerializer):
+    attributes = AttributeSerializer(many=True)
+    mappings = MappingSerializer(many=True, required=False, write_only=True)
+    mapped = serializers.SerializerMethodField()
+    active_model_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EntityType
+        fields = ["name", "slug", "description", "match_threshold", "retrain_every", "overlap", "blind", "one_per_source",
+                  "training_sample_size", "random_pair_share", "attributes", "mappings", "mapped", "active_model_version",
+                  "created_at"]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {"slug": {"required": False}}
+
+    def get_mapped(self, entity_type) -> list[dict]:
+        return [{"source": m.source.slug, "field": m.field.name, "attribute": m.attribute.name, "transforms": m.transforms}
+                for attribute in entity_type.attributes.all() for m in attribute.mappings.all()]
+
+    def get_active_model_version(self, entity_type) -> int | None:
+        model = entity_type.active_model
+        return model.version if model else None
+
+
+class MatchModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MatchModel
+        fields = ["version", "active", "label_count", "match_count", "distinct_count", "precision", "recall", "f1",
+                  "predicates", "metrics", "job", "created_at"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="api:job-detail")
+
+    class Meta:
+        model = Job
+        fields = ["id", "url", "entity_type", "kind", "status", "stage", "progress", "eta_seconds", "counts", "timings",
+                  "parameters", "model_version", "started_by", "error", "cancel_requested", "created_at", "started_at",
+                  "finished_at"]
+
+
+class StartJobInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["train", "master", "golden"])
+    parameters = serializers.DictField(required=False, default=dict)
+
+
+class MappingProposalSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    attribute = serializers.CharField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    transforms = serializers.ListField(child=serializers.CharField())

@@ -14,7 +14,7 @@ from mastering import selectors, services
 from mastering.api import serializers
 from mastering.api.uploads import RawTableParser, incoming_table
 from mastering.filters import IngestBatchFilter, SourceFilter, SourceRecordFilter
-from mastering.models import IngestBatch, Source, SourceRecord
+from mastering.models import EntityType, IngestBatch, Job, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.permissions import IsAdminOrReadOnly, has_capability
 from steward.api_router import router
@@ -172,3 +172,81 @@ class SourceRecordViewSet(viewsets.ReadOnlyModelViewSet):
 router.register("sources", SourceViewSet, basename="source")
 router.register("batches", IngestBatchViewSet, basename="batch")
 router.register(r"sources/(?P<slug>[-\w]+)/records", SourceRecordViewSet, basename="source-record")
+
+
+class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Entity types with attributes and mappings. Admins create them; everyone signed in reads."""
+
+    lookup_field = "slug"
+    serializer_class = serializers.EntityTypeSerializer
+    permission_classes = [IsAdminOrReadOnly]
+
+    def get_queryset(self) -> QuerySet[EntityType]:
+        return selectors.list_entity_types()
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.create_entity_type(actor=self.request.user, **serializer.validated_data)
+
+    @extend_schema(responses=serializers.MatchModelSerializer(many=True))
+    @action(detail=True)
+    def models(self, request: Request, slug: str | None = None) -> Response:
+        """Model versions with their label counts and estimated quality, newest first."""
+        models = self.get_object().models.order_by("-version")
+        return Response(serializers.MatchModelSerializer(models, many=True).data)
+
+    @extend_schema(request=serializers.StartJobInput, responses={202: serializers.JobSerializer, 200: serializers.JobSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def jobs(self, request: Request, slug: str | None = None) -> Response:
+        """POST {kind: train|master|golden} starts a job (202; poll its url). GET lists recent jobs."""
+        entity_type = self.get_object()
+        if request.method == "GET":
+            jobs = selectors.list_jobs().filter(entity_type=entity_type)[:100]
+            return Response(serializers.JobSerializer(jobs, many=True, context={"request": request}).data)
+        if not request.user.has_perm("accounts.run_jobs"):
+            return Response({"detail": "Your role does not allow starting jobs."}, status=status.HTTP_403_FORBIDDEN)
+        payload = serializers.StartJobInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = services.start_job(entity_type=entity_type, kind=payload.validated_data["kind"], user=request.user,
+                                 parameters=payload.validated_data["parameters"])
+        job.refresh_from_db()
+        return Response(serializers.JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[OpenApiParameter("source", str, required=True)], responses=serializers.MappingProposalSerializer(many=True))
+    @action(detail=True, url_path="mappings/propose")
+    def propose_mappings(self, request: Request, slug: str | None = None) -> Response:
+        """Proposed field → attribute mappings for a source, by name similarity and shared values."""
+        source = get_object_or_404(Source, slug=request.query_params.get("source", ""))
+        return Response(services.propose_mappings(entity_type=self.get_object(), source=source))
+
+    @extend_schema(request=serializers.MappingSerializer(many=True), responses=serializers.EntityTypeSerializer)
+    @action(detail=True, methods=["put"], url_path=r"mappings/(?P<source>[-\w]+)", permission_classes=[has_capability("configure")])
+    def set_mappings(self, request: Request, slug: str | None = None, source: str | None = None) -> Response:
+        """Replace how one source's fields feed the attributes."""
+        entity_type = self.get_object()
+        payload = serializers.MappingSerializer(data=[{**row, "source": source} for row in request.data], many=True)
+        payload.is_valid(raise_exception=True)
+        services.set_mappings(entity_type=entity_type, source=get_object_or_404(Source, slug=source),
+                              mappings=payload.validated_data, actor=request.user)
+        return Response(serializers.EntityTypeSerializer(selectors.list_entity_types().get(pk=entity_type.pk)).data)
+
+
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Jobs with live progress, counts, stage timings and errors."""
+
+    serializer_class = serializers.JobSerializer
+    filterset_fields = ["kind", "status"]
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return selectors.list_jobs()
+
+    @extend_schema(request=None, responses=serializers.JobSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[has_capability("run_jobs")])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a queued job, or ask a running one to stop."""
+        job = services.cancel_job(job=self.get_object(), user=request.user)
+        return Response(serializers.JobSerializer(job, context={"request": request}).data)
+
+
+router.register("entity-types", EntityTypeViewSet, basename="entity-type")
+router.register("jobs", JobViewSet, basename="job")

@@ -39,6 +39,46 @@ DEMO_USERS = [
 ]
 
 
+_CLEAN = ["trim", "lowercase", "collapse_whitespace"]
+
+DEMO_ENTITY_TYPE = {
+    "name": "Person",
+    "slug": "person",
+    "description": "People known to sales, billing and the website.",
+    "attributes": [
+        {"name": "given_name", "comparator": "String", "survivorship": "most_frequent"},
+        {"name": "surname", "comparator": "String", "survivorship": "most_frequent"},
+        {"name": "address", "comparator": "String", "survivorship": "source_priority"},
+        {"name": "suburb", "comparator": "String", "survivorship": "most_frequent"},
+        {"name": "postcode", "comparator": "ShortString", "survivorship": "most_frequent"},
+        {"name": "state", "comparator": "ShortString", "survivorship": "most_frequent"},
+        {"name": "date_of_birth", "comparator": "ShortString", "survivorship": "most_frequent"},
+        {"name": "soc_sec_id", "comparator": "ShortString", "survivorship": "source_priority"},
+        {"name": "email", "comparator": "Ignore", "survivorship": "most_recent"},
+    ],
+    "mappings": [
+        {"source": "crm", "field": f, "attribute": a, "transforms": _CLEAN} for f, a in [
+            ("given_name", "given_name"), ("surname", "surname"), ("street_number", "address"), ("address_1", "address"),
+            ("suburb", "suburb"), ("postcode", "postcode"), ("state", "state"), ("date_of_birth", "date_of_birth"),
+            ("soc_sec_id", "soc_sec_id")]
+    ] + [
+        {"source": "billing", "field": f, "attribute": a, "transforms": _CLEAN} for f, a in [
+            ("first_name", "given_name"), ("last_name", "surname"), ("street", "address"), ("suburb", "suburb"),
+            ("postcode", "postcode"), ("state", "state"), ("birth_date", "date_of_birth"), ("ssn", "soc_sec_id")]
+    ] + [
+        {"source": "web", "field": f, "attribute": a, "transforms": _CLEAN} for f, a in [
+            ("first_name", "given_name"), ("surname", "surname"), ("suburb", "suburb"), ("postcode", "postcode"),
+            ("date_of_birth", "date_of_birth"), ("email", "email")]
+    ],
+}
+
+
 def after_load() -> list[str]:
-    """Hook for later demo steps (entity types, mappings); returns lines to print."""
-    return []
+    """Create the demo entity type with its mappings, once."""
+    from mastering.models import EntityType
+    from mastering.services import create_entity_type
+
+    if EntityType.objects.filter(slug=DEMO_ENTITY_TYPE["slug"]).exists():
+        return ["Person: demo entity type already set up."]
+    create_entity_type(actor=None, **DEMO_ENTITY_TYPE)
+    return ["Created the Person entity type, mapped from CRM, Billing and Web sign-ups."]

@@ -77,6 +77,7 @@ class ActiveLearner:
         candidate_pairs: int = CANDIDATE_PAIRS,
         random_pair_share: float = RANDOM_PAIR_SHARE,
         max_cover_fraction: float = DEFAULT_MAX_COVER_FRACTION,
+        population: int | None = None,
     ) -> None:
         if not records:
             raise ValueError("The learner needs at least two records.")
@@ -90,7 +91,10 @@ class ActiveLearner:
         sample = [self._records[rid] for rid in sample_ids]
         groups = [self.group_of[rid] for rid in sample_ids] if self.group_of is not None else None
         self.data_model = dedupe.datamodel.DataModel(to_dedupe_variables(self.specs, corpus=sample))
-        self.coverage = SampleCoverage(self.data_model.predicates, sample, groups, max_cover_fraction)
+        # The rules must suit the whole data set, which may be far larger than what the learner holds.
+        self.coverage = SampleCoverage(
+            self.data_model.predicates, sample, groups, max_cover_fraction, population=population or len(records)
+        )
         with self._random.active():
             rng = self._random.generator()
             positions = self.coverage.sample_pairs(candidate_pairs, rng, random_pair_share)

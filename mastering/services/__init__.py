@@ -1,9 +1,24 @@
 """Every write to mastering data goes through these functions."""
 
+from mastering.services.entity_types import create_entity_type, infer_attributes, propose_mappings, set_mappings
 from mastering.services.ingest import new_upload_path, receive_stored_table, receive_table, run_ingest, upsert_record
+from mastering.services.jobs import cancel_job, run_job, start_job
 from mastering.services.sources import create_source, propose_fields, update_source
 
 __all__ = [
+    "cancel_job",
+    "create_entity_type",
+    "create_source",
+    "infer_attributes",
     "new_upload_path",
+    "propose_fields",
+    "propose_mappings",
     "receive_stored_table",
-    "create_source", "propose_fields", "receive_table", "run_ingest", "update_source", "upsert_record"]
+    "receive_table",
+    "run_ingest",
+    "run_job",
+    "set_mappings",
+    "start_job",
+    "update_source",
+    "upsert_record",
+]

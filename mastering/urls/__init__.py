@@ -1,0 +1,19 @@
+from django.urls import path
+
+from mastering.views import entity_types, jobs, sources
+
+app_name = "mastering"
+urlpatterns = [
+    path("sources/", sources.source_list, name="source-list"),
+    path("sources/<slug:slug>/", sources.source_detail, name="source-detail"),
+    path("sources/<slug:slug>/upload/", sources.upload, name="source-upload"),
+    path("sources/<slug:slug>/upload/<str:token>/", sources.upload_confirm, name="source-upload-confirm"),
+    path("sources/<slug:slug>/batches/<int:batch_id>/", sources.batch_detail, name="batch-detail"),
+    path("sources/<slug:slug>/records/<path:key>/", sources.record_detail, name="record-detail"),
+    path("entities/", entity_types.entity_type_list, name="entity-type-list"),
+    path("entities/<slug:slug>/", entity_types.entity_type_detail, name="entity-type-detail"),
+    path("entities/<slug:slug>/jobs/", entity_types.start_job, name="entity-type-start-job"),
+    path("jobs/", jobs.job_list, name="job-list"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
+]

@@ -1,0 +1,221 @@
+"""Ingest throughput benchmark through the real service. Run by hand; prints one JSON line.
+
+    .venv/bin/python benchmarks/ingest.py            # 1,000,000 rows
+    .venv/bin/python benchmarks/ingest.py 200000
+    DATABASE_URL=sqlite:////tmp/steward-bench.sqlite3 .venv/bin/python benchmarks/ingest.py 50000
+
+Generates a CSV of N rows x 10 columns (a string key and nine text, number, date and yes/no
+columns, some empty, some quoted) in a temporary folder, creates a fresh source typed to match,
+ingests the file with mastering.services.receive_table (inline), ingests it again unchanged, and
+on PostgreSQL times a plain COPY of the same file into a bare table of ten text columns as the
+physical reference. The database defaults to postgres://postgres@127.0.0.1:5432/steward_bench,
+created and migrated when missing. The source and its rows are deleted at the end.
+
+Peak RSS is this process's own high-water mark (getrusage), so it includes generating the file;
+the generator works in slices to stay well below what ingest itself needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "steward.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-key-not-for-any-deployment-0123456789")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/steward_bench")
+
+DEFAULT_ROWS = 1_000_000
+SLICE_ROWS = 100_000
+FIELDS = [
+    ("id", "string"), ("first_name", "string"), ("last_name", "string"), ("email", "email"),
+    ("city", "string"), ("phone", "phone"), ("birth_date", "date"), ("visits", "integer"),
+    ("balance", "decimal"), ("active", "boolean"),
+]
+FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "John", "Zoë",
+         "Radia", "Tim", "Sophie", "Linus", "Katherine", "Dennis", "Hedy", "Niklaus", "Jean", "Ørjan", "Chloé"]
+LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
+        "McCarthy", "Müller", "Perlman", "Berners-Lee", "Wilson", "Torvalds", "Johnson", "Ritchie", "Lamarr",
+        "Wirth", "Sammet", "O'Neil", "García Márquez"]
+CITIES = ["London", "Paris", "Zürich", "New York", "Washington, D.C.", "São Paulo", "Kraków", "Oslo",
+          "Springfield, IL", "Lyon", "Berlin", "Tokyo", "Nairobi", "Montréal"]
+DOMAINS = ["example.com", "mail.example.org", "corp.example.net"]
+
+
+def generate_csv(path: Path, rows: int, *, seed: int = 7) -> None:
+    """Write the table slice by slice, so the generator never holds all N rows."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, rows, SLICE_ROWS):
+        size = min(SLICE_ROWS, rows - start)
+        frame = _slice(rng, start, size)
+        frame.to_csv(path, mode="a", header=start == 0, index=False)
+
+
+def _slice(rng: np.random.Generator, start: int, size: int) -> pd.DataFrame:
+    ids = np.arange(start, start + size)
+    first = np.asarray(FIRST, dtype=object)[rng.integers(0, len(FIRST), size)]
+    last = np.asarray(LAST, dtype=object)[rng.integers(0, len(LAST), size)]
+    email = pd.Series(first).str.lower() + "." + pd.Series(last).str.lower().str.replace(r"[^a-z]", "", regex=True)
+    email = email + ids.astype(str) + "@" + pd.Series(np.asarray(DOMAINS, dtype=object)[rng.integers(0, 3, size)])
+    email[rng.random(size) < 0.05] = ""
+    born = np.datetime64("1940-01-01") + rng.integers(0, 365 * 65, size).astype("timedelta64[D]")
+    phone = pd.Series(rng.integers(200, 999, size).astype(str)) + " 555-" + pd.Series(
+        rng.integers(1000, 9999, size).astype(str))
+    return pd.DataFrame({
+        "id": pd.Series(ids).map("C{:08d}".format),
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "city": np.asarray(CITIES, dtype=object)[rng.integers(0, len(CITIES), size)],
+        "phone": "+1 " + phone,
+        "birth_date": pd.Series(born).dt.strftime("%Y-%m-%d"),
+        "visits": rng.integers(0, 5000, size),
+        "balance": pd.Series(rng.integers(-100_000, 10_000_000, size) / 100).map("{:.2f}".format),
+        "active": np.where(rng.random(size) < 0.7, "yes", "no"),
+    })
+
+
+def ensure_database() -> None:
+    """Create the PostgreSQL database named by DATABASE_URL if it does not exist yet."""
+    from django.conf import settings
+
+    config = settings.DATABASES["default"]
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return
+    import psycopg
+    from psycopg import sql
+
+    params = {"host": config.get("HOST") or None, "port": config.get("PORT") or None,
+              "user": config.get("USER") or None, "password": config.get("PASSWORD") or None}
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+
+
+def create_bench_source():
+    from mastering.services import create_source
+
+    run = uuid.uuid4().hex[:8]
+    return create_source(
+        name=f"Ingest bench {run}", slug=f"bench-{run}", key_field="id", actor=None,
+        fields=[{"name": name, "type": kind} for name, kind in FIELDS],
+    )
+
+
+def timed_ingest(source, path: Path) -> dict:
+    """Send the file through the public service, inline, and report its speed and counts."""
+    from mastering.models import IngestBatch
+    from mastering.services import receive_table
+
+    started = time.perf_counter()
+    with open(path, "rb") as stream:
+        batch = receive_table(source=source, stream=stream, file_name=path.name, user=None,
+                              channel=IngestBatch.Channel.COMMAND, background=False)
+    wall = time.perf_counter() - started
+    if batch.status != IngestBatch.Status.SUCCEEDED:
+        raise SystemExit(f"ingest did not succeed: {batch.status} {batch.error or batch.problems[:3]}")
+    return {"rows_per_s": round(batch.received / wall), "wall_s": round(wall, 3), "counts": batch.counts,
+            "stages": batch.timings}
+
+
+def timed_copy(path: Path, rows: int) -> dict | None:
+    """COPY the raw file into a bare table of ten text columns: what PostgreSQL alone costs."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    table = f"bench_copy_{uuid.uuid4().hex[:8]}"
+    columns = ", ".join(f'"{name}" text' for name, _ in FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {table} ({columns})")
+    try:
+        started = time.perf_counter()
+        with connection.cursor() as cursor, open(path, "rb") as handle:
+            with cursor.copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                while block := handle.read(1 << 20):
+                    copy.write(block)
+        wall = time.perf_counter() - started  # autocommit: the COPY has committed here
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {table}")
+    return {"rows_per_s": round(rows / wall), "wall_s": round(wall, 3)}
+
+
+def delete_bench_source(source) -> None:
+    """Remove the source, its batches, records, versions and lineage, so runs do not pile up."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection, transaction
+
+    from lineage.models import Activity, ActivityObject
+    from mastering.models import IngestBatch, Source, SourceRecord, SourceRecordVersion
+
+    batch_ids = list(IngestBatch.objects.filter(source=source).values_list("pk", flat=True))
+    with transaction.atomic():
+        SourceRecordVersion.objects.filter(record__source=source)._raw_delete(connection.alias)
+        SourceRecord.objects.filter(source=source)._raw_delete(connection.alias)
+        linked = ActivityObject.objects.filter(
+            content_type__in=[ContentType.objects.get_for_model(Source), ContentType.objects.get_for_model(IngestBatch)],
+            object_id__in=[str(source.pk)] + [str(pk) for pk in batch_ids],
+        ).values_list("activity_id", flat=True)
+        Activity.objects.filter(pk__in=list(linked)).delete()
+        IngestBatch.objects.filter(pk__in=batch_ids).delete()
+        source.delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
+            cursor.execute("VACUUM ANALYZE mastering_sourcerecord")
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def main() -> None:
+    rows = int(sys.argv[1].replace("_", "").replace(",", "")) if len(sys.argv) > 1 else DEFAULT_ROWS
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    ensure_database()
+    call_command("migrate", verbosity=0)
+    with tempfile.TemporaryDirectory(prefix="steward-bench-") as folder:
+        path = Path(folder) / "bench.csv"
+        generate_csv(path, rows)
+        rss_before = peak_rss_mb()
+        source = create_bench_source()
+        try:
+            first = timed_ingest(source, path)
+            again = timed_ingest(source, path)
+            assert first["counts"]["created"] == rows and again["counts"]["unchanged"] == rows, (first, again)
+            copy = timed_copy(path, rows)
+        finally:
+            delete_bench_source(source)
+        file_mb = round(path.stat().st_size / 1e6, 1)
+    print(json.dumps({
+        "rows": rows,
+        "file_mb": file_mb,
+        "first_load": first,
+        "reingest": again,
+        "copy_reference": copy,
+        "ratio_to_copy": round(first["wall_s"] / copy["wall_s"], 2) if copy else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_before_ingest_mb": rss_before,
+        "database": f"{connection.vendor}:{settings.DATABASES['default']['NAME']}",
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+from rest_framework import serializers
+
+from curation.models import CandidatePair, Label
+
+
+class RecordRefSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    key = serializers.CharField()
+
+
+class RecordSideSerializer(RecordRefSerializer):
+    data = serializers.DictField()
+
+
+class PairAttributeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    left = serializers.CharField(allow_null=True)
+    right = serializers.CharField(allow_null=True)
+    differs = serializers.BooleanField()
+    contribution = serializers.FloatField(allow_null=True, help_text="Log-odds this attribute adds; null when blind.")
+
+
+class QueuePairSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    left = RecordSideSerializer()
+    right = RecordSideSerializer()
+    score = serializers.FloatField(allow_null=True, help_text="Match probability; null in blind mode or before a model.")
+    lease_expires = serializers.DateTimeField()
+    origin = serializers.CharField()
+    attributes = PairAttributeSerializer(many=True)
+
+
+class AnswerInput(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=Label.Answer.choices)
+    seconds_spent = serializers.FloatField(required=False, min_value=0, allow_null=True)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    curator = serializers.CharField(source="curator.username", read_only=True)
+    left = serializers.SerializerMethodField()
+    right = serializers.SerializerMethodField()
+    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True)
+    entity_type = serializers.CharField(source="pair.entity_type.slug", read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "pair", "entity_type", "left", "right", "answer", "origin", "curator", "seconds_spent",
+                  "model_version", "created_at", "revoked_at", "revoke_reason"]
+
+    def get_left(self, label: Label) -> dict:
+        return {"source": label.pair.left.source.slug, "key": label.pair.left.key}
+
+    def get_right(self, label: Label) -> dict:
+        return {"source": label.pair.right.source.slug, "key": label.pair.right.key}
+
+
+class LabelImportRowSerializer(serializers.Serializer):
+    left = RecordRefSerializer()
+    right = RecordRefSerializer()
+    answer = serializers.CharField()
+
+
+class RevokeInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class AdjudicateInput(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=[Label.Answer.MATCH, Label.Answer.DISTINCT])
+
+
+class DisputedPairSerializer(serializers.ModelSerializer):
+    left = serializers.SerializerMethodField()
+    right = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CandidatePair
+        fields = ["id", "left", "right", "status", "answers"]
+
+    def get_left(self, pair: CandidatePair) -> dict:
+        return {"source": pair.left.source.slug, "key": pair.left.key}
+
+    def get_right(self, pair: CandidatePair) -> dict:
+        return {"source": pair.right.source.slug, "key": pair.right.key}
+
+    def get_answers(self, pair: CandidatePair) -> list[dict]:
+        return [{"curator": label.curator.username, "answer": label.answer}
+                for label in pair.labels.all() if label.revoked_at is None]

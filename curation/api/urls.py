@@ -1,0 +1,10 @@
+from django.urls import path
+
+from curation.api import views
+
+urlpatterns = [
+    path("entity-types/<slug:slug>/queue/next/", views.QueueNextView.as_view(), name="queue-next"),
+    path("entity-types/<slug:slug>/queue/undo/", views.QueueUndoView.as_view(), name="queue-undo"),
+    path("entity-types/<slug:slug>/labels/", views.LabelListView.as_view(), name="entity-type-labels"),
+    path("entity-types/<slug:slug>/disputes/", views.DisputedPairsView.as_view(), name="entity-type-disputes"),
+]

@@ -1,0 +1,191 @@
+import csv
+import io
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.generics import GenericAPIView
+from rest_framework.views import APIView
+
+from curation import selectors, services
+from curation.api import serializers
+from curation.filters import LabelFilter
+from curation.models import CandidatePair, Label
+from curation.presenters import pair_as_dict, present_pair
+from curation.queue_state import next_for
+from mastering.models import EntityType
+from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.pagination import StandardPagination
+from steward.api.permissions import has_capability
+from steward.api_router import router
+from steward.errors import InvalidInput
+
+
+def _entity_type(slug: str) -> EntityType:
+    return get_object_or_404(EntityType, slug=slug)
+
+
+class QueueNextView(APIView):
+    """Claim the next pair to label (held for you for 10 minutes)."""
+
+    permission_classes = [has_capability("label")]
+
+    @extend_schema(request=None, responses={
+        200: serializers.QueuePairSerializer,
+        204: OpenApiResponse(description="Nothing to label now; with Retry-After while Steward prepares pairs."),
+    })
+    def post(self, request: Request, slug: str) -> Response:
+        state = next_for(curator=request.user, entity_type=_entity_type(slug))
+        if state.pair is None:
+            headers = {"Retry-After": str(state.retry_after)} if state.retry_after else {}
+            return Response(status=status.HTTP_204_NO_CONTENT, headers={**headers, "X-Queue-State": state.state})
+        return Response(pair_as_dict(present_pair(state.pair)))
+
+
+class QueueUndoView(APIView):
+    """Take back your latest answer; the pair is handed back to you."""
+
+    permission_classes = [has_capability("label")]
+
+    @extend_schema(request=None, responses={200: serializers.QueuePairSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        pair = services.undo_last_answer(curator=request.user, entity_type=_entity_type(slug))
+        return Response(pair_as_dict(present_pair(pair)))
+
+
+class PairViewSet(viewsets.GenericViewSet):
+    """Answer, skip or adjudicate candidate pairs."""
+
+    queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source")
+
+    def get_permissions(self):
+        capability = "adjudicate" if self.action in {"adjudicate", "disputed"} else "label"
+        return [has_capability(capability)()]
+
+    @extend_schema(request=serializers.AnswerInput, responses={201: serializers.LabelSerializer})
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str | None = None) -> Response:
+        """Answer a pair you hold: match, distinct or unsure. 409 when you no longer hold it."""
+        payload = serializers.AnswerInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        label = services.answer_pair(pair=self.get_object(), curator=request.user, **payload.validated_data)
+        return Response(serializers.LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def skip(self, request: Request, pk: str | None = None) -> Response:
+        """Give the pair back without answering; it moves behind the others."""
+        services.skip_pair(pair=self.get_object(), curator=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=serializers.AdjudicateInput, responses={201: serializers.LabelSerializer})
+    @action(detail=True, methods=["post"])
+    def adjudicate(self, request: Request, pk: str | None = None) -> Response:
+        """Settle a pair curators disagree on (stewards)."""
+        payload = serializers.AdjudicateInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        label = services.adjudicate_pair(pair=self.get_object(), steward=request.user, **payload.validated_data)
+        return Response(serializers.LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+class LabelListView(GenericAPIView):
+    """Labels of an entity type: list (filterable; `?format=csv`) and import."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+    filterset_class = LabelFilter
+    serializer_class = serializers.LabelSerializer
+    pagination_class = StandardPagination
+
+    def get_queryset(self) -> QuerySet[Label]:
+        if getattr(self, "swagger_fake_view", False):
+            return Label.objects.none()
+        return selectors.list_labels(entity_type=_entity_type(self.kwargs["slug"]))
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [has_capability("label")()]
+        return super().get_permissions()
+
+    def get(self, request: Request, slug: str):
+        labels = self.filter_queryset(self.get_queryset())
+        if wants_csv(request):
+            rows = ({"id": l.pk, "left_source": l.pair.left.source.slug, "left_key": l.pair.left.key,
+                     "right_source": l.pair.right.source.slug, "right_key": l.pair.right.key, "answer": l.answer,
+                     "origin": l.origin, "curator": l.curator.username, "seconds_spent": l.seconds_spent,
+                     "model_version": l.model.version if l.model else None, "created_at": l.created_at.isoformat(),
+                     "revoked_at": l.revoked_at.isoformat() if l.revoked_at else None} for l in labels.iterator(chunk_size=2000))
+            return stream_csv(rows, header=None, file_name=f"{slug}-labels.csv")
+        page = self.paginate_queryset(labels)
+        return self.get_paginated_response(serializers.LabelSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"application/json": serializers.LabelImportRowSerializer(many=True),
+                 "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+        responses={201: OpenApiResponse(description="{imported: n}")},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Import labels: a JSON list of {left: {source, key}, right: {source, key}, answer}, or a CSV file
+        with columns left_source, left_key, right_source, right_key, answer."""
+        if "file" in request.FILES:
+            rows = _csv_label_rows(request.FILES["file"])
+        else:
+            payload = serializers.LabelImportRowSerializer(data=request.data, many=True)
+            payload.is_valid(raise_exception=True)
+            rows = payload.validated_data
+        result = services.import_labels(entity_type=_entity_type(slug), rows=rows, curator=request.user)
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+def _csv_label_rows(upload) -> list[dict]:
+    text = upload.read(20 * 1024 * 1024 + 1)
+    if len(text) > 20 * 1024 * 1024:
+        raise InvalidInput("A label file may be at most 20 MB.")
+    try:
+        reader = csv.DictReader(io.StringIO(text.decode("utf-8-sig")))
+        needed = {"left_source", "left_key", "right_source", "right_key", "answer"}
+        if not needed <= set(reader.fieldnames or []):
+            raise InvalidInput(f"The CSV needs the columns {', '.join(sorted(needed))}.")
+        return [{"left": {"source": r["left_source"], "key": r["left_key"]},
+                 "right": {"source": r["right_source"], "key": r["right_key"]}, "answer": r["answer"]} for r in reader]
+    except UnicodeDecodeError:
+        raise InvalidInput("The label file must be UTF-8 CSV.") from None
+
+
+class LabelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One label; revoke it to stop training on it (it is kept for the record)."""
+
+    serializer_class = serializers.LabelSerializer
+
+    def get_queryset(self) -> QuerySet[Label]:
+        return selectors.list_labels()
+
+    @extend_schema(request=serializers.RevokeInput, responses=serializers.LabelSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        label = self.get_object()
+        if label.curator_id != request.user.pk and not request.user.has_perm("accounts.adjudicate"):
+            return Response({"detail": "Only its curator or a steward can revoke a label."}, status=status.HTTP_403_FORBIDDEN)
+        payload = serializers.RevokeInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        label = services.revoke_label(label=label, by=request.user, reason=payload.validated_data["reason"])
+        return Response(serializers.LabelSerializer(label).data)
+
+
+class DisputedPairsView(APIView):
+    """Pairs whose curators disagree, waiting for a steward."""
+
+    permission_classes = [has_capability("adjudicate")]
+
+    @extend_schema(responses=serializers.DisputedPairSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        pairs = selectors.disputed_pairs(entity_type=_entity_type(slug))[:500]
+        return Response(serializers.DisputedPairSerializer(pairs, many=True).data)
+
+
+router.register("pairs", PairViewSet, basename="pair")
+router.register("labels", LabelViewSet, basename="label")

@@ -1,0 +1,25 @@
+import django_filters
+
+from curation.models import CandidatePair, Label
+
+
+class LabelFilter(django_filters.FilterSet):
+    curator = django_filters.CharFilter(field_name="curator__username")
+    answer = django_filters.MultipleChoiceFilter(choices=Label.Answer.choices)
+    origin = django_filters.MultipleChoiceFilter(choices=Label.Origin.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    revoked = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Label
+        fields = ["curator", "answer", "origin", "since", "until", "revoked"]
+
+
+class CandidatePairFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CandidatePair.Status.choices)
+    origin = django_filters.MultipleChoiceFilter(choices=CandidatePair.Origin.choices)
+
+    class Meta:
+        model = CandidatePair
+        fields = ["status", "origin"]

@@ -1,0 +1,148 @@
+"""Reads for the queue, labels, agreement and training."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from curation.models import CandidatePair, Label
+from mastering.engine import LabeledPair
+from mastering.models import EntityType
+
+MIN_LABELS_PER_ANSWER = 3
+
+
+def queue_pair_ids(*, entity_type: EntityType, curator, now: datetime) -> QuerySet:
+    """Ids of pairs the curator could claim, most urgent first."""
+    return (
+        CandidatePair.objects.claimable_by(curator, now)
+        .filter(entity_type=entity_type)
+        .order_by("priority", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def open_pair_count(*, entity_type: EntityType) -> int:
+    return CandidatePair.objects.open().filter(entity_type=entity_type).count()
+
+
+def list_labels(*, entity_type: EntityType | None = None) -> QuerySet[Label]:
+    labels = Label.objects.select_related("curator", "pair__left__source", "pair__right__source", "pair__entity_type", "model")
+    return labels.filter(pair__entity_type=entity_type) if entity_type is not None else labels
+
+
+def resolved_answers(*, entity_type: EntityType) -> dict[int, tuple[int, int, bool]]:
+    """Pair id → (left, right, is match): adjudications win, otherwise the majority; ties and 'unsure' say nothing."""
+    votes: dict[int, dict] = {}
+    labels = (
+        Label.objects.active()
+        .filter(pair__entity_type=entity_type)
+        .exclude(answer=Label.Answer.UNSURE)
+        .values_list("pair_id", "pair__left_id", "pair__right_id", "answer", "origin")
+    )
+    for pair_id, left, right, answer, origin in labels:
+        vote = votes.setdefault(pair_id, {"left": left, "right": right, "match": 0, "distinct": 0, "adjudicated": None})
+        if origin == Label.Origin.ADJUDICATION:
+            vote["adjudicated"] = answer == Label.Answer.MATCH
+        else:
+            vote[answer] += 1
+    resolved = {}
+    for pair_id, vote in votes.items():
+        if vote["adjudicated"] is not None:
+            resolved[pair_id] = (vote["left"], vote["right"], vote["adjudicated"])
+        elif vote["match"] != vote["distinct"]:
+            resolved[pair_id] = (vote["left"], vote["right"], vote["match"] > vote["distinct"])
+    return resolved
+
+
+def training_labels(*, entity_type: EntityType) -> list[LabeledPair]:
+    """The labels a training run learns from, one per pair."""
+    return [LabeledPair(left, right, match) for left, right, match in resolved_answers(entity_type=entity_type).values()]
+
+
+def label_counts(*, entity_type: EntityType) -> dict[str, int]:
+    answers = [match for _, _, match in resolved_answers(entity_type=entity_type).values()]
+    return {"labels": len(answers), "match": sum(answers), "distinct": len(answers) - sum(answers)}
+
+
+def ready_to_retrain(*, entity_type: EntityType) -> bool:
+    """Enough new labels since the active model, and both answers given a few times."""
+    counts = label_counts(entity_type=entity_type)
+    if min(counts["match"], counts["distinct"]) < MIN_LABELS_PER_ANSWER:
+        return False
+    model = entity_type.active_model
+    trained_on = model.label_count if model is not None else 0
+    return model is None or counts["labels"] - trained_on >= entity_type.retrain_every
+
+
+def labels_until_retrain(*, entity_type: EntityType) -> int:
+    counts = label_counts(entity_type=entity_type)
+    model = entity_type.active_model
+    trained_on = model.label_count if model is not None else 0
+    by_count = max(0, entity_type.retrain_every - (counts["labels"] - trained_on)) if model is not None else 0
+    short_of_each = max(0, MIN_LABELS_PER_ANSWER - counts["match"]) + max(0, MIN_LABELS_PER_ANSWER - counts["distinct"])
+    return max(by_count, short_of_each)
+
+
+def curator_progress(*, entity_type: EntityType, curator) -> dict:
+    """My answers today and in all, everyone's answers, and what is left in the queue."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Label.objects.active().filter(pair__entity_type=entity_type, curator=curator)
+    return {
+        "mine_today": mine.filter(created_at__gte=today).count(),
+        "mine_total": mine.count(),
+        "total": Label.objects.active().filter(pair__entity_type=entity_type).count(),
+        "open_pairs": open_pair_count(entity_type=entity_type),
+        "until_retrain": labels_until_retrain(entity_type=entity_type),
+    }
+
+
+def agreement(*, entity_type: EntityType) -> dict:
+    """Agreement on pairs answered by more than one curator: overall and per curator."""
+    labels = (
+        Label.objects.active().filter(pair__entity_type=entity_type, origin=Label.Origin.QUEUE)
+        .exclude(answer=Label.Answer.UNSURE).values_list("pair_id", "curator__username", "answer")
+    )
+    by_pair: dict[int, list[tuple[str, str]]] = {}
+    for pair_id, username, answer in labels:
+        by_pair.setdefault(pair_id, []).append((username, answer))
+    shared = {pid: votes for pid, votes in by_pair.items() if len(votes) > 1}
+    per_curator: dict[str, list[int]] = {}
+    agreeing = 0
+    for votes in shared.values():
+        unanimous = len({answer for _, answer in votes}) == 1
+        agreeing += unanimous
+        for username, answer in votes:
+            others = [a for u, a in votes if u != username]
+            stats = per_curator.setdefault(username, [0, 0])
+            stats[0] += sum(a == answer for a in others)
+            stats[1] += len(others)
+    return {
+        "pairs": len(shared),
+        "rate": round(agreeing / len(shared), 3) if shared else None,
+        "curators": [{"curator": u, "rate": round(a / n, 3) if n else None, "compared": n} for u, (a, n) in sorted(per_curator.items())],
+    }
+
+
+def disputed_pairs(*, entity_type: EntityType | None = None) -> QuerySet[CandidatePair]:
+    pairs = CandidatePair.objects.filter(status=CandidatePair.Status.DISPUTED).select_related(
+        "entity_type", "left__source", "right__source").prefetch_related("labels__curator")
+    return pairs.filter(entity_type=entity_type) if entity_type is not None else pairs
+
+
+def last_label_of(*, curator, entity_type: EntityType) -> Label | None:
+    return (Label.objects.active().filter(curator=curator, pair__entity_type=entity_type, origin=Label.Origin.QUEUE)
+            .order_by("-created_at", "-id").first())
+
+
+def has_pairs(*, entity_type: EntityType) -> bool:
+    return CandidatePair.objects.filter(entity_type=entity_type).exists()
+
+
+def answered_pairs_count(*, entity_type: EntityType) -> int:
+    return CandidatePair.objects.filter(entity_type=entity_type).filter(~Q(status=CandidatePair.Status.OPEN)).count()
+
+
+def pair_counts(*, entity_type: EntityType) -> dict[str, int]:
+    rows = CandidatePair.objects.filter(entity_type=entity_type).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}

@@ -1,0 +1,100 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from curation import selectors, services
+from curation.filters import LabelFilter
+from curation.forms import AdjudicateForm, QueueActionForm
+from curation.models import CandidatePair
+from curation.presenters import present_pair
+from curation.queue_state import QueueState, next_for
+from mastering.models import EntityType
+from mastering.selectors import entity_type_overview
+from steward.errors import ServiceError
+from steward.htmx import is_htmx
+from steward.paging import querystring_without_page
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Where curators start: each entity type with its queue and model."""
+    rows = entity_type_overview()
+    for row in rows:
+        row["progress"] = selectors.curator_progress(entity_type=row["entity_type"], curator=request.user)
+        row["disputed"] = selectors.disputed_pairs(entity_type=row["entity_type"]).count()
+    return render(request, "curation/home.html", {"rows": rows})
+
+
+@permission_required("accounts.label", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def queue(request: HttpRequest, slug: str) -> HttpResponse:
+    """The labeling page: one pair at a time, answered by button or keyboard, no page reloads."""
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    state: QueueState | None = None
+    if request.method == "POST":
+        state = _act(request, entity_type)
+    if state is None:
+        state = next_for(curator=request.user, entity_type=entity_type)
+    context = {
+        "entity_type": entity_type, "state": state, "view": present_pair(state.pair) if state.pair else None,
+        "progress": selectors.curator_progress(entity_type=entity_type, curator=request.user),
+        "model": entity_type.active_model, "can_undo": selectors.last_label_of(curator=request.user, entity_type=entity_type) is not None,
+    }
+    template = "curation/partials/_pair_card.html" if is_htmx(request) else "curation/queue.html"
+    return render(request, template, context)
+
+
+def _act(request: HttpRequest, entity_type: EntityType) -> QueueState | None:
+    form = QueueActionForm(request.POST)
+    if not form.is_valid():
+        messages.warning(request, "That action was incomplete; here is your next pair.")
+        return None
+    data = form.cleaned_data
+    if data["action"] == "poll":
+        return None
+    try:
+        if data["action"] == "undo":
+            return QueueState(services.undo_last_answer(curator=request.user, entity_type=entity_type), "pair")
+        pair = get_object_or_404(CandidatePair, pk=data["pair"], entity_type=entity_type)
+        if data["action"] == "skip":
+            services.skip_pair(pair=pair, curator=request.user)
+        else:
+            services.answer_pair(pair=pair, curator=request.user, answer=data["answer"], seconds_spent=data.get("seconds_spent"))
+    except ServiceError as exc:
+        messages.warning(request, exc.message)
+    return None
+
+
+def label_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every label of an entity type, filterable, with CSV download."""
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    filterset = LabelFilter(request.GET, queryset=selectors.list_labels(entity_type=entity_type))
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    return render(request, "curation/label_list.html", {
+        "entity_type": entity_type, "filter": filterset, "page_obj": page, "labels": page,
+        "query": querystring_without_page(request), "agreement": selectors.agreement(entity_type=entity_type),
+    })
+
+
+@permission_required("accounts.adjudicate", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def disputes(request: HttpRequest, slug: str) -> HttpResponse:
+    """Pairs whose curators disagree, for a steward to settle."""
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    if request.method == "POST":
+        form = AdjudicateForm(request.POST)
+        if form.is_valid():
+            pair = get_object_or_404(CandidatePair, pk=form.cleaned_data["pair"], entity_type=entity_type)
+            try:
+                services.adjudicate_pair(pair=pair, steward=request.user, answer=form.cleaned_data["answer"])
+                messages.success(request, f"Pair {pair.pk} settled.")
+            except ServiceError as exc:
+                messages.warning(request, exc.message)
+        return redirect("curation:disputes", slug=slug)
+    pairs = list(selectors.disputed_pairs(entity_type=entity_type)[:50])
+    return render(request, "curation/disputes.html", {
+        "entity_type": entity_type, "views": [present_pair(p) for p in pairs],
+        "agreement": selectors.agreement(entity_type=entity_type),
+    })

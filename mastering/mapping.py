@@ -1,0 +1,108 @@
+"""Projecting source records onto an entity type's attributes through its mappings."""
+
+import re
+import string
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from mastering.models import Attribute, AttributeMapping, EntityType, SourceRecord
+
+_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
+_WHITESPACE = re.compile(r"\s+")
+_NOT_DIGITS = re.compile(r"\D")
+
+TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "trim": str.strip,
+    "lowercase": str.lower,
+    "collapse_whitespace": lambda s: _WHITESPACE.sub(" ", s).strip(),
+    "digits_only": lambda s: _NOT_DIGITS.sub("", s),
+    "strip_punctuation": lambda s: _PUNCTUATION.sub("", s),
+}
+
+
+def apply_transforms(value: object, transforms: Iterable[str]) -> str | None:
+    """A record value as text with the mapping's transforms applied; empty becomes None."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False else str(value))
+    for name in transforms:
+        text = TRANSFORMS[name](text)
+    text = text.strip()
+    return text or None
+
+
+@dataclass(frozen=True)
+class FieldFeed:
+    attribute: str
+    field: str
+    transforms: tuple[str, ...]
+
+
+@dataclass
+class Projection:
+    """How each source's record data becomes attribute values for one entity type."""
+
+    entity_type: EntityType
+    attributes: list[Attribute]
+    feeds: dict[int, list[FieldFeed]]  # source id → feeds in attribute/position order
+
+    @property
+    def source_ids(self) -> list[int]:
+        return sorted(self.feeds)
+
+    def project(self, source_id: int, data: dict) -> dict[str, str | None]:
+        """Attribute values of one record; several fields feeding one attribute are joined by spaces."""
+        parts: dict[str, list[str]] = defaultdict(list)
+        for feed in self.feeds.get(source_id, ()):
+            value = apply_transforms(data.get(feed.field), feed.transforms)
+            if value is not None:
+                parts[feed.attribute].append(value)
+        return {a.name: (" ".join(parts[a.name]) if parts.get(a.name) else None) for a in self.attributes}
+
+
+def projection_for(entity_type: EntityType) -> Projection:
+    """Load an entity type's attributes and mappings once."""
+    attributes = list(entity_type.attributes.order_by("position", "id"))
+    feeds: dict[int, list[FieldFeed]] = defaultdict(list)
+    mappings = (
+        AttributeMapping.objects.filter(attribute__entity_type=entity_type)
+        .select_related("attribute", "field")
+        .order_by("attribute__position", "attribute_id", "position", "id")
+    )
+    for mapping in mappings:
+        feeds[mapping.source_id].append(FieldFeed(mapping.attribute.name, mapping.field.name, tuple(mapping.transforms or ())))
+    return Projection(entity_type, attributes, dict(feeds))
+
+
+def mapped_record_queryset(projection: Projection):
+    """Live records of every source mapped into the entity type."""
+    return SourceRecord.objects.filter(source_id__in=projection.source_ids, retired=False)
+
+
+def iter_mapped_records(projection: Projection, *, record_ids: Iterable[int] | None = None,
+                        chunk_size: int = 5000) -> Iterator[tuple[int, int, dict]]:
+    """(record id, source id, attribute values) for live mapped records, in id order."""
+    records = mapped_record_queryset(projection)
+    if record_ids is not None:
+        records = SourceRecord.objects.filter(pk__in=list(record_ids), source_id__in=projection.source_ids)
+    for record_id, source_id, data in records.order_by("pk").values_list("pk", "source_id", "data").iterator(chunk_size=chunk_size):
+        yield record_id, source_id, projection.project(source_id, data)
+
+
+def mapped_records(projection: Projection, *, record_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """Record id → attribute values, for the given ids or every live mapped record."""
+    if record_ids is not None:
+        record_ids = list(record_ids)
+        found: dict[int, dict] = {}
+        for start in range(0, len(record_ids), 900):
+            for record_id, _, values in iter_mapped_records(projection, record_ids=record_ids[start : start + 900]):
+                found[record_id] = values
+        return found
+    return {record_id: values for record_id, _, values in iter_mapped_records(projection)}
+
+
+def normalize_name(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")

@@ -1,0 +1,146 @@
+"""Jobs: start, run (with progress), cancel. Apps register the runner for each job kind."""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mastering import tasks
+from mastering.models import EntityType, Job
+from steward.errors import InvalidInput, ServiceError
+
+logger = logging.getLogger(__name__)
+
+# A running job that has not reported progress for this long is presumed dead (its worker was killed).
+STALE_AFTER = timedelta(minutes=10)
+
+
+class JobAlreadyRunning(ServiceError):
+    def __init__(self, job: Job):
+        super().__init__(f"A {job.get_kind_display().lower()} job (#{job.pk}) is already {job.status} for {job.entity_type}.")
+        self.job = job
+
+
+class JobCancelled(Exception):
+    """Raised inside a runner when someone asked the job to stop."""
+
+
+class Progress:
+    """What a runner reports while it works; also where it learns it was cancelled."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.started = time.perf_counter()
+        self.stage_started = self.started
+        self.timings: dict[str, float] = {}
+        self.stage = ""
+
+    def stage_done(self) -> None:
+        if self.stage:
+            self.timings[self.stage] = round(time.perf_counter() - self.stage_started, 3)
+
+    def begin(self, stage: str, fraction: float | None = None) -> None:
+        """Start a named stage; the previous one's duration goes into the job's timings."""
+        self.stage_done()
+        self.stage = stage
+        self.stage_started = time.perf_counter()
+        self.update(fraction)
+
+    def update(self, fraction: float | None = None, **counts) -> None:
+        """Write progress (0..1) and counts to the job row where pages can see it; stop if cancelled."""
+        fields: dict = {"stage": self.stage, "timings": self.timings, "heartbeat_at": timezone.now()}
+        if fraction is not None:
+            fraction = max(0.0, min(1.0, fraction))
+            fields["progress"] = fraction
+            elapsed = time.perf_counter() - self.started
+            fields["eta_seconds"] = round(elapsed * (1 - fraction) / fraction, 1) if fraction > 0.02 else None
+        if counts:
+            self.job.counts = {**self.job.counts, **counts}
+            fields["counts"] = self.job.counts
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise JobCancelled()
+
+
+JobRunner = Callable[[Job, Progress], dict]
+_RUNNERS: dict[str, JobRunner] = {}
+
+
+def register_job_runner(kind: str, runner: JobRunner) -> None:
+    """Let an app run a kind of job (curation registers training; mastering registers mastering)."""
+    _RUNNERS[kind] = runner
+
+
+def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | None = None,
+              parameters: dict | None = None) -> Job:
+    """Queue a job of a kind for an entity type; refused while another of that kind is live."""
+    if kind not in _RUNNERS:
+        raise InvalidInput(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(_RUNNERS))}.")
+    _requeue_if_stale(entity_type=entity_type, kind=kind)
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(entity_type=entity_type, kind=kind, started_by=user, parameters=parameters or {})
+    except IntegrityError:
+        live = Job.objects.filter(entity_type=entity_type, kind=kind, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+        if live is None:  # it finished in between
+            return start_job(entity_type=entity_type, kind=kind, user=user, parameters=parameters)
+        raise JobAlreadyRunning(live) from None
+    transaction.on_commit(lambda: tasks.run_job.delay(job.pk))
+    return job
+
+
+def _requeue_if_stale(*, entity_type: EntityType, kind: str) -> None:
+    """Mark a running job whose worker stopped reporting as failed, so the work can start again."""
+    cutoff = timezone.now() - STALE_AFTER
+    Job.objects.filter(entity_type=entity_type, kind=kind, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=Job.Status.FAILED, error="The worker stopped reporting progress (it may have been killed); started again.",
+        finished_at=timezone.now(),
+    )
+
+
+def run_job(*, job_id: int) -> Job:
+    """Move a job from queued to running, run it, and record the outcome on the Job row."""
+    now = timezone.now()
+    started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    job = Job.objects.select_related("entity_type", "started_by").get(pk=job_id)
+    if started != 1:
+        return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
+    progress = Progress(job)
+    try:
+        counts = _RUNNERS[job.kind](job, progress) or {}
+    except JobCancelled:
+        progress.stage_done()
+        Job.objects.filter(pk=job_id).update(status=Job.Status.CANCELLED, finished_at=timezone.now(), timings=progress.timings)
+    except Exception as exc:
+        logger.exception("Job %s failed", job_id)
+        progress.stage_done()
+        Job.objects.filter(pk=job_id).update(
+            status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now(),
+            timings=progress.timings,
+        )
+    else:
+        progress.stage_done()
+        progress.timings["total"] = round(time.perf_counter() - progress.started, 3)
+        Job.objects.filter(pk=job_id).update(
+            status=Job.Status.DONE, counts={**job.counts, **counts}, progress=1.0, eta_seconds=0,
+            finished_at=timezone.now(), timings=progress.timings, stage="done",
+        )
+    job.refresh_from_db()
+    return job
+
+
+def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
+    """Cancel a queued job at once; ask a running one to stop at its next progress report."""
+    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=timezone.now()):
+        job.refresh_from_db()
+        return job
+    if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True):
+        raise ServiceError(f"Job #{job.pk} has already finished ({job.status}).")
+    job.refresh_from_db()
+    return job
