@@ -8,7 +8,18 @@ from django.urls import path, reverse
 
 from mastering import services
 from mastering.ingest.parsing import TableError, write_upload
-from mastering.models import IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
+from mastering.models import (
+    Attribute,
+    AttributeMapping,
+    EntityType,
+    IngestBatch,
+    Job,
+    MatchModel,
+    Source,
+    SourceField,
+    SourceRecord,
+    SourceRecordVersion,
+)
 from steward.errors import ServiceError
 
 
@@ -119,6 +130,104 @@ class SourceRecordAdmin(admin.ModelAdmin):
     search_fields = ["key"]
     list_select_related = ["source"]
     inlines = [VersionInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttributeInline(admin.TabularInline):
+    model = Attribute
+    extra = 1
+    fields = ["position", "name", "comparator", "has_missing", "survivorship"]
+
+
+class MapSourceForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Source.objects.all(), help_text="The source whose fields to map.")
+
+
+@admin.register(EntityType)
+class EntityTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "match_threshold", "retrain_every", "overlap", "blind", "one_per_source"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [AttributeInline]
+    change_form_template = "admin/mastering/entitytype/change_form.html"
+
+    def get_urls(self):
+        return [
+            path("<int:entity_type_id>/map-source/", self.admin_site.admin_view(self.map_source_view), name="mastering_entitytype_map_source"),
+        ] + super().get_urls()
+
+    def map_source_view(self, request, entity_type_id: int):
+        """Propose mappings for a source by name and shared values; the admin accepts or changes them."""
+        entity_type = get_object_or_404(EntityType, pk=entity_type_id)
+        if not self.has_change_permission(request, entity_type):
+            return redirect("admin:index")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": entity_type,
+                   "title": f"Map a source into {entity_type.name}"}
+        if request.method == "POST" and "confirm" in request.POST:
+            source = get_object_or_404(Source, pk=request.POST.get("source_id"))
+            mappings = [
+                {"field": field, "attribute": request.POST[f"attribute-{i}"],
+                 "transforms": request.POST.getlist(f"transforms-{i}")}
+                for i, field in enumerate(request.POST.getlist("field")) if request.POST.get(f"attribute-{i}")
+            ]
+            try:
+                services.set_mappings(entity_type=entity_type, source=source, mappings=mappings, actor=request.user)
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{len(mappings)} fields of {source.name} now feed {entity_type.name}.")
+                return redirect(reverse("admin:mastering_entitytype_change", args=[entity_type.pk]))
+        form = MapSourceForm(request.GET or None)
+        if form.is_valid():
+            source = form.cleaned_data["source"]
+            proposals = {p["field"]: p for p in services.propose_mappings(entity_type=entity_type, source=source)}
+            current = {m.field.name: m for m in AttributeMapping.objects.filter(attribute__entity_type=entity_type, source=source).select_related("field", "attribute")}
+            context["rows"] = [
+                {"field": f.name, "attribute": current[f.name].attribute.name if f.name in current else proposals.get(f.name, {}).get("attribute", ""),
+                 "reason": "current mapping" if f.name in current else proposals.get(f.name, {}).get("reason", ""),
+                 "transforms": current[f.name].transforms if f.name in current else proposals.get(f.name, {}).get("transforms", [])}
+                for f in source.fields.all()
+            ]
+            context["source"] = source
+            context["attributes"] = entity_type.attributes.all()
+            context["all_transforms"] = AttributeMapping.Transform.choices
+        context["form"] = form
+        return render(request, "admin/mastering/entitytype/map_source.html", context)
+
+
+@admin.register(AttributeMapping)
+class AttributeMappingAdmin(admin.ModelAdmin):
+    list_display = ["attribute", "source", "field", "transforms", "position"]
+    list_filter = ["attribute__entity_type", "source"]
+    list_select_related = ["attribute__entity_type", "source", "field"]
+    autocomplete_fields = ["source"]
+
+
+@admin.register(MatchModel)
+class MatchModelAdmin(admin.ModelAdmin):
+    list_display = ["entity_type", "version", "active", "label_count", "precision", "recall", "created_at"]
+    list_filter = ["entity_type", "active"]
+    exclude = ["learned_settings"]
+    readonly_fields = ["entity_type", "version", "predicates", "label_ids", "label_count", "match_count", "distinct_count",
+                       "precision", "recall", "f1", "metrics", "active", "job"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "entity_type", "kind", "status", "stage", "progress", "started_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status", "entity_type"]
+    list_select_related = ["entity_type", "started_by"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -101,3 +101,13 @@ def role_groups(request):
     from django.apps import apps
 
     import_module("accounts.migrations.0002_roles").create_roles(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_caches():
+    """Learners and matchers are cached per process; tests reuse primary keys, so start each test clean."""
+    from curation.services.learning import forget_cached_models
+
+    forget_cached_models()
+    yield
+    forget_cached_models()

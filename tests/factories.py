@@ -54,3 +54,55 @@ class SourceRecordFactory(factory.django.DjangoModelFactory):
     changed_batch = factory.SelfAttribute("first_batch")
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
+
+
+def entity_type_with_records(n_people: int = 12, *, slug: str = "person", dup_every: int = 2, **options):
+    """An entity type over one source of small person records, every `dup_every`-th person duplicated with a typo."""
+    import io
+
+    from mastering import services
+
+    source = source_with_fields(f"{slug}-src", key="id", id="string", first="string", last="string", city="string")
+    firsts = ["ada", "alan", "grace", "edsger", "barbara", "donald", "john", "margaret", "ken", "dennis", "tony", "frances",
+              "niklaus", "leslie", "radia", "shafi", "judea", "silvio", "whitfield", "martin", "butler", "adi", "ivan", "robin"]
+    lasts = ["lovelace", "turing", "hopper", "dijkstra", "liskov", "knuth", "backus", "hamilton", "thompson", "ritchie",
+             "hoare", "allen", "wirth", "lamport", "perlman", "goldwasser", "pearl", "micali", "diffie", "hellman",
+             "lampson", "shamir", "sutherland", "milner"]
+    cities = ["london", "paris", "berlin", "madrid", "rome", "vienna", "oslo", "dublin"]
+    rows = ["id,first,last,city"]
+    for i in range(n_people):
+        first, last, city = firsts[i % len(firsts)], lasts[(i * 7) % len(lasts)], cities[i % len(cities)]
+        rows.append(f"p{i},{first},{last},{city}")
+        if i % dup_every == 0:
+            rows.append(f"p{i}-dup,{first[:-1] + 'x'},{last},{city}")
+    services.receive_table(source=source, stream=io.BytesIO("\n".join(rows).encode()), file_name="people.csv",
+                           user=None, channel="command", background=False)
+    entity_type = services.create_entity_type(
+        name=slug.title(), slug=slug, actor=None,
+        attributes=[{"name": "first", "comparator": "String"}, {"name": "last", "comparator": "String"},
+                    {"name": "city", "comparator": "ShortString"}],
+        mappings=[{"source": source.slug, "field": f, "attribute": f, "transforms": ["trim", "lowercase"]} for f in ("first", "last", "city")],
+        **options,
+    )
+    return entity_type, source
+
+
+def truth_of(record) -> str:
+    """The person a test record belongs to (its key without the -dup suffix)."""
+    return record.key.removesuffix("-dup")
+
+
+def make_pairs(entity_type, source, count: int):
+    """Candidate pairs between consecutive records, without running the learner."""
+    from curation.models import CandidatePair
+    from mastering.models import SourceRecord
+
+    records = list(SourceRecord.objects.filter(source=source).order_by("pk"))
+    pairs = []
+    for index in range(count):
+        a, b = records[index % len(records)], records[(index + 1 + index // len(records)) % len(records)]
+        left, right = sorted([a.pk, b.pk])
+        pairs.append(CandidatePair.objects.create(entity_type=entity_type, left_id=left, right_id=right,
+                                                  origin=CandidatePair.Origin.ACTIVE_LEARNING, priority=index,
+                                                  answers_needed=entity_type.overlap))
+    return pairs

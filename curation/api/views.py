@@ -132,7 +132,7 @@ class LabelListView(GenericAPIView):
         """Import labels: a JSON list of {left: {source, key}, right: {source, key}, answer}, or a CSV file
         with columns left_source, left_key, right_source, right_key, answer."""
         if "file" in request.FILES:
-            rows = _csv_label_rows(request.FILES["file"])
+            rows = csv_label_rows(request.FILES["file"])
         else:
             payload = serializers.LabelImportRowSerializer(data=request.data, many=True)
             payload.is_valid(raise_exception=True)
@@ -141,7 +141,7 @@ class LabelListView(GenericAPIView):
         return Response(result, status=status.HTTP_201_CREATED)
 
 
-def _csv_label_rows(upload) -> list[dict]:
+def csv_label_rows(upload) -> list[dict]:
     text = upload.read(20 * 1024 * 1024 + 1)
     if len(text) > 20 * 1024 * 1024:
         raise InvalidInput("A label file may be at most 20 MB.")

@@ -73,7 +73,10 @@ def learner_for(entity_type: EntityType, projection: Projection | None = None) -
     if not specs:
         raise NotEnoughData(f"{entity_type.name} has no compared attributes yet.")
     sample_ids = _sample(entity_type, projection)
-    signature = hashlib.sha1(repr((sample_ids, specs, entity_type.one_per_source)).encode()).hexdigest()
+    # The signature covers the records' content and the mapping, so any change rebuilds the learner.
+    contents = sorted(mapped_record_queryset(projection).filter(pk__in=sample_ids).values_list("pk", "content_hash"))
+    feeds = sorted((source_id, repr(feeds)) for source_id, feeds in projection.feeds.items())
+    signature = hashlib.sha1(repr((contents, specs, feeds, entity_type.one_per_source)).encode()).hexdigest()
     labels = {label.key: label.match for label in selectors.training_labels(entity_type=entity_type)}
     with _LOCK:
         state = _LEARNERS.get(entity_type.pk)
@@ -159,14 +162,22 @@ def _scores(model: MatchModel | None, projection: Projection, pairs: list[tuple[
             for (a, b), s in zip(chunk["pairs"], chunk["score"])}
 
 
-_MATCHERS: dict[int, engine.Matcher] = {}
+_MATCHERS: dict[tuple[int, str], engine.Matcher] = {}
 
 
 def matcher_for(model: MatchModel) -> engine.Matcher:
     """A model version's matcher, loaded once per process (model versions never change)."""
-    if model.pk not in _MATCHERS:
-        _MATCHERS[model.pk] = engine.Matcher.from_settings(bytes(model.learned_settings))
-    return _MATCHERS[model.pk]
+    key = (model.pk, model.created_at.isoformat())
+    if key not in _MATCHERS:
+        _MATCHERS[key] = engine.Matcher.from_settings(bytes(model.learned_settings))
+    return _MATCHERS[key]
+
+
+def forget_cached_models() -> None:
+    """Drop every cached learner and matcher (tests; memory pressure)."""
+    with _LOCK:
+        _LEARNERS.clear()
+    _MATCHERS.clear()
 
 
 def train_match_model(*, entity_type: EntityType, job: Job | None = None, progress: Progress | None = None) -> MatchModel:

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -195,7 +196,7 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(serializers.MatchModelSerializer(models, many=True).data)
 
     @extend_schema(request=serializers.StartJobInput, responses={202: serializers.JobSerializer, 200: serializers.JobSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], permission_classes=[IsAuthenticated])
     def jobs(self, request: Request, slug: str | None = None) -> Response:
         """POST {kind: train|master|golden} starts a job (202; poll its url). GET lists recent jobs."""
         entity_type = self.get_object()

@@ -14,8 +14,8 @@ from mastering.models import Attribute, AttributeMapping, EntityType, Source, So
 from steward.errors import InvalidInput
 
 SYNONYMS = [
-    {"given_name", "first_name", "firstname", "forename", "given", "fname"},
-    {"surname", "last_name", "lastname", "family_name", "lname"},
+    {"given_name", "first_name", "firstname", "forename", "given", "fname", "first"},
+    {"surname", "last_name", "lastname", "family_name", "lname", "last"},
     {"date_of_birth", "dob", "birth_date", "birthdate", "born"},
     {"postcode", "zip", "zipcode", "zip_code", "postal_code", "post_code"},
     {"suburb", "city", "town", "locality"},

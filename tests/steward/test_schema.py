@@ -30,7 +30,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "k" * 20 + "-production-secret-0123456789abcdefghij",
+    env = {**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, "DEBUG": "false", "SECRET_KEY": "k" * 20 + "-production-secret-0123456789abcdefghij",
            "ALLOWED_HOSTS": "steward.example.com", "STEWARD_HTTPS": "", "STEWARD_DATA_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             env=env, capture_output=True, text=True, timeout=120)
