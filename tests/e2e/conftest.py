@@ -6,6 +6,10 @@ import shutil
 import pytest
 
 
+# Playwright's sync API runs an event loop in the test thread; the tests' ORM calls are still synchronous.
+# (Set for the whole run because the browser outlives single tests; the deploy check strips it again.)
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = os.environ.get("STEWARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -15,12 +19,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-
-
-@pytest.fixture(autouse=True)
-def allow_orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in the test thread; the test's ORM calls are still synchronous."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
