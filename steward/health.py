@@ -21,7 +21,7 @@ def check_broker() -> dict:
     from steward.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
         return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
