@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class MasteringConfig(AppConfig):
     name = "mastering"
     verbose_name = "Mastering"
+
+    def ready(self) -> None:
+        from mastering.models import Job
+        from mastering.services.jobs import register_job_runner
+        from mastering.services.master import run_master_job
+
+        register_job_runner(Job.Kind.MASTER, run_master_job)

@@ -13,3 +13,19 @@ def run_ingest(batch_id: int) -> None:
 def run_job(job_id: int) -> None:
     """Run a queued job; a redelivered message is a no-op."""
     services.run_job(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def score_pairs(job_id: int, chunk: int) -> None:
+    """Score one chunk of a mastering run's pairs; already-scored pairs are skipped."""
+    from mastering.services import master
+
+    master.score_pairs(job_id=job_id, chunk=chunk)
+
+
+@shared_task(acks_late=True)
+def finish_master(job_id: int) -> None:
+    """Cluster, keep ids and write golden records for a run whose pairs are all scored."""
+    from mastering.services import master
+
+    master.finish_master(job_id=job_id)

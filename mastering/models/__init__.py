@@ -1,15 +1,23 @@
+from mastering.models.entities import BlockKey, ClusterEdit, Entity, Membership, RunChange, ScoredPair, ValueOverride
 from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, MatchModel
 from mastering.models.sources import IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
 __all__ = [
     "Attribute",
     "AttributeMapping",
+    "BlockKey",
+    "ClusterEdit",
+    "Entity",
     "EntityType",
     "IngestBatch",
     "Job",
     "MatchModel",
+    "Membership",
+    "RunChange",
+    "ScoredPair",
     "Source",
     "SourceField",
     "SourceRecord",
     "SourceRecordVersion",
+    "ValueOverride",
 ]

@@ -66,6 +66,9 @@ class Progress:
             raise JobCancelled()
 
 
+# A runner returns this when it handed the rest of the work to other tasks, which finish the job.
+CONTINUES = object()
+
 JobRunner = Callable[[Job, Progress], dict]
 _RUNNERS: dict[str, JobRunner] = {}
 
@@ -113,26 +116,41 @@ def run_job(*, job_id: int) -> Job:
         return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
     progress = Progress(job)
     try:
-        counts = _RUNNERS[job.kind](job, progress) or {}
+        counts = _RUNNERS[job.kind](job, progress)
     except JobCancelled:
         progress.stage_done()
-        Job.objects.filter(pk=job_id).update(status=Job.Status.CANCELLED, finished_at=timezone.now(), timings=progress.timings)
+        fail_job(job, cancelled=True, timings=progress.timings)
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
         progress.stage_done()
-        Job.objects.filter(pk=job_id).update(
-            status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now(),
-            timings=progress.timings,
-        )
+        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+        fail_job(job, error=message, timings=progress.timings)
     else:
-        progress.stage_done()
-        progress.timings["total"] = round(time.perf_counter() - progress.started, 3)
-        Job.objects.filter(pk=job_id).update(
-            status=Job.Status.DONE, counts={**job.counts, **counts}, progress=1.0, eta_seconds=0,
-            finished_at=timezone.now(), timings=progress.timings, stage="done",
-        )
+        if counts is not CONTINUES:
+            progress.stage_done()
+            finish_job(job, counts=counts or {}, timings=progress.timings)
     job.refresh_from_db()
     return job
+
+
+def finish_job(job: Job, *, counts: dict, timings: dict) -> None:
+    """Mark a running job done with its counts and stage timings."""
+    job.refresh_from_db(fields=["counts", "started_at"])
+    total = (timezone.now() - job.started_at).total_seconds() if job.started_at else None
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.DONE, counts={**job.counts, **counts}, progress=1.0, eta_seconds=0, finished_at=timezone.now(),
+        timings={**timings, **({"total": round(total, 3)} if total is not None else {})}, stage="done",
+    )
+
+
+def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dict | None = None) -> None:
+    """Mark a running job failed (with its error) or cancelled."""
+    fields = {"status": Job.Status.CANCELLED if cancelled else Job.Status.FAILED, "finished_at": timezone.now()}
+    if error:
+        fields["error"] = error[:4000]
+    if timings is not None:
+        fields["timings"] = timings
+    Job.objects.filter(pk=job.pk, status__in=[Job.Status.RUNNING, Job.Status.QUEUED]).update(**fields)
 
 
 def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:

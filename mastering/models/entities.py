@@ -1,0 +1,192 @@
+"""Mastered entities: persistent ids, memberships, golden records, curator edits and run changes."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from mastering.models.matching import Attribute, EntityType, Job
+from mastering.models.sources import SourceRecord
+
+
+class EntityQuerySet(models.QuerySet):
+    def live(self) -> "EntityQuerySet":
+        return self.filter(retired_at__isnull=True)
+
+
+class Entity(models.Model):
+    """One real-world thing with a persistent id; retired ids redirect to the entity that absorbed them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="entities")
+    size = models.PositiveIntegerField(default=0)
+    confidence = models.FloatField(null=True, blank=True, help_text="Lowest membership confidence among its records.")
+    golden = models.JSONField(default=dict, blank=True, help_text="The golden record: attribute → value.")
+    provenance = models.JSONField(
+        default=dict, blank=True,
+        help_text="Attribute → {rule, record, version, source, key}: where each golden value came from.",
+    )
+    pinned = models.BooleanField(default=False, help_text="Curators fixed its members; runs neither add nor remove any.")
+    created_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="The last run that changed its members or golden values.")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed",
+                                     help_text="For a retired id: the entity that took its records.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["entity_type", "created_at", "id"]
+        verbose_name_plural = "entities"
+        indexes = [models.Index(fields=["entity_type", "retired_at"]), models.Index(fields=["entity_type", "size"])]
+
+    def __str__(self) -> str:
+        label = " ".join(str(v) for v in list(self.golden.values())[:2] if v) or "entity"
+        return f"{label} ({str(self.id)[:8]})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("mastering:entity-detail", args=[self.entity_type.slug, self.id])
+
+
+class Membership(models.Model):
+    """A source record's place in an entity, and why it holds."""
+
+    class Reason(models.TextChoices):
+        MODEL = "model", "Matched by the model"
+        SINGLETON = "singleton", "No match found"
+        EDIT = "edit", "Curator edit"
+        PINNED = "pinned", "Pinned by a curator"
+        ISSUE = "issue", "Data issue resolution"
+
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="memberships")
+    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="memberships")
+    confidence = models.FloatField(null=True, blank=True, help_text="Model confidence that the record belongs.")
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.MODEL)
+    edit = models.ForeignKey("mastering.ClusterEdit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            help_text="The run that placed it here.")
+
+    class Meta:
+        ordering = ["entity", "record"]
+        constraints = [models.UniqueConstraint(fields=["entity_type", "record"], name="one_entity_per_record")]
+
+    def __str__(self) -> str:
+        return f"{self.record} in {self.entity_id}"
+
+
+class ClusterEdit(models.Model):
+    """A curator's decision about membership, applied after model clustering by every later run."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge entities"
+        SPLIT = "split", "Split records out"
+        MOVE = "move", "Move a record"
+        PIN = "pin", "Pin members"
+        UNPIN = "unpin", "Unpin"
+
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="edits")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="edits",
+                               help_text="The entity acted on (the survivor of a merge, the target of a move).")
+    records = models.JSONField(default=list, blank=True, help_text="Source record ids the edit is about.")
+    other_entities = models.JSONField(default=list, blank=True, help_text="Entity ids merged away or moved from.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500)
+    active = models.BooleanField(default=True, help_text="Superseded edits (an unpin after a pin) stay for history.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["entity_type", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.user} ({self.created_at:%Y-%m-%d})"
+
+
+class ValueOverride(models.Model):
+    """A curator's value for one golden attribute, kept through runs until removed."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="overrides")
+    attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="+")
+    value = models.TextField(blank=True)
+    reason = models.CharField(max_length=500)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["entity", "attribute", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "attribute"], condition=models.Q(removed_at__isnull=True),
+                                    name="one_live_override_per_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute.name} = {self.value!r}"
+
+
+class RunChange(models.Model):
+    """What one run (or edit) changed about one entity: members in and out, golden values before and after."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New"
+        GROWN = "grown", "Grew"
+        SHRUNK = "shrunk", "Shrank"
+        MERGED = "merged", "Absorbed other entities"
+        SPLIT = "split", "Split"
+        CHANGED = "changed", "Members changed"
+        VALUES = "values", "Golden values changed"
+        RETIRED = "retired", "Retired"
+        EDITED = "edited", "Curator edit"
+
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
+    edit = models.ForeignKey(ClusterEdit, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
+    entity_id = models.UUIDField(db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    added = models.JSONField(default=list, blank=True)
+    removed = models.JSONField(default=list, blank=True)
+    golden_before = models.JSONField(default=dict, blank=True)
+    golden_after = models.JSONField(default=dict, blank=True)
+    related = models.JSONField(default=list, blank=True, help_text="Other entity ids involved (merged, split from).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["job", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id} {self.kind}"
+
+
+class BlockKey(models.Model):
+    """A record's block under one blocking rule, for one run; pairs come from a join on `block`."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    predicate = models.SmallIntegerField()
+    block = models.BigIntegerField(help_text="64-bit hash of predicate and key.")
+    record = models.BigIntegerField()
+    source = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "block"])]
+
+
+class ScoredPair(models.Model):
+    """A compared pair of one run, with its score; kept for the latest run's diagnostics."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    left = models.BigIntegerField()
+    right = models.BigIntegerField()
+    chunk = models.IntegerField()
+    score = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "chunk"])]
