@@ -1,10 +1,10 @@
 """FilterSets shared by the mastering pages and API."""
 
 import django_filters
-from django.db.models import QuerySet, TextField
+from django.db.models import OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
-from mastering.models import IngestBatch, Job, Source, SourceRecord
+from mastering.models import Entity, IngestBatch, Job, Membership, Source, SourceRecord
 
 
 class SourceFilter(django_filters.FilterSet):
@@ -55,3 +55,40 @@ class JobFilter(django_filters.FilterSet):
     class Meta:
         model = Job
         fields = ["kind", "status", "entity_type"]
+
+
+class EntityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search golden values")
+    source = django_filters.CharFilter(method="from_source", label="Has a record from source (slug)")
+    size_min = django_filters.NumberFilter(field_name="size", lookup_expr="gte")
+    size_max = django_filters.NumberFilter(field_name="size", lookup_expr="lte")
+    confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte", label="Confidence at most")
+    changed_in_last_run = django_filters.BooleanFilter(method="in_last_run", label="Changed by the last run")
+    pinned = django_filters.BooleanFilter()
+    ordering = django_filters.OrderingFilter(fields=["size", "confidence", "created_at", "updated_at"])
+
+    class Meta:
+        model = Entity
+        fields = ["q", "source", "size_min", "size_max", "confidence_max", "changed_in_last_run", "pinned"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.annotate(golden_text=Cast("golden", TextField())).filter(golden_text__icontains=value)
+
+    def from_source(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(memberships__record__source__slug=value).distinct()
+
+    def in_last_run(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        last_run = Job.objects.filter(entity_type=OuterRef("entity_type"), kind=Job.Kind.MASTER, status=Job.Status.DONE)
+        latest = Subquery(last_run.order_by("-finished_at").values("pk")[:1])
+        return queryset.filter(changed_job=latest) if value else queryset.exclude(changed_job=latest)
+
+
+class MembershipFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="record__source__slug")
+    reason = django_filters.MultipleChoiceFilter(choices=Membership.Reason.choices)
+    entity = django_filters.UUIDFilter(field_name="entity_id")
+    confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte")
+
+    class Meta:
+        model = Membership
+        fields = ["source", "reason", "entity", "confidence_max"]

@@ -77,3 +77,44 @@ def entity_type_overview() -> list[dict]:
             "records": SourceRecord.objects.filter(source__in=sources, retired=False).count(),
         })
     return rows
+
+
+def list_entities(*, entity_type: EntityType) -> QuerySet:
+    """Live entities of a type with their members and the run that last changed them."""
+    from django.db.models import Prefetch
+
+    from mastering.models import Entity, Membership
+
+    return (
+        Entity.objects.live().filter(entity_type=entity_type)
+        .select_related("changed_job__model", "entity_type")
+        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("record__source").order_by("record_id")))
+        .order_by("-size", "created_at", "id")
+    )
+
+
+def resolve_entity(*, entity_type: EntityType, entity_id) -> tuple:
+    """(entity, retired id it was looked up by or None); a retired id leads to the entity that took its records."""
+    from mastering.models import Entity
+
+    entity = Entity.objects.select_related("entity_type", "retired_into").get(entity_type=entity_type, pk=entity_id)
+    if entity.retired_at is None:
+        return entity, None
+    survivor = entity
+    for _ in range(20):  # redirects are kept one hop deep; the bound only guards against a cycle
+        if survivor.retired_into is None:
+            raise Entity.DoesNotExist(f"Entity {entity_id} was retired and its records are gone.")
+        survivor = survivor.retired_into
+        if survivor.retired_at is None:
+            return survivor, entity.pk
+    raise Entity.DoesNotExist(f"Entity {entity_id} has no live successor.")
+
+
+def list_memberships(*, entity_type: EntityType) -> QuerySet:
+    from mastering.models import Membership
+
+    return Membership.objects.filter(entity_type=entity_type).select_related("record__source", "job__model").order_by("entity_id", "record_id")
+
+
+def last_master_job(*, entity_type: EntityType):
+    return Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()

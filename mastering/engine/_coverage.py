@@ -11,7 +11,7 @@ depend on the indexed corpus, so they could not be written to a table and joined
 
 from __future__ import annotations
 
-import math
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -42,6 +42,8 @@ MIN_RULE_PAIRS = 10_000
 # is covered this many times or the comparisons reach TOTAL_COMPARISONS_PER_RECORD.
 REDUNDANCY = 4
 TOTAL_COMPARISONS_PER_RECORD = 6.0
+# How many of the rules that cover the most matches are tried in pairs.
+CONJUNCTION_BASES = 40
 
 
 def simple_predicates(predicates: Iterable[object]) -> list[object]:
@@ -124,23 +126,20 @@ class SampleCoverage(dedupe.training.BlockLearner):
         index_predicates: bool,
         candidate_types: str = "simple",
     ) -> tuple[Any, ...]:
-        """dedupe's BlockLearner.learn, but the chosen rules must fit the per-record comparison budget."""
+        """dedupe's BlockLearner.learn, with rules held to the comparison budget and made redundant.
+
+        `candidate_types="random forest"` (training) also considers pairs of rules and adds redundant
+        rules; "simple" (the active learner's running guess) takes the cheapest single-rule cover.
+        """
         if not matches:
             return ()
         match_cover = self.cover(matches, index_predicates=index_predicates)  # type: ignore[arg-type]
-        for predicate in list(match_cover):
-            if predicate not in self.comparison_cover:
-                del match_cover[predicate]
+        match_cover = {p: cover for p, cover in match_cover.items() if p in self.comparison_cover}
         if not match_cover:
             return ()
         candidates = dedupe.training.simple_candidates(match_cover, self.comparison_cover)  # type: ignore[arg-type]
-        # dedupe waits for 100 matches before it tries pairs of rules; at scale a pair of broad rules
-        # (same street and same surname start) is often the only affordable way to cover a duplicate.
-        conjunction_size = max(math.floor(math.log10(len(matches))), 2)
         if candidate_types == "random forest":
-            candidates.update(
-                dedupe.training.random_forest_candidates(match_cover, self.comparison_cover, conjunction_size)  # type: ignore[arg-type]
-            )
+            candidates.update(self._conjunctions(match_cover))
         affordable = {p: cover for p, cover in candidates.items() if p.cover_count <= self.rule_budget}
         if not affordable:
             return ()
@@ -151,26 +150,53 @@ class SampleCoverage(dedupe.training.BlockLearner):
             chosen += self._redundant_rules(affordable, chosen)
         return tuple(chosen)
 
+    def _conjunctions(self, match_cover: dict[Any, frozenset[int]]) -> dict[Any, frozenset[int]]:
+        # Replaces dedupe's random-forest search, which takes minutes with a thousand matches: pair
+        # the rules that cover the most matches, where at least one is too broad to use alone.
+        ranked = sorted(match_cover, key=lambda p: (-len(match_cover[p]), len(self.comparison_cover[p]), repr(p)))
+        ranked = ranked[:CONJUNCTION_BASES]
+        found: dict[Any, frozenset[int]] = {}
+        for i, first in enumerate(ranked):
+            for second in ranked[i + 1 :]:
+                if max(first.cover_count, second.cover_count) <= self.rule_budget or first.field == second.field:
+                    continue
+                both = match_cover[first] & match_cover[second]
+                if not both:
+                    continue
+                conjunction = first + second
+                conjunction.cover_count = len(numpy.intersect1d(self._codes[first], self._codes[second], assume_unique=True))
+                found[conjunction] = both
+        return found
+
     def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any]) -> list[Any]:
         times_covered: dict[int, int] = defaultdict(int)
         for predicate in chosen:
             for match in affordable[predicate]:
                 times_covered[match] += 1
         spent = sum(p.cover_count for p in chosen)
-        added: list[Any] = []
-        remaining = {p: cover for p, cover in affordable.items() if p not in chosen}
-        while remaining:
-            def gain(p: Any) -> float:
-                wanted = sum(1 for m in remaining[p] if times_covered[m] < REDUNDANCY)
-                return wanted / (p.cover_count + 1)
 
-            best = max(remaining, key=lambda p: (gain(p), -p.cover_count, repr(p)))
-            if gain(best) == 0 or spent + best.cover_count > self.total_budget:
-                break
-            for match in remaining.pop(best):
+        def gain(p: Any) -> float:
+            return sum(1 for m in affordable[p] if times_covered[m] < REDUNDANCY) / (p.cover_count + 1)
+
+        # Lazy greedy: a rule's gain only shrinks as others are added, so a stale heap entry that
+        # still tops the heap after recomputation is the true best.
+        heap = [(-gain(p), p.cover_count, repr(p), p) for p in affordable if p not in chosen]
+        heapq.heapify(heap)
+        added: list[Any] = []
+        while heap:
+            stale, cost, name, predicate = heapq.heappop(heap)
+            current = gain(predicate)
+            if current <= 0:
+                continue
+            if heap and -current > heap[0][0]:
+                heapq.heappush(heap, (-current, cost, name, predicate))
+                continue
+            if spent + cost > self.total_budget:
+                continue
+            for match in affordable[predicate]:
                 times_covered[match] += 1
-            spent += best.cover_count
-            added.append(best)
+            spent += cost
+            added.append(predicate)
         return added
 
     def sample_pairs(self, size: int, rng: numpy.random.Generator, random_share: float) -> list[tuple[int, int]]:

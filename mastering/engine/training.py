@@ -41,6 +41,7 @@ DEFAULT_THRESHOLD = 0.5
 # miss duplicates whose differences no label happened to show (measured at 100,000 synthetic people:
 # blocking recall 0.983 from labels alone).
 PROBABLE_MATCH = DEFAULT_THRESHOLD
+MAX_PROBABLE_MATCHES = 500
 # Cross-validated quality needs a few labels of each answer to mean anything.
 MIN_PER_CLASS_FOR_QUALITY = 5
 
@@ -124,7 +125,7 @@ def train_model(
         classifier = fit_classifier(data_model.distances(pairs), y, seed)
         if not coverage.candidates:
             coverage.sample_pairs(CANDIDATE_PAIRS, stream.generator(), RANDOM_PAIR_SHARE)
-        probable = _probable_matches(coverage, data_model, classifier, pairs)
+        probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
         predicates = _learn_predicates(coverage, matches + probable, recall)
     names = [predicate_name(p) for p in predicates]
     blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
@@ -202,7 +203,11 @@ def _coverage_from_sample(
 
 
 def _probable_matches(
-    coverage: SampleCoverage, data_model: Any, classifier: Any, labelled: list[tuple[PreparedRecord, PreparedRecord]]
+    coverage: SampleCoverage,
+    data_model: Any,
+    classifier: Any,
+    labelled: list[tuple[PreparedRecord, PreparedRecord]],
+    rng: numpy.random.Generator,
 ) -> list[tuple[PreparedRecord, PreparedRecord]]:
     records = coverage.records
     pool = [(records[a], records[b]) for a, b in coverage.candidates]
@@ -210,7 +215,12 @@ def _probable_matches(
         return []
     probabilities = classifier.predict_proba(data_model.distances(pool))[:, 1]
     seen = {(id(a), id(b)) for a, b in labelled} | {(id(b), id(a)) for a, b in labelled}
-    return [pair for pair, p in zip(pool, probabilities) if p >= PROBABLE_MATCH and (id(pair[0]), id(pair[1])) not in seen]
+    probable = [pair for pair, p in zip(pool, probabilities) if p >= PROBABLE_MATCH and (id(pair[0]), id(pair[1])) not in seen]
+    if len(probable) > MAX_PROBABLE_MATCHES:
+        # Rule learning costs grow with the matches to cover; a few hundred show the variety well enough.
+        keep = numpy.sort(rng.choice(len(probable), size=MAX_PROBABLE_MATCHES, replace=False))
+        probable = [probable[i] for i in keep]
+    return probable
 
 
 def _learn_predicates(

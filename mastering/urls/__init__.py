@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mastering.views import entity_types, jobs, sources
+from mastering.views import entities, entity_types, jobs, sources
 
 app_name = "mastering"
 urlpatterns = [
@@ -11,8 +11,10 @@ urlpatterns = [
     path("sources/<slug:slug>/batches/<int:batch_id>/", sources.batch_detail, name="batch-detail"),
     path("sources/<slug:slug>/records/<path:key>/", sources.record_detail, name="record-detail"),
     path("entities/", entity_types.entity_type_list, name="entity-type-list"),
-    path("entities/<slug:slug>/", entity_types.entity_type_detail, name="entity-type-detail"),
+    path("entities/<slug:slug>/", entities.entity_list, name="entity-list"),
+    path("entities/<slug:slug>/model/", entity_types.entity_type_detail, name="entity-type-detail"),
     path("entities/<slug:slug>/jobs/", entity_types.start_job, name="entity-type-start-job"),
+    path("entities/<slug:slug>/<uuid:entity_id>/", entities.entity_detail, name="entity-detail"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
