@@ -76,7 +76,7 @@ def link_dataset(left: Path, right: Path, truth_path: Path, *, fields: list[str]
     return Dataset(left.parent.name, [("left", left), ("right", right)], "id", chosen, truth, link=True)
 
 
-def load(dataset: Dataset, *, sample_size: int = 1500) -> EntityType:
+def load(dataset: Dataset, *, sample_size: int = 3000) -> EntityType:
     """Create the sources (text fields only), ingest the tables, and map them into one entity type."""
     for slug, path in dataset.tables:
         header = read_header(path)

@@ -106,3 +106,19 @@ def make_pairs(entity_type, source, count: int):
                                                   origin=CandidatePair.Origin.ACTIVE_LEARNING, priority=index,
                                                   answers_needed=entity_type.overlap))
     return pairs
+
+
+def trained_entity_type(n_people: int = 16, **options):
+    """An entity type with a model trained from labels that follow the truth."""
+    from curation import services as curation_services
+    from tests.conftest import make_user
+
+    entity_type, source = entity_type_with_records(n_people, **options)
+    labeller = make_user("trainer", "steward")
+    rows = [{"left": {"source": source.slug, "key": f"p{i}"}, "right": {"source": source.slug, "key": f"p{i}-dup"}, "answer": "match"}
+            for i in range(0, n_people, 2)]
+    rows += [{"left": {"source": source.slug, "key": f"p{i}"}, "right": {"source": source.slug, "key": f"p{i + 1}"}, "answer": "distinct"}
+             for i in range(0, n_people - 1, 2)]
+    curation_services.import_labels(entity_type=entity_type, rows=rows, curator=labeller)
+    curation_services.train_match_model(entity_type=entity_type)
+    return entity_type, source

@@ -42,8 +42,8 @@ MIN_RULE_PAIRS = 10_000
 # is covered this many times or the comparisons reach TOTAL_COMPARISONS_PER_RECORD.
 REDUNDANCY = 4
 TOTAL_COMPARISONS_PER_RECORD = 6.0
-# How many of the rules that cover the most matches are tried in pairs.
-CONJUNCTION_BASES = 40
+# How many rules per attribute, those covering the most matches, are tried in pairs.
+CONJUNCTION_BASES_PER_FIELD = 5
 
 
 def simple_predicates(predicates: Iterable[object]) -> list[object]:
@@ -152,13 +152,16 @@ class SampleCoverage(dedupe.training.BlockLearner):
 
     def _conjunctions(self, match_cover: dict[Any, frozenset[int]]) -> dict[Any, frozenset[int]]:
         # Replaces dedupe's random-forest search, which takes minutes with a thousand matches: pair
-        # the rules that cover the most matches, where at least one is too broad to use alone.
-        ranked = sorted(match_cover, key=lambda p: (-len(match_cover[p]), len(self.comparison_cover[p]), repr(p)))
-        ranked = ranked[:CONJUNCTION_BASES]
+        # up, across attributes, the rules covering the most matches, where one is too broad alone.
+        by_field: dict[str, list[Any]] = defaultdict(list)
+        for predicate in sorted(match_cover, key=lambda p: (-len(match_cover[p]), p.cover_count, repr(p))):
+            if len(by_field[predicate.field]) < CONJUNCTION_BASES_PER_FIELD:
+                by_field[predicate.field].append(predicate)
+        bases = sorted((p for ps in by_field.values() for p in ps), key=repr)
         found: dict[Any, frozenset[int]] = {}
-        for i, first in enumerate(ranked):
-            for second in ranked[i + 1 :]:
-                if max(first.cover_count, second.cover_count) <= self.rule_budget or first.field == second.field:
+        for i, first in enumerate(bases):
+            for second in bases[i + 1 :]:
+                if first.field == second.field or max(first.cover_count, second.cover_count) <= self.rule_budget:
                     continue
                 both = match_cover[first] & match_cover[second]
                 if not both:
@@ -169,22 +172,39 @@ class SampleCoverage(dedupe.training.BlockLearner):
         return found
 
     def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any]) -> list[Any]:
+        # A match whose covering rules all read one attribute is lost when that attribute is mistyped;
+        # rules are added, best gain per comparison first, until no match hangs on a single attribute
+        # and each is covered REDUNDANCY times, or the comparison budget is spent.
+        shared_fields: dict[int, frozenset[str]] = {}
         times_covered: dict[int, int] = defaultdict(int)
-        for predicate in chosen:
+
+        def add(predicate: Any) -> None:
+            fields = _fields(predicate)
             for match in affordable[predicate]:
+                shared_fields[match] = shared_fields.get(match, fields) & fields
                 times_covered[match] += 1
+
+        def gain(predicate: Any) -> float:
+            fields = _fields(predicate)
+            total = 0
+            for match in affordable[predicate]:
+                shared = shared_fields.get(match)
+                if shared is None or (shared and not shared <= fields):
+                    total += 2
+                if times_covered[match] < REDUNDANCY:
+                    total += 1
+            return total / (predicate.cover_count + 1)
+
+        for predicate in chosen:
+            add(predicate)
         spent = sum(p.cover_count for p in chosen)
-
-        def gain(p: Any) -> float:
-            return sum(1 for m in affordable[p] if times_covered[m] < REDUNDANCY) / (p.cover_count + 1)
-
-        # Lazy greedy: a rule's gain only shrinks as others are added, so a stale heap entry that
-        # still tops the heap after recomputation is the true best.
+        # Lazy greedy: a rule's gain only shrinks as others are added, so a re-scored entry that
+        # still tops the heap is the true best.
         heap = [(-gain(p), p.cover_count, repr(p), p) for p in affordable if p not in chosen]
         heapq.heapify(heap)
         added: list[Any] = []
         while heap:
-            stale, cost, name, predicate = heapq.heappop(heap)
+            _, cost, name, predicate = heapq.heappop(heap)
             current = gain(predicate)
             if current <= 0:
                 continue
@@ -193,8 +213,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
                 continue
             if spent + cost > self.total_budget:
                 continue
-            for match in affordable[predicate]:
-                times_covered[match] += 1
+            add(predicate)
             spent += cost
             added.append(predicate)
         return added
@@ -261,6 +280,10 @@ def _upper_triangle(n: int) -> tuple[IntArray, IntArray]:
             return triangle
         _TRIANGLES[n] = triangle
     return _TRIANGLES[n]
+
+
+def _fields(predicate: Any) -> frozenset[str]:
+    return frozenset(part.field for part in predicate)
 
 
 def _group_codes(groups: Sequence[str]) -> IntArray:

@@ -13,6 +13,7 @@ import numpy
 import numpy.typing
 
 from mastering.engine._classifier import linear_model
+from mastering.engine._fingerprint import compile_rules, record_keys
 from mastering.engine._settings import LoadedSettings, load_settings
 from mastering.engine.blocking import BlockKey
 from mastering.engine.clustering import SCORE_DTYPE
@@ -65,16 +66,15 @@ class Matcher:
         return {rid: prepare_record(self.specs, rec) for rid, rec in records.items()}
 
     def blocking_keys(self, records: Mapping[RecordId, RawRecord], *, prepared: bool = False) -> Iterator[BlockKey]:
-        """Yield every (predicate, key, record id) the learned fingerprinter gives these records, predicate by predicate."""
+        """Yield every (predicate, key, record id) the learned rules give these records."""
         prepared_records = dict(records) if prepared else self.prepare(records)
         fingerprinter = dedupe.blocking.Fingerprinter(self._predicates)
         # Index predicates (only in settings not made by this engine) need the corpus indexed first.
         fingerprinter.index_all(prepared_records)
+        parts, layout = compile_rules(self._predicates)
         try:
-            for position, predicate in enumerate(self._predicates):
-                for rid, record in prepared_records.items():
-                    for key in predicate(record):
-                        yield BlockKey(position, key, rid)
+            for position, key, rid in record_keys(prepared_records.items(), parts, layout):
+                yield BlockKey(position, key, rid)
         finally:
             fingerprinter.reset_indices()
 

@@ -30,7 +30,7 @@ class EntityType(TimeStampedModel):
         default=False, help_text="An entity holds at most one record of each source (linking clean tables).",
     )
     training_sample_size = models.PositiveIntegerField(
-        default=1500, validators=[MinValueValidator(50), MaxValueValidator(3000)],
+        default=3000, validators=[MinValueValidator(50), MaxValueValidator(3000)],
         help_text="Records the active learner works on; bounded because its memory grows with the square.",
     )
     random_pair_share = models.FloatField(

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--checkpoints", default="", help="Also report at these label counts, e.g. 20,50.")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--fields", default="", help="Comma-separated columns to match on (default: all but id and truth).")
-        parser.add_argument("--sample-size", type=int, default=1500, help="Records the active learner works on.")
+        parser.add_argument("--sample-size", type=int, default=3000, help="Records the active learner works on.")
 
     def handle(self, *args, **options):
         dataset = self._dataset(options)

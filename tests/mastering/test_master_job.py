@@ -1,0 +1,192 @@
+"""The batch mastering job end to end: entities, ids kept across runs, golden records, failures and cancellation."""
+
+import io
+
+import pytest
+
+from lineage.models import Activity
+from mastering import services
+from mastering.models import ClusterEdit, Entity, Job, Membership, RunChange, ScoredPair, SourceRecord
+from tests.factories import trained_entity_type, truth_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def person():
+    return trained_entity_type(16)
+
+
+def master(entity_type, capture) -> Job:
+    with capture(execute=True):
+        job = services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
+    job.refresh_from_db()
+    return job
+
+
+def entities_by_person(entity_type) -> dict[str, str]:
+    return {truth_of(m.record): str(m.entity_id) for m in Membership.objects.filter(entity_type=entity_type).select_related("record")}
+
+
+def test_master_job_builds_entities_golden_records_and_lineage(person, django_capture_on_commit_callbacks):
+    entity_type, source = person
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE, job.error
+    assert Membership.objects.filter(entity_type=entity_type).count() == SourceRecord.objects.filter(source=source).count()
+    by_record = {m.record.key: str(m.entity_id) for m in Membership.objects.select_related("record")}
+    assert by_record["p0"] == by_record["p0-dup"] and by_record["p0"] != by_record["p1"]
+    entity = Entity.objects.get(pk=by_record["p0"])
+    assert entity.size == 2 and entity.golden["last"] == "lovelace"
+    assert entity.provenance["last"]["rule"] == "most_frequent" and entity.provenance["last"]["version"] == 1
+    assert job.counts["new"] == job.counts["entities"] == Entity.objects.live().count()
+    assert {"computing blocking keys", "pairing on blocking keys", "clustering", "golden records"} <= set(job.timings)
+    assert job.counts["pairs"] == ScoredPair.objects.filter(job=job).count() > 0
+    assert job.counts["per_predicate"][0]["pairs"] >= 0
+    assert Activity.objects.filter(kind=Activity.Kind.MASTER).count() == 1
+
+
+def test_rerun_with_the_same_data_and_model_changes_nothing(person, django_capture_on_commit_callbacks):
+    entity_type, _ = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    before = entities_by_person(entity_type)
+    golden = dict(Entity.objects.values_list("pk", "golden"))
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert entities_by_person(entity_type) == before
+    assert dict(Entity.objects.values_list("pk", "golden")) == golden
+    assert second.counts["unchanged"] == second.counts["entities"] and second.counts["new"] == 0
+    assert not RunChange.objects.filter(job=second).exists()
+
+
+def test_one_changed_record_keeps_every_other_id(person, django_capture_on_commit_callbacks, engineer):
+    entity_type, source = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    before = entities_by_person(entity_type)
+    record = SourceRecord.objects.get(source=source, key="p4")
+    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    after = entities_by_person(entity_type)
+    assert {k: v for k, v in after.items() if k != "p4"} == {k: v for k, v in before.items() if k != "p4"}
+    p4_entity = Membership.objects.get(record=record).entity_id
+    assert set(RunChange.objects.filter(job=second).values_list("entity_id", flat=True)) <= {
+        p4_entity, *Membership.objects.filter(record__key="p4-dup").values_list("entity_id", flat=True)}
+    assert RunChange.objects.filter(job=second, entity_id=p4_entity).exists()
+
+
+def test_a_merge_edit_retires_an_id_that_then_leads_to_the_survivor(person, django_capture_on_commit_callbacks, api_for, curator):
+    entity_type, _ = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    ids = entities_by_person(entity_type)
+    survivor, merged = Entity.objects.get(pk=ids["p0"]), Entity.objects.get(pk=ids["p1"])
+    records = list(Membership.objects.filter(entity__in=[survivor, merged]).values_list("record_id", flat=True))
+    ClusterEdit.objects.create(entity_type=entity_type, kind=ClusterEdit.Kind.MERGE, entity=survivor, records=records,
+                               other_entities=[str(merged.pk)], reason="same person", user=curator)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    merged.refresh_from_db()
+    assert merged.retired_at is not None and merged.retired_into_id == survivor.pk
+    assert job.counts["retired"] == 1 and job.counts["merged"] == 1
+    response = api_for(curator).get(f"/api/entity-types/{entity_type.slug}/entities/{merged.pk}/")
+    assert response.status_code == 200
+    assert response.json()["id"] == str(survivor.pk) and response.json()["redirected_from"] == str(merged.pk)
+    assert len(response.json()["members"]) == len(records)
+
+
+def test_running_a_job_twice_is_a_no_op(person, django_capture_on_commit_callbacks):
+    entity_type, _ = person
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    count = Entity.objects.count()
+    assert services.run_job(job_id=job.pk).status == Job.Status.DONE
+    from mastering.services import master as master_service
+
+    master_service.finish_master(job_id=job.pk)
+    assert Entity.objects.count() == count and Membership.objects.count() == Membership.objects.values("record").distinct().count()
+
+
+def test_a_worker_dying_mid_write_leaves_nothing_half_written_and_a_rerun_completes(person, django_capture_on_commit_callbacks, monkeypatch):
+    entity_type, _ = person
+    from mastering.services import master as master_service
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(master_service, "_write_memberships", die)
+    with pytest.raises(SystemExit):
+        master(entity_type, django_capture_on_commit_callbacks)
+    assert Entity.objects.count() == 0 and Membership.objects.count() == 0
+    dead = Job.objects.get()
+    assert dead.status == Job.Status.RUNNING  # as a killed worker leaves it
+    monkeypatch.undo()
+    Job.objects.filter(pk=dead.pk).update(heartbeat_at=dead.heartbeat_at - services.jobs.STALE_AFTER * 2)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE
+    assert Membership.objects.count() == SourceRecord.objects.count()
+    assert Entity.objects.live().count() == job.counts["entities"]
+    dead.refresh_from_db()
+    assert dead.status == Job.Status.FAILED
+
+
+def test_cancelling_a_running_master_job_stops_it(person, django_capture_on_commit_callbacks, monkeypatch):
+    entity_type, _ = person
+    from mastering.services import master as master_service
+
+    original = master_service._pair_records
+
+    def pair_then_cancel(job, *args, **kwargs):
+        report = original(job, *args, **kwargs)
+        Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        return report
+
+    monkeypatch.setattr(master_service, "_pair_records", pair_then_cancel)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.CANCELLED
+    assert not Entity.objects.exists()
+
+
+def test_master_without_a_model_fails_with_a_clear_message(django_capture_on_commit_callbacks):
+    from tests.factories import entity_type_with_records
+
+    entity_type, _ = entity_type_with_records(6)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.FAILED and "has no model yet" in job.error
+
+
+def test_entities_csv_is_safe_against_formula_injection(person, django_capture_on_commit_callbacks, api_for, business_user, engineer):
+    entity_type, source = person
+    services.upsert_record(source=source, key="p2", data={"first": "=cmd|' /C calc'!A0", "last": "knuth", "city": "rome"}, user=engineer)
+    master(entity_type, django_capture_on_commit_callbacks)
+    response = api_for(business_user).get(f"/api/entity-types/{entity_type.slug}/entities/?format=csv")
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[0].startswith("id,golden.first,golden.last,golden.city,size,confidence,pinned,members")
+    assert "'=cmd" in text and ",=cmd" not in text
+    memberships = b"".join(api_for(business_user).get(f"/api/entity-types/{entity_type.slug}/memberships/?format=csv").streaming_content).decode()
+    assert memberships.splitlines()[0] == "entity_id,source,key,reason,confidence,job_id,model_version"
+    assert len(memberships.splitlines()) == SourceRecord.objects.count() + 1
+
+
+def test_business_users_read_entities_but_cannot_start_jobs(person, django_capture_on_commit_callbacks, api_for, client_for, business_user, curator):
+    entity_type, _ = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    api = api_for(business_user)
+    listed = api.get(f"/api/entity-types/{entity_type.slug}/entities/?size_min=2").json()
+    assert listed["count"] >= 1 and all(len(e["members"]) >= 2 for e in listed["results"])
+    assert api.post(f"/api/entity-types/{entity_type.slug}/jobs/", {"kind": "master"}, format="json").status_code == 403
+    assert client_for(business_user).post(f"/entities/{entity_type.slug}/jobs/", {"kind": "master"}).status_code == 403
+    page = client_for(business_user).get(f"/entities/{entity_type.slug}/?q=lovelace")
+    assert page.status_code == 200 and "lovelace" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api_for(curator).post(f"/api/entity-types/{entity_type.slug}/jobs/", {"kind": "master"}, format="json")
+    assert started.status_code == 202
+
+
+def test_entity_filters(person, django_capture_on_commit_callbacks, api_for, business_user):
+    entity_type, source = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    api = api_for(business_user)
+    base = f"/api/entity-types/{entity_type.slug}/entities/"
+    total = api.get(base).json()["count"]
+    assert api.get(base + f"?source={source.slug}").json()["count"] == total
+    assert api.get(base + "?source=nope").json()["count"] == 0
+    assert api.get(base + "?changed_in_last_run=true").json()["count"] == total
+    singles = api.get(base + "?size_max=1").json()["count"]
+    assert 0 < singles < total
+    low = api.get(base + "?confidence_max=0.99&ordering=confidence").json()["results"]
+    assert all(e["confidence"] <= 0.99 for e in low)
