@@ -146,3 +146,37 @@ def answered_pairs_count(*, entity_type: EntityType) -> int:
 def pair_counts(*, entity_type: EntityType) -> dict[str, int]:
     rows = CandidatePair.objects.filter(entity_type=entity_type).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
+
+
+def diagnostics(*, entity_type: EntityType) -> dict:
+    """Score distribution of the last run, and precision/recall against the threshold estimated from the labels."""
+    from mastering.mapping import mapped_records, projection_for
+    from mastering.models import Job, ScoredPair
+
+    last_run = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()
+    bins = [0] * 20
+    if last_run is not None:
+        for score in ScoredPair.objects.filter(job=last_run, score__isnull=False).values_list("score", flat=True).iterator(chunk_size=50_000):
+            bins[min(int(score * 20), 19)] += 1
+    model = entity_type.active_model
+    labels = training_labels(entity_type=entity_type)
+    curve = []
+    if model is not None and labels:
+        from curation.services.learning import matcher_for
+
+        records = mapped_records(projection_for(entity_type), record_ids={rid for label in labels for rid in label.key})
+        pairs = [label.key for label in labels if label.key[0] in records and label.key[1] in records]
+        truth = {label.key: label.match for label in labels}
+        scored = {}
+        for chunk in matcher_for(model).score(pairs, records):
+            for (a, b), s in zip(chunk["pairs"].tolist(), chunk["score"].tolist()):
+                scored[(a, b)] = s
+        positives = sum(truth[p] for p in scored)
+        for step in range(1, 20):
+            threshold = step / 20
+            predicted = [p for p, s in scored.items() if s >= threshold]
+            hits = sum(truth[p] for p in predicted)
+            curve.append({"threshold": threshold, "precision": round(hits / len(predicted), 4) if predicted else None,
+                          "recall": round(hits / positives, 4) if positives else None})
+    return {"last_run": last_run, "histogram": bins, "pairs": sum(bins), "curve": curve, "labels": len(labels),
+            "threshold": entity_type.match_threshold, "model": model}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation import views
+from curation import views, views_review
 
 app_name = "curation"
 urlpatterns = [
@@ -8,4 +8,11 @@ urlpatterns = [
     path("<slug:slug>/queue/", views.queue, name="queue"),
     path("<slug:slug>/labels/", views.label_list, name="label-list"),
     path("<slug:slug>/disputes/", views.disputes, name="disputes"),
+    path("<slug:slug>/entities/<uuid:entity_id>/edit/", views_review.entity_edit, name="entity-edit"),
+    path("<slug:slug>/entities/<uuid:entity_id>/history/", views_review.entity_history, name="entity-history"),
+    path("<slug:slug>/entity-search/", views_review.entity_search, name="entity-search"),
+    path("<slug:slug>/changes/", views_review.run_changes, name="run-changes"),
+    path("<slug:slug>/review/<slug:name>/", views_review.review_list, name="review"),
+    path("<slug:slug>/rules/", views_review.rules, name="rules"),
+    path("<slug:slug>/diagnostics/", views_review.diagnostics, name="diagnostics"),
 ]

@@ -8,6 +8,8 @@ class MasteringConfig(AppConfig):
     def ready(self) -> None:
         from mastering.models import Job
         from mastering.services.jobs import register_job_runner
+        from mastering.services.entities import run_golden_job
         from mastering.services.master import run_master_job
 
         register_job_runner(Job.Kind.MASTER, run_master_job)
+        register_job_runner(Job.Kind.GOLDEN, run_golden_job)

@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LabelAnswerEnum": "curation.models.Label.Answer",
         "AdjudicationAnswerEnum": [("match", "Match"), ("distinct", "Not a match")],
+        "SurvivorshipRuleEnum": "mastering.models.Attribute.Rule",
     },
 }
 

@@ -71,9 +71,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.max_cover = max(MIN_MAX_COVER, int(max_cover_fraction * self.total_pairs))
         # Pairs scale with the square of the sampling rate: a rule covering k sample pairs
         # compares about k / rate² pairs in the full data.
-        rate = self.n_records / self.population
-        self.rule_budget = int(max(MIN_RULE_PAIRS, COMPARISONS_PER_RECORD * self.population) * rate**2)
-        self.total_budget = int(max(MIN_RULE_PAIRS, TOTAL_COMPARISONS_PER_RECORD * self.population) * rate**2)
+        self.rule_budget, self.total_budget = self.budgets(self.population)
         self._codes: dict[object, IntArray] = {}
         self.comparison_cover: dict[object, frozenset[int]] = {}
         self.dropped_broad = 0
@@ -119,12 +117,21 @@ class SampleCoverage(dedupe.training.BlockLearner):
             a, b = a[cross], b[cross]
         return a * self.n_records + b
 
+    def budgets(self, population: int) -> tuple[int, int]:
+        """Sample-pair budgets for one rule and for all rules, for a data set of `population` records."""
+        population = max(population, self.n_records)
+        rate = self.n_records / population
+        rule = max(MIN_RULE_PAIRS, COMPARISONS_PER_RECORD * population) * rate**2
+        total = max(MIN_RULE_PAIRS, TOTAL_COMPARISONS_PER_RECORD * population) * rate**2
+        return int(rule), int(total)
+
     def learn(
         self,
         matches: Sequence[tuple[PreparedRecord, PreparedRecord]],
         recall: float,
         index_predicates: bool,
         candidate_types: str = "simple",
+        population: int | None = None,
     ) -> tuple[Any, ...]:
         """dedupe's BlockLearner.learn, with rules held to the comparison budget and made redundant.
 
@@ -133,24 +140,25 @@ class SampleCoverage(dedupe.training.BlockLearner):
         """
         if not matches:
             return ()
+        rule_budget, total_budget = self.budgets(population or self.population)
         match_cover = self.cover(matches, index_predicates=index_predicates)  # type: ignore[arg-type]
         match_cover = {p: cover for p, cover in match_cover.items() if p in self.comparison_cover}
         if not match_cover:
             return ()
         candidates = dedupe.training.simple_candidates(match_cover, self.comparison_cover)  # type: ignore[arg-type]
         if candidate_types == "random forest":
-            candidates.update(self._conjunctions(match_cover))
-        affordable = {p: cover for p, cover in candidates.items() if p.cover_count <= self.rule_budget}
+            candidates.update(self._conjunctions(match_cover, rule_budget))
+        affordable = {p: cover for p, cover in candidates.items() if p.cover_count <= rule_budget}
         if not affordable:
             return ()
         coverable = len(frozenset.union(*affordable.values()))
         target = min(int(recall * len(matches)), coverable)
         chosen = list(dedupe.branch_and_bound.search(affordable, target, 2500))
         if candidate_types == "random forest":
-            chosen += self._redundant_rules(affordable, chosen)
+            chosen += self._redundant_rules(affordable, chosen, total_budget)
         return tuple(chosen)
 
-    def _conjunctions(self, match_cover: dict[Any, frozenset[int]]) -> dict[Any, frozenset[int]]:
+    def _conjunctions(self, match_cover: dict[Any, frozenset[int]], rule_budget: int) -> dict[Any, frozenset[int]]:
         # Replaces dedupe's random-forest search, which takes minutes with a thousand matches: pair
         # up, across attributes, the rules covering the most matches, where one is too broad alone.
         by_field: dict[str, list[Any]] = defaultdict(list)
@@ -161,7 +169,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         found: dict[Any, frozenset[int]] = {}
         for i, first in enumerate(bases):
             for second in bases[i + 1 :]:
-                if first.field == second.field or max(first.cover_count, second.cover_count) <= self.rule_budget:
+                if first.field == second.field or max(first.cover_count, second.cover_count) <= rule_budget:
                     continue
                 both = match_cover[first] & match_cover[second]
                 if not both:
@@ -171,7 +179,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
                 found[conjunction] = both
         return found
 
-    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any]) -> list[Any]:
+    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], total_budget: int) -> list[Any]:
         # A match whose covering rules all read one attribute is lost when that attribute is mistyped;
         # rules are added, best gain per comparison first, until no match hangs on a single attribute
         # and each is covered REDUNDANCY times, or the comparison budget is spent.
@@ -211,7 +219,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
             if heap and -current > heap[0][0]:
                 heapq.heappush(heap, (-current, cost, name, predicate))
                 continue
-            if spent + cost > self.total_budget:
+            if spent + cost > total_budget:
                 continue
             add(predicate)
             spent += cost

@@ -72,14 +72,17 @@ def candidate_pairs(
     predicate_names: Sequence[str] = (),
 ) -> CandidatePairs:
     """Join block keys into distinct candidate pairs, skipping blocks larger than `max_block_size`."""
-    blocks: dict[int, dict[str, list[RecordId]]] = defaultdict(lambda: defaultdict(list))
+    columns: dict[int, tuple[list[str], list[RecordId]]] = defaultdict(lambda: ([], []))
     for predicate, key, rid in keys:
-        blocks[predicate][key].append(rid)
+        column = columns[predicate]
+        column[0].append(key)
+        column[1].append(rid)
     group_codes = _group_codes(group_of) if group_of is not None else None
     seen = numpy.empty(0, dtype=numpy.int64)
     reports = []
-    for predicate in sorted(blocks):
-        codes, report = _predicate_pairs(predicate, blocks.pop(predicate), max_block_size, group_codes)
+    for predicate in sorted(columns):
+        block_keys, record_ids = columns.pop(predicate)
+        codes, report = _predicate_pairs(block_keys, record_ids, max_block_size, group_codes)
         new = numpy.setdiff1d(codes, seen, assume_unique=True)
         seen = numpy.union1d(seen, new)
         name = predicate_names[predicate] if predicate < len(predicate_names) else str(predicate)
@@ -89,36 +92,46 @@ def candidate_pairs(
 
 
 def _predicate_pairs(
-    predicate: int,
-    blocks: Mapping[str, list[RecordId]],
+    block_keys: list[str],
+    record_ids: list[RecordId],
     cap: int,
-    group_codes: Mapping[RecordId, int] | None,
+    group_codes: IntArray | None,
 ) -> tuple[IntArray, dict[str, int]]:
-    chunks = []
-    capped = capped_records = 0
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        if len(members) > cap:
-            capped += 1
-            capped_records += len(members)
-            continue
-        ids = numpy.unique(numpy.array(members, dtype=numpy.int64))
-        if ids[0] < 0 or ids[-1] >= _MAX_ID:
-            raise ValueError(f"Record ids must be in [0, 2**31) to be paired here; got {ids[0]}..{ids[-1]}.")
-        left, right = numpy.triu_indices(len(ids), 1)
-        a, b = ids[left], ids[right]
+    key_codes: dict[str, int] = {}
+    blocks = numpy.fromiter((key_codes.setdefault(k, len(key_codes)) for k in block_keys), numpy.int64, len(block_keys))
+    ids = numpy.array(record_ids, dtype=numpy.int64)
+    if len(ids) and (ids.min() < 0 or ids.max() >= _MAX_ID):
+        raise ValueError(f"Record ids must be in [0, 2**31) to be paired here; got {ids.min()}..{ids.max()}.")
+    order = numpy.lexsort((ids, blocks))
+    blocks, ids = blocks[order], ids[order]
+    starts = numpy.flatnonzero(numpy.r_[True, blocks[1:] != blocks[:-1]]) if len(blocks) else blocks
+    sizes = numpy.diff(numpy.r_[starts, len(blocks)])
+    oversized = sizes > cap
+    chunks = [numpy.empty(0, dtype=numpy.int64)]
+    # Blocks of equal size are paired in one vectorised step: members form a (blocks, size) matrix.
+    for size in numpy.unique(sizes[(sizes >= 2) & ~oversized]).tolist():
+        members = ids[starts[sizes == size][:, None] + numpy.arange(size)]
+        left, right = numpy.triu_indices(size, 1)
+        a, b = members[:, left].ravel(), members[:, right].ravel()
+        keep = a != b
         if group_codes is not None:
-            groups = numpy.array([group_codes[int(r)] for r in ids], dtype=numpy.int64)
-            cross = groups[left] != groups[right]
-            a, b = a[cross], b[cross]
-        # Ids are below 2**31 in practice, so a pair packs into one int64 for fast set operations.
-        chunks.append((a << 32) | b)
-    codes = numpy.unique(numpy.concatenate(chunks)) if chunks else numpy.empty(0, dtype=numpy.int64)
-    report = {"blocks": len(blocks), "capped_blocks": capped, "capped_records": capped_records, "pairs": len(codes)}
+            keep &= group_codes[a] != group_codes[b]
+        # Ids are below 2**31, so a pair packs into one int64 for fast set operations.
+        chunks.append((a[keep] << 32) | b[keep])
+    codes = numpy.unique(numpy.concatenate(chunks))
+    report = {
+        "blocks": len(key_codes),
+        "capped_blocks": int(oversized.sum()),
+        "capped_records": int(sizes[oversized].sum()),
+        "pairs": len(codes),
+    }
     return codes, report
 
 
-def _group_codes(group_of: Mapping[RecordId, str]) -> dict[RecordId, int]:
+def _group_codes(group_of: Mapping[RecordId, str]) -> IntArray:
+    # A dense lookup array indexed by record id (ids are bounded by _MAX_ID; -1 marks "no group").
     names = {name: i for i, name in enumerate(sorted(set(group_of.values())))}
-    return {rid: names[name] for rid, name in group_of.items()}
+    lookup = numpy.full(max(group_of, default=-1) + 1, -1, dtype=numpy.int64)
+    for rid, name in group_of.items():
+        lookup[rid] = names[name]
+    return lookup

@@ -98,16 +98,8 @@ class Matcher:
     def _score_parallel(
         self, lookup: dict[RecordId, PreparedRecord], chunks: Iterator[numpy.typing.NDArray[numpy.int64]]
     ) -> Iterator[ScoredChunk]:
-        global _WORKER_STATE
-        # Forked workers inherit the records copy-on-write, so only id arrays cross process lines.
-        # Forking is impossible from a daemonic process (a Celery prefork child): keep num_workers=1 there.
-        _WORKER_STATE = (self.data_model, self.classifier, lookup)
-        context = multiprocessing.get_context("fork")
-        try:
-            with context.Pool(self.num_workers) as pool:
-                yield from pool.imap(_score_in_worker, chunks)
-        finally:
-            _WORKER_STATE = None
+        state = {"data_model": self.data_model, "classifier": self.classifier, "records": lookup}
+        yield from _forked_map(self.num_workers, state, _score_in_worker, chunks)
 
     def score_pair(self, record_a: RawRecord, record_b: RawRecord) -> float:
         """Match probability of one pair of raw records."""
@@ -133,13 +125,25 @@ class Matcher:
         return result
 
 
-_WORKER_STATE: tuple[Any, Any, dict[RecordId, PreparedRecord]] | None = None
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def _forked_map(workers: int, state: dict[str, Any], func: Any, chunks: Iterable[Any]) -> Iterator[Any]:
+    """Map `func` over chunks in forked worker processes that inherit `state`, in order."""
+    global _WORKER_STATE
+    # Forked workers inherit the records copy-on-write, so only ids and results cross process lines.
+    # Forking is impossible from a daemonic process (a Celery prefork child): keep num_workers=1 there.
+    _WORKER_STATE = state
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(func, chunks)
+    finally:
+        _WORKER_STATE = {}
 
 
 def _score_in_worker(ids: numpy.typing.NDArray[numpy.int64]) -> ScoredChunk:
-    assert _WORKER_STATE is not None
-    data_model, classifier, lookup = _WORKER_STATE
-    return _score_chunk(data_model, classifier, lookup, ids)
+    state = _WORKER_STATE
+    return _score_chunk(state["data_model"], state["classifier"], state["records"], ids)
 
 
 def _score_chunk(

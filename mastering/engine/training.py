@@ -126,7 +126,7 @@ def train_model(
         if not coverage.candidates:
             coverage.sample_pairs(CANDIDATE_PAIRS, stream.generator(), RANDOM_PAIR_SHARE)
         probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
-        predicates = _learn_predicates(coverage, matches + probable, recall)
+        predicates = _learn_predicates(coverage, matches + probable, recall, population)
     names = [predicate_name(p) for p in predicates]
     blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
     metrics = TrainingMetrics(
@@ -224,11 +224,13 @@ def _probable_matches(
 
 
 def _learn_predicates(
-    coverage: SampleCoverage, matches: list[tuple[PreparedRecord, PreparedRecord]], recall: float
+    coverage: SampleCoverage, matches: list[tuple[PreparedRecord, PreparedRecord]], recall: float, population: int | None
 ) -> tuple[Any, ...]:
     # `learn` only reads the coverage, so a live learner sharing it keeps working afterwards; this is
     # what avoids dedupe's "train() resets the learner's index predicates" failure.
-    predicates = coverage.learn(matches, recall=recall, index_predicates=False, candidate_types="random forest")
+    predicates = coverage.learn(
+        matches, recall=recall, index_predicates=False, candidate_types="random forest", population=population
+    )
     if not predicates:
         raise TrainingError("No affordable set of blocking rules puts the labelled matches together; label more matches.")
     return tuple(predicates)

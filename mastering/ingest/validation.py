@@ -3,13 +3,21 @@
 Canonical values are strings (or None for empty) that every database stores the same way:
 integers without sign noise or leading zeros, booleans as "true"/"false", dates as ISO 8601.
 The JSON stored for a record types integers as numbers and booleans as booleans.
+
+Cells are checked a column at a time on Arrow arrays, so a million rows take seconds. The
+rules are the Python regular expressions below, with Python's meaning of \\d and \\s (any
+Unicode digit or space). RE2, which Arrow runs, reads those as ASCII only; so ASCII cells are
+matched by an ASCII spelling of the same rule, and the rare non-ASCII cells by `re` itself.
 """
 
 import re
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MAX_KEY_LENGTH = 255
 MAX_VALUE_LENGTH = 10_000
@@ -19,8 +27,11 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+?[\d\s().\-/]{5,30}")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
+DIGIT = re.compile(r"\d")
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "0"}
+# The ASCII characters Python's \s matches (str.isspace), spelled for RE2.
+ASCII_SPACE = r"\t\n\v\f\r\x1c-\x1f "
 
 
 @dataclass(frozen=True)
@@ -32,74 +43,220 @@ class FieldSpec:
 
 @dataclass
 class ValidatedChunk:
-    """Canonical cells of the rows that passed, keyed by source key, with their content hashes."""
+    """Canonical cells of the rows that passed, with their keys, content hashes and row numbers."""
 
-    keys: pd.Series
-    values: pd.DataFrame  # one column per field, canonical strings or None
-    hashes: pd.Series
-    rows: pd.Series
+    keys: pa.Array  # canonical key of each row
+    values: pa.Table  # one string column per field, null for empty
+    hashes: pa.Array  # 16 hex digits per row
+    rows: np.ndarray  # spreadsheet row number of each row
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def records(self) -> list[dict[str, str | None]]:
+        return self.values.to_pylist()
+
+
+def _ascii_spelling(rule: re.Pattern) -> str:
+    r"""The rule for RE2 on ASCII text, anchored at both ends, with \d and \s spelled out."""
+    text, out, in_class, i = rule.pattern, [], False, 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair in (r"\d", r"\s"):
+            chars = "0-9" if pair == r"\d" else ASCII_SPACE
+            out.append(chars if in_class else f"[{chars}]")
+            i += 2
+            continue
+        if text[i] == "\\":
+            out.append(pair)
+            i += 2
+            continue
+        in_class = (in_class or text[i] == "[") and text[i] != "]"
+        out.append(text[i])
+        i += 1
+    return "^(?:" + "".join(out) + ")$"
+
+
+ASCII_RULES = {rule: _ascii_spelling(rule) for rule in (INTEGER, DECIMAL, EMAIL, PHONE, DATE, DATETIME)}
+
+
+def _bools(array: pa.Array) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _non_ascii(text: pa.Array) -> np.ndarray:
+    """Positions of the cells (none of them null) that hold a non-ASCII character."""
+    return np.flatnonzero(~_bools(pc.string_is_ascii(text)))
+
+
+def fullmatch(text: pa.Array, rule: re.Pattern) -> np.ndarray:
+    """rule.fullmatch(cell) is not None, for every cell of a null-free array."""
+    matched = _bools(pc.match_substring_regex(text, ASCII_RULES[rule])).copy()
+    others = _non_ascii(text)
+    if len(others):
+        matched[others] = [rule.fullmatch(cell) is not None for cell in text.take(others).to_pylist()]
+    return matched
+
+
+def _digit_counts(text: pa.Array) -> np.ndarray:
+    counts = pc.count_substring_regex(text, "[0-9]").to_numpy(zero_copy_only=False).copy()
+    others = _non_ascii(text)
+    if len(others):
+        counts[others] = [len(DIGIT.findall(cell)) for cell in text.take(others).to_pylist()]
+    return counts
+
+
+def _scatter(base: pa.Array, mask: np.ndarray, replacements: pa.Array) -> pa.Array:
+    """base with the cells where mask is set replaced, in order, by replacements."""
+    if not mask.any():
+        return base
+    if mask.all():
+        return replacements
+    return pc.replace_with_mask(base, pa.array(mask), replacements)
+
+
+def _canonical_integers(text: pa.Array) -> pa.Array:
+    """str(int(cell)) for cells that match INTEGER; Arrow's cast does the ASCII ones."""
+    others = _non_ascii(text)
+    unsigned = pc.replace_substring_regex(text, r"^\+", "")
+    if not len(others):
+        return pc.cast(pc.cast(unsigned, pa.int64()), pa.string())
+    out = np.asarray(text.to_pylist(), dtype=object)
+    out[others] = [str(int(cell)) for cell in out[others]]  # int() reads any Unicode digits
+    plain = np.ones(len(text), dtype=bool)
+    plain[others] = False
+    out[plain] = pc.cast(pc.cast(unsigned.filter(pa.array(plain)), pa.int64()), pa.string()).to_pylist()
+    return pa.array(out, pa.string())
+
+
+def _parse_where(text: pa.Array, matched: np.ndarray, **options) -> pd.Series:
+    candidates = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object).where(matched)
+    return pd.to_datetime(candidates, errors="coerce", **options)
+
+
+def _canonical_dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    parsed = _parse_where(text, fullmatch(text, DATE), format="%Y-%m-%d")
+    bad = parsed.isna().to_numpy()
+    # A valid ASCII yyyy-mm-dd is already its own ISO form; only other digits need formatting.
+    redo = ~bad
+    redo[_bools(pc.string_is_ascii(text))] = False
+    if not redo.any():
+        return text, bad
+    formatted = parsed[redo].dt.strftime("%Y-%m-%d")
+    return _scatter(text, redo, pa.array(formatted.to_numpy(dtype=object), pa.string())), bad
+
+
+def _canonical_datetimes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    parsed = _parse_where(text, fullmatch(text, DATETIME), format="ISO8601", utc=True)
+    bad = parsed.isna().to_numpy()
+    good = ~bad
+    if not good.any():
+        return text, bad
+    seconds = parsed[good].dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    iso = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z").astype(object)
+    # strftime, the reference, writes years below 1000 unpadded ("999-01-01"); numpy pads them.
+    early = seconds.astype("datetime64[Y]").astype(np.int64) + 1970 < 1000
+    if early.any():
+        iso[early] = (
+            parsed[good][early].dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"\+0000$", "Z", regex=True).to_numpy()
+        )
+    return _scatter(text, good, pa.array(iso, pa.string())), bad
+
+
+def _canonical_text(text: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarray, str]:
+    """(canonical values, bad mask, reason) for null-free stripped text of one field type."""
+    if field_type == "integer":
+        ok = fullmatch(text, INTEGER)
+        return _scatter(text, ok, _canonical_integers(text.filter(pa.array(ok)))), ~ok, "is not a whole number"
+    if field_type == "decimal":
+        return text, ~fullmatch(text, DECIMAL), "is not a number (use a dot for decimals, e.g. 12.50)"
+    if field_type == "boolean":
+        lowered = pc.utf8_lower(text)
+        is_true = pc.is_in(lowered, pa.array(sorted(TRUE_WORDS)))
+        known = _bools(is_true) | _bools(pc.is_in(lowered, pa.array(sorted(FALSE_WORDS))))
+        return pc.if_else(is_true, "true", "false"), ~known, "is not yes/no (true, false, yes, no, 1 or 0)"
+    if field_type == "date":
+        canonical, bad = _canonical_dates(text)
+        return canonical, bad, "is not a date like 2024-01-31"
+    if field_type == "datetime":
+        canonical, bad = _canonical_datetimes(text)
+        return canonical, bad, "is not a date and time like 2024-01-31T09:30:00Z"
+    if field_type == "email":
+        return text, ~fullmatch(text, EMAIL), "is not an email address"
+    if field_type == "phone":
+        ok = fullmatch(text, PHONE) & (_digit_counts(text) >= 5)
+        return text, ~ok, "is not a phone number"
+    return text, np.zeros(len(text), dtype=bool), ""
+
+
+def canonical_column(cells: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarray, str]:
+    """Return (canonical values, bad-value mask, reason) for one column of stripped text, null when empty."""
+    present = _bools(cells.is_valid())
+    text = cells if present.all() else cells.filter(pa.array(present))
+    canonical, text_bad, reason = _canonical_text(text.cast(pa.string()), field_type)
+    bad = np.zeros(len(cells), dtype=bool)
+    bad[present] = text_bad
+    return _scatter(cells.cast(pa.string()), present, canonical), bad, reason
+
+
+def content_hashes(values: pa.Table) -> pa.Array:
+    """A 64-bit hash per row over field names and canonical values, as 16 hex digits; equal hash, equal content.
+
+    Stored hashes decide whether a re-sent row is a new version, so the hash must never change:
+    it is pandas' hash_array (SipHash, fixed key) of "name\\x1evalue" per field, sorted by name
+    and joined by \\x1f. An empty value hashes as "": the first implementation filled it with
+    "\\x00" through pandas' fillna, which stored it as "" (no real value is "", so that is safe).
+    """
+    pieces: list = []
+    for index, name in enumerate(sorted(values.column_names)):
+        pieces += [("\x1f" if index else "") + name + "\x1e", pc.fill_null(values[name], "")]
+    if pieces:
+        joined = pc.binary_join_element_wise(*pieces, "").to_numpy(zero_copy_only=False)
+    else:
+        joined = np.full(values.num_rows, "", dtype=object)
+    return _hex(pd.util.hash_array(joined.astype(object), categorize=False))
+
+
+def _hex(numbers: np.ndarray) -> pa.Array:
+    """format(n, "016x") for an array of uint64, without a Python call per number."""
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    nibbles = (numbers[:, None] >> shifts) & np.uint64(15)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles.astype(np.intp)]
+    offsets = np.arange(0, 16 * (len(numbers) + 1), 16, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(numbers), [None, pa.py_buffer(offsets), pa.py_buffer(digits.tobytes())])
+
+
+def _stripped_cells(frame: pd.DataFrame, name: str) -> pa.Array:
+    """The column as trimmed text, null where the cell is empty (or the column absent)."""
+    if name not in frame.columns:
+        return pa.nulls(len(frame), pa.string())
+    raw = pa.array(frame[name].astype(str), from_pandas=True)
+    stripped = pc.utf8_trim_whitespace(raw.cast(pa.string()))
+    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
+
+
+class Problems:
+    """Problems of one chunk, one per bad cell, in the order the checks find them."""
+
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
+        self.items: list[dict] = []
+
+    def add(self, mask: np.ndarray, cells: pa.Array, column: str, reason: str) -> np.ndarray:
+        positions = np.flatnonzero(mask)
+        if len(positions):
+            for position, value in zip(positions.tolist(), cells.take(positions).to_pylist()):
+                self.items.append(_problem(self.rows[position], column, value, reason))
+        return mask
+
+    def sorted(self) -> list[dict]:
+        self.items.sort(key=lambda p: (p["row"], p["column"]))
+        return self.items
 
 
 def _problem(row: int, column: str, value: object, reason: str) -> dict:
     text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
     return {"row": int(row), "column": column, "value": text[:200], "reason": reason}
-
-
-def _check(mask: pd.Series, cells: pd.Series, rows: pd.Series, column: str, reason: str, problems: list[dict]) -> None:
-    for position in mask[mask].index:
-        problems.append(_problem(rows[position], column, cells[position], reason))
-
-
-def canonical_column(cells: pd.Series, field_type: str) -> tuple[pd.Series, pd.Series, str]:
-    """Return (canonical values, bad-value mask, reason) for one column of stripped, non-empty text."""
-    present = cells.notna()
-    bad = pd.Series(False, index=cells.index)
-    out = cells.copy()
-    text = cells[present]
-    if field_type == "integer":
-        ok = text.str.fullmatch(INTEGER.pattern)
-        bad[present] = ~ok
-        out[present & ~bad] = text[ok].map(lambda s: str(int(s)))
-        return out, bad, "is not a whole number"
-    if field_type == "decimal":
-        ok = text.str.fullmatch(DECIMAL.pattern)
-        bad[present] = ~ok
-        return out, bad, "is not a number (use a dot for decimals, e.g. 12.50)"
-    if field_type == "boolean":
-        lowered = text.str.lower()
-        is_true, is_false = lowered.isin(TRUE_WORDS), lowered.isin(FALSE_WORDS)
-        bad[present] = ~(is_true | is_false)
-        out[present] = np.where(is_true, "true", "false")
-        return out, bad, "is not yes/no (true, false, yes, no, 1 or 0)"
-    if field_type == "date":
-        parsed = pd.to_datetime(text.where(text.str.fullmatch(DATE.pattern)), format="%Y-%m-%d", errors="coerce")
-        bad[present] = parsed.isna()
-        out[present & ~bad] = parsed.dropna().dt.strftime("%Y-%m-%d")
-        return out, bad, "is not a date like 2024-01-31"
-    if field_type == "datetime":
-        parsed = pd.to_datetime(text.where(text.str.fullmatch(DATETIME.pattern)), format="ISO8601", errors="coerce", utc=True)
-        bad[present] = parsed.isna()
-        out[present & ~bad] = parsed.dropna().dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"\+0000$", "Z", regex=True)
-        return out, bad, "is not a date and time like 2024-01-31T09:30:00Z"
-    if field_type == "email":
-        bad[present] = ~text.str.fullmatch(EMAIL.pattern)
-        return out, bad, "is not an email address"
-    if field_type == "phone":
-        ok = text.str.fullmatch(PHONE.pattern) & (text.str.count(r"\d") >= 5)
-        bad[present] = ~ok
-        return out, bad, "is not a phone number"
-    return out, bad, ""
-
-
-def content_hashes(keys: pd.Series, values: pd.DataFrame) -> pd.Series:
-    """A 64-bit hash per row over field names and canonical values; equal hash, equal content."""
-    if values.empty and len(values.columns) == 0:
-        joined = pd.Series("", index=keys.index)
-    else:
-        parts = [name + "\x1e" + values[name].fillna("\x00") for name in sorted(values.columns)]
-        joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    hashed = pd.util.hash_pandas_object(joined.astype(object), index=False)
-    return hashed.map(lambda h: format(int(h), "016x"))
 
 
 class Validator:
@@ -128,57 +285,61 @@ class Validator:
         self._checked_columns = True
         return unknown
 
-    def validate(self, frame: pd.DataFrame, rows: pd.Series) -> tuple[ValidatedChunk, list[dict]]:
+    def validate(self, frame: pd.DataFrame, rows: pd.Series | np.ndarray) -> tuple[ValidatedChunk, list[dict]]:
         """Check one chunk; return the good rows (canonical) and a problem per bad cell."""
         if not self._checked_columns:
             self.check_columns(list(frame.columns))
-        problems: list[dict] = []
-        bad_rows = pd.Series(False, index=frame.index)
-        values = pd.DataFrame(index=frame.index)
+        problems = Problems(np.asarray(rows, dtype=np.int64))
+        bad_rows = np.zeros(len(frame), dtype=bool)
+        columns: dict[str, pa.Array] = {}
         for spec in self.fields:
-            if spec.name in frame.columns:
-                raw = frame[spec.name].astype(str).str.strip()
-                cells = raw.where(raw != "", None)
-            else:
-                cells = pd.Series(None, index=frame.index, dtype=object)
-            if spec.required or spec.name == self.key_field:
-                missing = cells.isna()
-                reason = "is empty; every record needs a key" if spec.name == self.key_field else "is required but empty"
-                _check(missing, cells, rows, spec.name, reason, problems)
-                bad_rows |= missing
-            too_long = cells.notna() & (cells.str.len() > MAX_VALUE_LENGTH)
-            _check(too_long, cells, rows, spec.name, f"is longer than {MAX_VALUE_LENGTH} characters", problems)
-            bad_rows |= too_long
+            cells = _stripped_cells(frame, spec.name)
+            missing = ~_bools(cells.is_valid())
+            if spec.name == self.key_field:
+                bad_rows |= problems.add(missing, cells, spec.name, "is empty; every record needs a key")
+            elif spec.required:
+                bad_rows |= problems.add(missing, cells, spec.name, "is required but empty")
+            too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), MAX_VALUE_LENGTH), False))
+            bad_rows |= problems.add(too_long, cells, spec.name, f"is longer than {MAX_VALUE_LENGTH} characters")
             canonical, bad, reason = canonical_column(cells, spec.type)
-            _check(bad, cells, rows, spec.name, reason, problems)
-            bad_rows |= bad
-            values[spec.name] = canonical.astype(object).where(canonical.notna(), None)
-        keys = values[self.key_field]
-        long_keys = keys.notna() & (keys.str.len() > MAX_KEY_LENGTH)
-        _check(long_keys, keys, rows, self.key_field, f"is longer than {MAX_KEY_LENGTH} characters", problems)
-        bad_rows |= long_keys
-        bad_rows |= self._duplicate_keys(keys, rows, bad_rows, problems)
-        good = ~bad_rows
-        good_values = values[good]
+            bad_rows |= problems.add(bad, cells, spec.name, reason)
+            columns[spec.name] = canonical
+        keys = columns[self.key_field]
+        long_keys = _bools(pc.fill_null(pc.greater(pc.utf8_length(keys), MAX_KEY_LENGTH), False))
+        bad_rows |= problems.add(long_keys, keys, self.key_field, f"is longer than {MAX_KEY_LENGTH} characters")
+        bad_rows |= self._duplicate_keys(keys, problems, bad_rows)
+        good = pa.array(~bad_rows)
+        values = pa.table(columns).filter(good)
         chunk = ValidatedChunk(
-            keys=keys[good].astype(str),
-            values=good_values,
-            hashes=content_hashes(keys[good].astype(str), good_values),
-            rows=rows[good],
+            keys=values[self.key_field].combine_chunks() if values.num_rows else pa.array([], pa.string()),
+            values=values,
+            hashes=content_hashes(values),
+            rows=problems.rows[~bad_rows],
         )
-        problems.sort(key=lambda p: (p["row"], p["column"]))
-        return chunk, problems
+        return chunk, problems.sorted()
 
-    def _duplicate_keys(self, keys: pd.Series, rows: pd.Series, bad_rows: pd.Series, problems: list[dict]) -> pd.Series:
-        duplicate = pd.Series(False, index=keys.index)
+    def _duplicate_keys(self, keys: pa.Array, problems: Problems, bad_rows: np.ndarray) -> np.ndarray:
+        """Mark every later row with a key already used, in this chunk or an earlier one."""
+        duplicate = np.zeros(len(keys), dtype=bool)
+        candidates = np.flatnonzero(~bad_rows & _bools(keys.is_valid()))
+        if not len(candidates):
+            return duplicate
+        names = keys.take(candidates).to_pylist()
+        rows = problems.rows[candidates].tolist()
         seen = self.first_row_of_key
-        for position, key in keys[keys.notna() & ~bad_rows].items():
-            first = seen.get(key)
-            if first is None:
-                seen[key] = int(rows[position])
-            else:
-                duplicate[position] = True
-                problems.append(_problem(rows[position], self.key_field, key, f"repeats a key already used on row {first}"))
+        repeats = pd.Series(names, dtype=object).duplicated(keep="first").to_numpy(copy=True)
+        repeats |= np.fromiter(map(seen.__contains__, names), dtype=bool, count=len(names))
+        if repeats.any():
+            first_here: dict[str, int] = {}
+            for name, row, repeated in zip(names, rows, repeats.tolist()):
+                if repeated:
+                    first = seen.get(name, first_here.get(name))
+                    problems.items.append(_problem(row, self.key_field, name, f"repeats a key already used on row {first}"))
+                else:
+                    first_here[name] = row
+            duplicate[candidates[repeats]] = True
+        fresh = (~repeats).tolist()
+        seen.update(zip(compress(names, fresh), compress(rows, fresh)))
         return duplicate
 
 

@@ -36,7 +36,7 @@ from mastering.models import (
 )
 from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids
-from mastering.resolution.survivorship import Candidate, golden_record
+from mastering.services import golden
 from mastering.services.jobs import CONTINUES, JobCancelled, Progress, finish_job, fail_job
 from steward.errors import ServiceError
 
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 RECORD_CHUNK = 20_000
 PAIR_CHUNK = 50_000
 MAX_BLOCK_SIZE = engine.DEFAULT_MAX_BLOCK_SIZE
+CLUSTER_FLOOR = 0.5
 
 
 class NotTrained(ServiceError):
@@ -261,9 +262,11 @@ def finish_master(*, job_id: int) -> Job | None:
 def _finish(job: Job, progress: Progress) -> dict:
     entity_type = job.entity_type
     progress.begin("clustering", 0.8)
-    facts = _record_facts(entity_type)
+    facts = golden.record_facts(projection_for(entity_type))
     live = set(facts)
-    scored = ScoredPair.objects.filter(job=job).values_list("left", "right", "score")
+    # Pairs far below the threshold cannot join a cluster; leaving them out keeps connected components small.
+    floor = entity_type.match_threshold * CLUSTER_FLOOR
+    scored = ScoredPair.objects.filter(job=job, score__gte=floor).values_list("left", "right", "score")
     pairs = numpy.array([((left, right), score) for left, right, score in scored.iterator(chunk_size=50_000)],
                         dtype=engine.SCORE_DTYPE)
     group_of = {rid: str(fact["source_id"]) for rid, fact in facts.items()} if entity_type.one_per_source else None
@@ -298,26 +301,6 @@ def _finish(job: Job, progress: Progress) -> dict:
     return counts
 
 
-def _record_facts(entity_type: EntityType) -> dict[int, dict]:
-    """Every live mapped record's attribute values and what survivorship looks at."""
-    projection = projection_for(entity_type)
-    sources = {s.pk: s for s in entity_type_sources(projection.source_ids)}
-    facts = {}
-    rows = SourceRecord.objects.filter(source_id__in=projection.source_ids, retired=False).values_list(
-        "pk", "source_id", "key", "version", "created_at", "updated_at", "data")
-    for pk, source_id, key, version, created_at, updated_at, data in rows.iterator(chunk_size=20_000):
-        facts[pk] = {"source_id": source_id, "source": sources[source_id].slug, "priority": sources[source_id].priority,
-                     "key": key, "version": version, "created": created_at.timestamp(), "updated": updated_at.timestamp(),
-                     "values": projection.project(source_id, data)}
-    return facts
-
-
-def entity_type_sources(source_ids):
-    from mastering.models import Source
-
-    return Source.objects.filter(pk__in=source_ids)
-
-
 def _edits(entity_type: EntityType) -> list[Edit]:
     edits = []
     for edit in ClusterEdit.objects.filter(entity_type=entity_type, active=True).order_by("created_at", "id"):
@@ -329,13 +312,8 @@ def _edits(entity_type: EntityType) -> list[Edit]:
 
 def _write_results(job, entity_type, edited, assignment, confidence, facts, previous) -> dict:
     now = timezone.now()
-    rules = {a.name: a.survivorship for a in entity_type.attributes.all()}
-    attributes = {a.name: a for a in entity_type.attributes.all()}
-    overrides: dict[str, dict[str, dict]] = defaultdict(dict)
-    for override in ValueOverride.objects.filter(entity__entity_type=entity_type, removed_at__isnull=True).select_related("attribute", "user"):
-        overrides[str(override.entity_id)][override.attribute.name] = {
-            "value": override.value, "id": override.pk, "by": override.user.username if override.user else None,
-            "reason": override.reason}
+    rules = golden.rules_of(entity_type)
+    overrides = golden.live_overrides(entity_type)
     existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True)}
     memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type)}
     new_entities, changed_entities, changes = [], [], []
@@ -355,23 +333,19 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
             else:
                 reason = Membership.Reason.MODEL
             desired[record] = (entity_id, confidence.get(record) if len(members) > 1 else None, reason, edit_id)
-        candidates = {name: [Candidate(record=r, value=facts[r]["values"].get(name), version=facts[r]["version"],
-                                       source=facts[r]["source"], key=facts[r]["key"], priority=facts[r]["priority"],
-                                       updated_at=facts[r]["updated"], created_at=facts[r]["created"])
-                             for r in sorted(members)] for name in rules}
-        golden, provenance = golden_record(rules, candidates, overrides.get(entity_id))
+        golden_values, provenance = golden.golden_for(rules, members, facts, overrides.get(entity_id))
         member_confidence = [desired[r][1] for r in members if desired[r][1] is not None]
         size, lowest = len(members), (min(member_confidence) if member_confidence else None)
         before_members = {r for r, e in previous.items() if e == entity_id}
         kind = assignment.kinds[index]
         entity = existing.get(entity_id)
         if entity is None:
-            new_entities.append(Entity(id=entity_id, entity_type=entity_type, size=size, confidence=lowest, golden=golden,
+            new_entities.append(Entity(id=entity_id, entity_type=entity_type, size=size, confidence=lowest, golden=golden_values,
                                        provenance=provenance, pinned=pinned, created_job=job, changed_job=job))
             changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity_id, kind=RunChange.Kind.NEW,
-                                     added=sorted(members), golden_after=golden))
+                                     added=sorted(members), golden_after=golden_values))
             continue
-        values_changed = entity.golden != golden
+        values_changed = entity.golden != golden_values
         if kind == "unchanged" and not values_changed and entity.provenance == provenance and entity.size == size \
                 and entity.pinned == pinned and _same(entity.confidence, lowest):
             continue
@@ -382,11 +356,11 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
                 entity_type=entity_type, job=job, entity_id=entity_id,
                 kind=kind if membership_changed else RunChange.Kind.VALUES,
                 added=sorted(members - before_members), removed=sorted(before_members - members),
-                golden_before=entity.golden, golden_after=golden,
+                golden_before=entity.golden, golden_after=golden_values,
                 related=sorted(old for old, survivor in assignment.retired.items() if survivor == entity_id),
             ))
         entity_counts["values_changed"] += values_changed
-        entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden, provenance, pinned
+        entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
         changed_entities.append(entity)
     Entity.objects.bulk_create(new_entities, batch_size=2000)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)

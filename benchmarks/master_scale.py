@@ -1,0 +1,142 @@
+#!/usr/bin/env python
+"""Mastering at scale: N synthetic people on PostgreSQL, one real Celery worker, 50 simulated labels.
+
+usage: .venv/bin/python benchmarks/master_scale.py [N] [--labels 50] [--seed 42] [--concurrency 2]
+
+Generates N Febrl-style records with ../shared/tools/synth_people.py (or --input CSV with record_id and
+true_cluster_id), loads them into a fresh PostgreSQL database (steward_bench), teaches the model with a
+simulated curator through the queue services (in this process), then times one mastering job run by a
+separate `celery worker` on Redis, sampling the resident memory of every process involved. Prints one
+JSON line: stage timings, pairs compared (total and per blocking rule), peak RSS, and pairwise F1.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTH = ROOT.parent / "shared" / "tools" / "synth_people.py"
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="?", type=int, default=100_000)
+    parser.add_argument("--labels", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--input", type=Path, help="use this CSV instead of generating one")
+    parser.add_argument("--database", default="steward_bench")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    return parser.parse_args()
+
+
+def prepare_environment(args: argparse.Namespace) -> None:
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("STEWARD_HTTPS", "false")
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    os.environ["CELERY_BROKER_URL"] = args.broker
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"steward-bench-{os.getpid()}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "steward.settings"
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", args.database], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory of this process and of the worker process tree."""
+
+    def __init__(self, pids: list[int]):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak_mb: dict[str, float] = {}
+        self.running = True
+
+    def run(self) -> None:
+        import psutil
+
+        while self.running:
+            for pid in self.pids:
+                try:
+                    root = psutil.Process(pid)
+                    for process in [root, *root.children(recursive=True)]:
+                        name = "benchmark" if process.pid == os.getpid() else f"worker-{process.pid}"
+                        self.peak_mb[name] = max(self.peak_mb.get(name, 0), process.memory_info().rss / 2**20)
+                except psutil.Error:
+                    continue
+            time.sleep(0.2)
+
+
+def main() -> None:
+    args = arguments()
+    prepare_environment(args)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from accounts.services import create_user
+    from mastering import benchmarking
+    from mastering.models import Job
+    from mastering.services import start_job
+    from steward.celery import app as celery_app
+
+    call_command("migrate", verbosity=0)
+    folder = Path(tempfile.mkdtemp(prefix="steward-scale-"))
+    source_csv = args.input
+    if source_csv is None:
+        source_csv = folder / "people.csv"
+        subprocess.run([sys.executable, str(SYNTH), str(args.records), str(source_csv), "--seed", str(args.seed)], check=True)
+    dataset = benchmarking.dedup_dataset(source_csv, id_column="record_id", truth_column="true_cluster_id", fields=None)
+    clock = time.perf_counter()
+    celery_app.conf.task_always_eager = True
+    entity_type = benchmarking.load(dataset)
+    load_s = time.perf_counter() - clock
+    curator = create_user(username="simulated-curator", password="x" * 20, role="curator")
+    clock = time.perf_counter()
+    simulated = benchmarking.SimulatedCurator(dataset, entity_type, curator, args.seed)
+    simulated.label(args.labels)
+    benchmarking.train_now(entity_type)
+    train_s = time.perf_counter() - clock
+    entity_type.refresh_from_db()
+    celery_app.conf.task_always_eager = False
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "steward", "worker", "--loglevel=WARNING", f"--concurrency={args.concurrency}",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"],
+        cwd=ROOT, env=os.environ.copy(), stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT,
+    )
+    time.sleep(3)
+    sampler = MemorySampler([os.getpid(), worker.pid])
+    sampler.start()
+    try:
+        started = time.perf_counter()
+        job = start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
+        while job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+            time.sleep(0.5)
+            job.refresh_from_db()
+        master_s = time.perf_counter() - started
+    finally:
+        sampler.running = False
+        worker.terminate()
+        worker.wait(timeout=30)
+    if job.status != Job.Status.DONE:
+        raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker.log').read_text()[-3000:]}")
+    quality = benchmarking.evaluate(dataset, entity_type)
+    print(json.dumps({
+        "records": len(dataset.truth), "labels": simulated.answered, "model_version": entity_type.active_model.version,
+        "master_wall_s": round(master_s, 1), "stage_timings_s": job.timings, "pairs_compared": job.counts.get("pairs"),
+        "per_predicate": job.counts.get("per_predicate"), "entities": job.counts.get("entities"),
+        "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(sampler.peak_mb.items())},
+        "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1), **quality,
+        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency,
+        "database": "postgresql", "seed": args.seed,
+    }))
+
+
+if __name__ == "__main__":
+    main()

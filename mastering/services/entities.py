@@ -1,0 +1,249 @@
+"""Curator decisions on entities, applied at once and kept for every later run: cluster edits, overrides, rules."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from lineage.models import Activity
+from lineage.services import record_activity
+from mastering.models import Attribute, ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ValueOverride
+from mastering.services import golden
+from steward.errors import InvalidInput, ServiceError
+
+PREVIEW_EXAMPLES = 10
+
+
+class EditRefused(ServiceError):
+    pass
+
+
+def _members(entity: Entity) -> set[int]:
+    return set(Membership.objects.filter(entity=entity).values_list("record_id", flat=True))
+
+
+def _live(entity: Entity, *, unpinned: bool = True) -> None:
+    if entity.retired_at is not None:
+        raise EditRefused(f"Entity {entity.pk} was retired; open the entity that took its records.")
+    if unpinned and entity.pinned:
+        raise EditRefused("This entity is pinned: unpin it before changing its members.")
+
+
+def _snapshot(entity_ids) -> dict[str, tuple[set[int], dict]]:
+    state = {}
+    for entity in Entity.objects.filter(pk__in=list(entity_ids)):
+        state[str(entity.pk)] = (_members(entity), dict(entity.golden))
+    return state
+
+
+def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> None:
+    after = _snapshot(before.keys())
+    rows = []
+    for entity_id, (old_members, old_golden) in before.items():
+        new_members, new_golden = after.get(entity_id, (set(), {}))
+        rows.append(RunChange(entity_type=entity_type, edit=edit, entity_id=entity_id, kind=RunChange.Kind.EDITED,
+                              added=sorted(new_members - old_members), removed=sorted(old_members - new_members),
+                              golden_before=old_golden, golden_after=new_golden))
+    RunChange.objects.bulk_create(rows)
+
+
+def _move(records: set[int], entity: Entity, edit: ClusterEdit, reason: str = Membership.Reason.EDIT) -> None:
+    Membership.objects.filter(entity_type=entity.entity_type, record_id__in=records).update(
+        entity=entity, reason=reason, edit=edit, confidence=None)
+
+
+def _retire_if_empty(entity: Entity, survivor: Entity) -> None:
+    if not Membership.objects.filter(entity=entity).exists():
+        Entity.objects.filter(pk=entity.pk).update(retired_at=timezone.now(), retired_into=survivor, size=0)
+        Entity.objects.filter(retired_into=entity).update(retired_into=survivor)
+
+
+@transaction.atomic
+def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser, reason: str) -> tuple[ClusterEdit, Entity]:
+    """Take some records out of an entity into a new one; every later run keeps them apart."""
+    _live(entity)
+    members, chosen = _members(entity), set(records)
+    if not chosen or not chosen <= members:
+        raise InvalidInput("Choose records that belong to this entity.")
+    if chosen == members:
+        raise EditRefused("Splitting out every record would leave the entity empty; choose fewer records.")
+    edit = ClusterEdit.objects.create(entity_type=entity.entity_type, kind=ClusterEdit.Kind.SPLIT, entity=entity,
+                                      records=sorted(chosen), user=user, reason=reason)
+    before = _snapshot([entity.pk])
+    new_entity = Entity.objects.create(id=uuid.uuid4(), entity_type=entity.entity_type)
+    before[str(new_entity.pk)] = (set(), {})
+    _move(chosen, new_entity, edit)
+    golden.refresh_entities(entity.entity_type, [entity.pk, new_entity.pk])
+    _changes_after(edit, before, entity.entity_type)
+    _record(edit, [entity, new_entity])
+    return edit, new_entity
+
+
+@transaction.atomic
+def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBaseUser, reason: str) -> ClusterEdit:
+    """Move one record into another entity; later runs keep it there."""
+    _live(entity)
+    _live(target)
+    if target.entity_type_id != entity.entity_type_id or target.pk == entity.pk:
+        raise InvalidInput("Move the record to a different entity of the same type.")
+    if record not in _members(entity):
+        raise InvalidInput("That record does not belong to this entity.")
+    anchor = _members(target)
+    edit = ClusterEdit.objects.create(entity_type=entity.entity_type, kind=ClusterEdit.Kind.MOVE, entity=target,
+                                      records=[record, *sorted(anchor)], other_entities=[str(entity.pk)], user=user, reason=reason)
+    before = _snapshot([entity.pk, target.pk])
+    _move({record}, target, edit)
+    _retire_if_empty(entity, target)
+    golden.refresh_entities(entity.entity_type, [entity.pk, target.pk])
+    _changes_after(edit, before, entity.entity_type)
+    _record(edit, [entity, target])
+    return edit
+
+
+@transaction.atomic
+def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBaseUser, reason: str) -> ClusterEdit:
+    """Merge entities into the survivor, which keeps its id; the others' ids redirect to it."""
+    _live(survivor)
+    others = [o for o in others if o.pk != survivor.pk]
+    if not others:
+        raise InvalidInput("Choose at least one other entity to merge.")
+    for other in others:
+        _live(other)
+        if other.entity_type_id != survivor.entity_type_id:
+            raise InvalidInput("Only entities of the same type can be merged.")
+    records = set().union(_members(survivor), *(_members(o) for o in others))
+    edit = ClusterEdit.objects.create(entity_type=survivor.entity_type, kind=ClusterEdit.Kind.MERGE, entity=survivor,
+                                      records=sorted(records), other_entities=[str(o.pk) for o in others], user=user, reason=reason)
+    before = _snapshot([survivor.pk, *[o.pk for o in others]])
+    _move(records - _members(survivor), survivor, edit)
+    for other in others:
+        _retire_if_empty(other, survivor)
+    golden.refresh_entities(survivor.entity_type, [survivor.pk, *[o.pk for o in others]])
+    _changes_after(edit, before, survivor.entity_type)
+    _record(edit, [survivor, *others])
+    return edit
+
+
+@transaction.atomic
+def pin_entity(*, entity: Entity, user: AbstractBaseUser, reason: str, pinned: bool = True) -> ClusterEdit:
+    """Fix (or release) an entity's members: while pinned, runs neither add nor remove records."""
+    _live(entity, unpinned=False)
+    if entity.pinned == pinned:
+        raise EditRefused(f"The entity is already {'pinned' if pinned else 'not pinned'}.")
+    kind = ClusterEdit.Kind.PIN if pinned else ClusterEdit.Kind.UNPIN
+    members = sorted(_members(entity))
+    edit = ClusterEdit.objects.create(entity_type=entity.entity_type, kind=kind, entity=entity, records=members if pinned else [],
+                                      user=user, reason=reason)
+    Entity.objects.filter(pk=entity.pk).update(pinned=pinned)
+    Membership.objects.filter(entity=entity).update(reason=Membership.Reason.PINNED if pinned else Membership.Reason.EDIT,
+                                                    edit=edit)
+    RunChange.objects.create(entity_type=entity.entity_type, edit=edit, entity_id=entity.pk, kind=RunChange.Kind.EDITED,
+                             golden_before=entity.golden, golden_after=entity.golden)
+    _record(edit, [entity])
+    entity.refresh_from_db()
+    return edit
+
+
+def _record(edit: ClusterEdit, entities: list[Entity]) -> None:
+    record_activity(kind=Activity.Kind.CLUSTER_EDIT, actor=edit.user, summary=f"{edit.get_kind_display()}: {edit.reason}"[:300],
+                    inputs=entities, outputs=[edit], parameters={"kind": edit.kind, "records": edit.records[:50]})
+
+
+@transaction.atomic
+def override_value(*, entity: Entity, attribute: Attribute, value: str, user: AbstractBaseUser, reason: str) -> ValueOverride:
+    """Set a golden value by hand; it survives every run until removed."""
+    _live(entity, unpinned=False)
+    if attribute.entity_type_id != entity.entity_type_id:
+        raise InvalidInput("That attribute belongs to another entity type.")
+    now = timezone.now()
+    ValueOverride.objects.filter(entity=entity, attribute=attribute, removed_at__isnull=True).update(removed_at=now, removed_by=user)
+    override = ValueOverride.objects.create(entity=entity, attribute=attribute, value=value, reason=reason, user=user)
+    _refresh_values(entity, f"Override {attribute.name}: {reason}", user, outputs=[override])
+    return override
+
+
+@transaction.atomic
+def remove_override(*, override: ValueOverride, user: AbstractBaseUser) -> ValueOverride:
+    """Drop an override; the attribute's survivorship rule decides the value again."""
+    if override.removed_at is not None:
+        raise EditRefused("That override was already removed.")
+    ValueOverride.objects.filter(pk=override.pk).update(removed_at=timezone.now(), removed_by=user)
+    override.refresh_from_db()
+    _refresh_values(override.entity, f"Removed override of {override.attribute.name}", user, outputs=[override])
+    return override
+
+
+def _refresh_values(entity: Entity, summary: str, user, *, outputs) -> None:
+    before = dict(entity.golden)
+    (refreshed,) = golden.refresh_entities(entity.entity_type, [entity.pk])
+    RunChange.objects.create(entity_type=entity.entity_type, entity_id=entity.pk, kind=RunChange.Kind.VALUES,
+                             golden_before=before, golden_after=refreshed.golden)
+    record_activity(kind=Activity.Kind.OVERRIDE, actor=user, summary=summary[:300], inputs=[entity], outputs=outputs)
+    entity.golden, entity.provenance = refreshed.golden, refreshed.provenance
+
+
+def preview_rule_change(*, entity_type: EntityType, attribute: Attribute, rule: str) -> dict:
+    """How many golden values a new survivorship rule would change, with examples before and after."""
+    if rule not in Attribute.Rule.values:
+        raise InvalidInput(f"Unknown rule {rule!r}.")
+    ids = list(Entity.objects.live().filter(entity_type=entity_type).values_list("pk", flat=True))
+    current = dict(Entity.objects.filter(pk__in=ids).values_list("pk", "golden"))
+    proposed = golden.compute_golden(entity_type, ids, rules=golden.rules_of(entity_type, changed={attribute.name: rule}))
+    changed = []
+    for entity_id in ids:
+        before = current[entity_id].get(attribute.name)
+        after = proposed[str(entity_id)][0].get(attribute.name)
+        if before != after:
+            changed.append({"entity": str(entity_id), "before": before, "after": after})
+    return {"attribute": attribute.name, "rule": rule, "current_rule": attribute.survivorship, "entities": len(ids),
+            "would_change": len(changed), "examples": changed[:PREVIEW_EXAMPLES]}
+
+
+@transaction.atomic
+def change_rule(*, attribute: Attribute, rule: str, user: AbstractBaseUser) -> Job:
+    """Switch an attribute's survivorship rule and recompute every golden record in a job."""
+    from mastering.services.jobs import start_job
+
+    if rule not in Attribute.Rule.values:
+        raise InvalidInput(f"Unknown rule {rule!r}.")
+    previous = attribute.survivorship
+    Attribute.objects.filter(pk=attribute.pk).update(survivorship=rule)
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{attribute}: survivorship {previous} → {rule}",
+                    outputs=[attribute.entity_type], parameters={"attribute": attribute.name, "from": previous, "to": rule})
+    return start_job(entity_type=attribute.entity_type, kind=Job.Kind.GOLDEN, user=user,
+                     parameters={"attribute": attribute.name, "rule": rule})
+
+
+@transaction.atomic
+def set_threshold(*, entity_type: EntityType, threshold: float, user: AbstractBaseUser) -> EntityType:
+    """Set the match threshold the next run clusters at."""
+    if not 0.0 < threshold < 1.0:
+        raise InvalidInput("The threshold must be between 0 and 1.")
+    previous = entity_type.match_threshold
+    EntityType.objects.filter(pk=entity_type.pk).update(match_threshold=threshold)
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{entity_type.name}: threshold {previous} → {threshold}",
+                    outputs=[entity_type], parameters={"from": previous, "to": threshold})
+    entity_type.refresh_from_db()
+    return entity_type
+
+
+def run_golden_job(job: Job, progress) -> dict:
+    """Job runner: recompute every live entity's golden record and record what changed."""
+    entity_type = job.entity_type
+    ids = [str(pk) for pk in Entity.objects.live().filter(entity_type=entity_type).values_list("pk", flat=True)]
+    progress.begin("recomputing golden records", 0.1)
+    computed = golden.compute_golden(entity_type, ids)
+    changed, changes = [], []
+    with transaction.atomic():
+        for entity in Entity.objects.filter(pk__in=ids):
+            values, provenance = computed[str(entity.pk)]
+            if values != entity.golden or provenance != entity.provenance:
+                if values != entity.golden:
+                    changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity.pk, kind=RunChange.Kind.VALUES,
+                                             golden_before=entity.golden, golden_after=values))
+                entity.golden, entity.provenance, entity.changed_job = values, provenance, job
+                changed.append(entity)
+        Entity.objects.bulk_update(changed, ["golden", "provenance", "changed_job", "updated_at"], batch_size=2000)
+        RunChange.objects.bulk_create(changes, batch_size=2000)
+    return {"entities": len(ids), "values_changed": len(changes)}
