@@ -31,25 +31,33 @@ def list_labels(*, entity_type: EntityType | None = None) -> QuerySet[Label]:
     return labels.filter(pair__entity_type=entity_type) if entity_type is not None else labels
 
 
+DECISIVE_ORIGINS = (Label.Origin.ADJUDICATION, Label.Origin.CLUSTER_EDIT, Label.Origin.ISSUE)
+
+
 def resolved_answers(*, entity_type: EntityType) -> dict[int, tuple[int, int, bool]]:
-    """Pair id → (left, right, is match): adjudications win, otherwise the majority; ties and 'unsure' say nothing."""
+    """Pair id → (left, right, is match).
+
+    A steward's adjudication, a curator's cluster edit or an issue resolution decides a pair (the latest
+    such decision wins); otherwise the majority of queue and imported answers does. Ties and 'unsure' say nothing.
+    """
     votes: dict[int, dict] = {}
     labels = (
         Label.objects.active()
         .filter(pair__entity_type=entity_type)
         .exclude(answer=Label.Answer.UNSURE)
+        .order_by("created_at", "id")
         .values_list("pair_id", "pair__left_id", "pair__right_id", "answer", "origin")
     )
     for pair_id, left, right, answer, origin in labels:
-        vote = votes.setdefault(pair_id, {"left": left, "right": right, "match": 0, "distinct": 0, "adjudicated": None})
-        if origin == Label.Origin.ADJUDICATION:
-            vote["adjudicated"] = answer == Label.Answer.MATCH
+        vote = votes.setdefault(pair_id, {"left": left, "right": right, "match": 0, "distinct": 0, "decided": None})
+        if origin in DECISIVE_ORIGINS:
+            vote["decided"] = answer == Label.Answer.MATCH
         else:
             vote[answer] += 1
     resolved = {}
     for pair_id, vote in votes.items():
-        if vote["adjudicated"] is not None:
-            resolved[pair_id] = (vote["left"], vote["right"], vote["adjudicated"])
+        if vote["decided"] is not None:
+            resolved[pair_id] = (vote["left"], vote["right"], vote["decided"])
         elif vote["match"] != vote["distinct"]:
             resolved[pair_id] = (vote["left"], vote["right"], vote["match"] > vote["distinct"])
     return resolved

@@ -98,14 +98,26 @@ def load(dataset: Dataset, *, sample_size: int = 3000) -> EntityType:
 
 
 def _infer_comparators(dataset: Dataset) -> dict[str, str]:
+    """Comparators from the values; a few repeated values only count as categories if the tables spell them alike."""
     values: dict[str, list] = defaultdict(list)
+    per_table: dict[str, list[set]] = defaultdict(list)
     for _, path in dataset.tables:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            for row in itertools.islice(csv.DictReader(handle), 2000):
-                for f in dataset.fields:
-                    if f in row:
-                        values[f].append(row[f].strip() or None)
-    return {f: engine.infer_comparator(values[f]) for f in dataset.fields}
+            rows = list(itertools.islice(csv.DictReader(handle), 2000))
+        for f in dataset.fields:
+            column = [row[f].strip() or None for row in rows if f in row]
+            values[f].extend(column)
+            per_table[f].append({v.casefold() for v in column if v})
+    chosen = {}
+    for f in dataset.fields:
+        comparator = engine.infer_comparator(values[f])
+        tables = per_table[f]
+        if comparator in ("Exact", "Categorical") and len(tables) > 1:
+            shared = set.intersection(*tables)
+            if len(shared) < 0.5 * min(len(t) for t in tables):
+                comparator = "String"
+        chosen[f] = comparator
+    return chosen
 
 
 class SimulatedCurator:

@@ -15,11 +15,12 @@ LABELS_PER_EDIT = 5
 
 
 def _teach(entity: Entity, pairs, answer: str, user: AbstractBaseUser) -> list[Label]:
-    records = {r.pk: r for r in SourceRecord.objects.filter(pk__in={rid for pair in pairs for rid in pair})}
+    chosen = [(a, b) for a, b in itertools.islice(pairs, LABELS_PER_EDIT) if a != b]
+    records = {r.pk: r for r in SourceRecord.objects.filter(pk__in={rid for pair in chosen for rid in pair})}
     return [
         record_label(entity_type=entity.entity_type, a=records[a], b=records[b], answer=answer, curator=user,
                      origin=Label.Origin.CLUSTER_EDIT, pair_origin=CandidatePair.Origin.CLUSTER_EDIT)
-        for a, b in itertools.islice(pairs, LABELS_PER_EDIT) if a != b
+        for a, b in chosen
     ]
 
 

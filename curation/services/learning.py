@@ -86,7 +86,9 @@ def learner_for(entity_type: EntityType, projection: Projection | None = None) -
         if stale:
             records = mapped_records(projection, record_ids=sample_ids)
             group_of = _group_of(entity_type, projection, records)
-            learner = engine.ActiveLearner(specs, records, seed=entity_type.pk, group_of=group_of)
+            # The population lets blocking rules be judged by what they would cost on all records, not the sample.
+            learner = engine.ActiveLearner(specs, records, seed=entity_type.pk, group_of=group_of,
+                                           population=mapped_record_queryset(projection).count())
             state = _LEARNERS[entity_type.pk] = LearnerState(learner, signature)
         new = {pair: match for pair, match in labels.items() if pair not in state.marked}
         if new:
@@ -197,7 +199,7 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
     if progress:
         progress.begin("training", 0.3)
     trained = engine.train_model(specs=specs, labels=labels, records=records, seed=entity_type.pk, learner=learner,
-                                 group_of=learner.group_of)
+                                 group_of=learner.group_of, population=mapped_record_queryset(projection).count())
     if progress:
         progress.begin("estimating quality", 0.7)
     quality = engine.estimate_quality(specs, labels, records, entity_type.pk)

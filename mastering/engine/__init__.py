@@ -1,39 +1,51 @@
 """Steward's entity-resolution engine: the only code that imports dedupe (3.0.3).
 
 Plain data in and out, no Django. Records are ``dict[int, dict[str, object]]`` (record id →
-attribute → raw value or None; the engine prepares values per comparator itself), pairs are
-``(smaller_id, larger_id)`` tuples, learned models are ``bytes``.
+attribute → raw value or None; the engine prepares values per comparator itself: case-folded,
+accents and extra spaces dropped, prices to float, "lat,lon" to a tuple, dates to YYYYMMDD).
+Pairs are ``(smaller_id, larger_id)``; learned models are ``bytes`` that dedupe's StaticDedupe
+can load as well. Everything random is seeded from the ``seed`` argument.
 
 Attributes (``variables``)
-    ``AttributeSpec(name, comparator, has_missing=True, categories=())`` with ``comparator`` in
-    ``COMPARATORS``; ``infer_comparator(values) -> str``; ``prepare_value(spec, raw)``;
-    ``to_dedupe_variables(specs)``.
+    ``AttributeSpec(name, comparator, has_missing=True, categories=())``, ``comparator`` one of
+    ``COMPARATORS``. ``infer_comparator(values) -> str``, ``prepare_value(spec, raw)``,
+    ``to_dedupe_variables(specs, corpus=None)``. "String" compares with edit distance *and* word
+    overlap (two dedupe variables), which is what makes names and addresses work.
 
-Training (``training``, ``learner``, ``sampling``)
-    ``draw_training_sample(record_ids_by_group, *, size=3000, seed) -> list[int]`` — at most
-    ``MAX_TRAINING_RECORDS`` ids, every group (source) present.
-    ``ActiveLearner(specs, records, *, seed, group_of=None, labels=(), label_records=None)`` — built
-    once (a few seconds) and kept in memory per entity type; more than ``MAX_TRAINING_RECORDS``
-    records are subsampled. ``.mark(labels, records=None)``, ``.uncertain_pairs(n) -> list[pair]``
-    (never a labelled pair, each handed out once), ``.labels``. ``group_of`` (record id → source)
-    makes it a link task: only pairs across sources are considered.
+Learning (``sampling``, ``learner``, ``training``)
+    ``draw_training_sample(record_ids_by_group, *, size=3000, seed) -> list[int]``: at most
+    ``MAX_TRAINING_RECORDS`` (3,000) ids, proportional per group (source) with a floor per group.
+    ``ActiveLearner(specs, records, *, seed, group_of=None, population=None, labels=(),
+    label_records=None)``: build once per entity type (1-8 s) and keep it; more records than the
+    cap are subsampled. Pass ``population`` = the number of records the model will match: rule
+    costs are projected from the sample to that size. ``group_of`` (record id → source) makes it a
+    link task (only cross-source pairs). ``.mark(labels, records=None)`` (records needed only for
+    ids outside the sample), ``.uncertain_pairs(n) -> list[pair]`` (never a labelled pair; each
+    handed out once), ``.labels``, ``.sample_ids``, ``.group_of``.
     ``train_model(*, specs, labels, records, seed, learner=None, sample=None, group_of=None,
-    recall=1.0) -> TrainedModel(settings, predicates, metrics, threshold)`` — never modifies the
-    learner, so labelling continues after training. ``estimate_quality(specs, labels, records,
-    seed) -> {precision, recall, f1, labels}`` (None values with fewer than 5 labels per answer).
+    population=None, recall=1.0) -> TrainedModel(settings, predicates, metrics, threshold)``
+    (threshold: 0.5, or ``DEFAULT_LINK_THRESHOLD`` 0.4 for link tasks):
+    reuses the learner's sample (or builds one from ``sample``) and never modifies the learner,
+    so labelling goes on after training. ``estimate_quality(specs, labels, records, seed) ->
+    {precision, recall, f1, labels}``: 5-fold cross-validation on the labels, None values with
+    fewer than 5 labels of either answer. ``TrainingError`` when labels cannot make a model.
 
 Matching (``scoring``, ``blocking``, ``clustering``)
     ``Matcher.from_settings(settings, num_workers=1)``: ``.predicates() -> list[str]``,
-    ``.blocking_keys(records) -> Iterator[BlockKey(predicate, key, record_id)]``,
-    ``.score(pairs, records) -> Iterator[structured array ('pairs', 'score')]`` in chunks,
-    ``.score_pair(a, b)``, ``.explain(a, b) -> list[AttributeContribution]``, ``.threshold`` (0.5).
-    ``candidate_pairs(keys, *, max_block_size=50, group_of=None) -> CandidatePairs`` joins block
-    keys in Python, skipping oversized blocks, with a per-predicate report (the app does the same
-    join in SQL, see ``blocking``). ``cluster_pairs(scored, *, threshold=0.5, group_of=None) ->
-    list[Cluster(record_ids, confidences)]``.
+    ``.prepare(records)``, ``.blocking_keys(records) -> Iterator[BlockKey(predicate, key,
+    record_id)]``, ``.score(pairs, records, chunk_size=20000) -> Iterator[structured array
+    ('pairs', 'score')]`` (``SCORE_DTYPE``), ``.score_pair(a, b)``, ``.explain(a, b) ->
+    list[AttributeContribution(attribute, distance, contribution)]`` (log-odds shares, last entry
+    the baseline), ``.threshold`` (the model's suggested bar: 0.5, or 0.4 for link models). ``num_workers > 1`` forks scoring workers: not possible
+    inside a Celery prefork child (daemonic), so keep 1 there.
+    ``candidate_pairs(keys, *, max_block_size=50, group_of=None, predicate_names=()) ->
+    CandidatePairs(pairs, per_predicate)``: the block-key join in Python, skipping blocks larger
+    than the cap, with pairs/new pairs/capped blocks per predicate (``blocking`` shows the SQL).
+    ``cluster_pairs(scored, *, threshold=0.5, group_of=None, min_score=None) ->
+    list[Cluster(record_ids, confidences)]``: dedupe's hierarchical clustering, or with
+    ``group_of`` at most one record per source per cluster (greedy by score).
 
 Scores are match probabilities in [0, 1]; a pair matches when its score exceeds the threshold.
-Everything random is seeded from the ``seed`` argument, so equal inputs give equal outputs.
 """
 
 from mastering.engine.blocking import (
@@ -49,6 +61,7 @@ from mastering.engine.records import LabeledPair, Pair, RecordId, TrainingError,
 from mastering.engine.sampling import MAX_TRAINING_RECORDS, draw_training_sample
 from mastering.engine.scoring import AttributeContribution, Matcher
 from mastering.engine.training import (
+    DEFAULT_LINK_THRESHOLD,
     DEFAULT_RECALL,
     DEFAULT_THRESHOLD,
     QualityEstimate,
@@ -67,6 +80,7 @@ from mastering.engine.variables import (
 
 __all__ = [
     "COMPARATORS",
+    "DEFAULT_LINK_THRESHOLD",
     "DEFAULT_MAX_BLOCK_SIZE",
     "DEFAULT_RECALL",
     "DEFAULT_THRESHOLD",

@@ -38,8 +38,9 @@ COMPARISONS_PER_RECORD = 2.0
 # Full-data pair count any rule may reach regardless, so small data sets can use broad rules.
 MIN_RULE_PAIRS = 10_000
 # dedupe picks the cheapest rules that cover each labelled match once. A new duplicate whose one
-# covering field was mistyped is then lost, so rules are added, cheapest gain first, until each match
-# is covered this many times or the comparisons reach TOTAL_COMPARISONS_PER_RECORD.
+# covering attribute was mistyped is then lost, so rules are added, best gain per comparison first,
+# until no match depends on a single attribute and each is covered REDUNDANCY times, or the rules'
+# comparisons reach TOTAL_COMPARISONS_PER_RECORD (at 100,000 people: blocking recall 0.976 -> 0.999).
 REDUNDANCY = 4
 TOTAL_COMPARISONS_PER_RECORD = 6.0
 # How many rules per attribute, those covering the most matches, are tried in pairs.

@@ -154,6 +154,12 @@ def _score_chunk(
     if len(ids):
         features = data_model.distances([(lookup[int(a)], lookup[int(b)]) for a, b in ids])
         out["score"] = classifier.predict_proba(features)[:, 1]
+        for variable in data_model.field_variables:
+            # Word-overlap comparators memoise every string they see; a matcher cached for the life
+            # of a worker would otherwise grow with every record it ever scored.
+            vectors = getattr(variable.comparator, "vectors", None)
+            if isinstance(vectors, dict):
+                vectors.clear()
     return out
 
 

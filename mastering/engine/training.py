@@ -21,6 +21,7 @@ from mastering.engine.variables import AttributeSpec, prepare_record, to_dedupe_
 
 __all__ = [
     "ActiveLearner",
+    "DEFAULT_LINK_THRESHOLD",
     "DEFAULT_RECALL",
     "MAX_TRAINING_RECORDS",
     "QualityEstimate",
@@ -36,6 +37,10 @@ __all__ = [
 # dedupe may skip a rule that exists only for one odd pair, which keeps blocks small at scale.
 DEFAULT_RECALL = 1.0
 DEFAULT_THRESHOLD = 0.5
+# With at most one record per source in a cluster, a wrong link needs the true partner to be absent
+# and a stranger to score above the bar, so a lower bar buys recall at little cost in precision
+# (DBLP-ACM, 3 seeds: F1 0.9857 -> 0.9869 median, precision unchanged).
+DEFAULT_LINK_THRESHOLD = 0.4
 # Sample pairs the new classifier calls matches must be blocked together too. Curators label a few
 # dozen matches while the sample holds many more, and rules learned from the labelled ones alone
 # miss duplicates whose differences no label happened to show (measured at 100,000 synthetic people:
@@ -142,14 +147,16 @@ def train_model(
         regularisation_c=float(linear_model(classifier).C),
         train_seconds=round(time.perf_counter() - started, 3),
     )
+    link = (learner.group_of if learner is not None else group_of) is not None
+    threshold = DEFAULT_LINK_THRESHOLD if link else DEFAULT_THRESHOLD
     metadata = {
         "specs": [spec.as_dict() for spec in specs],
-        "threshold": DEFAULT_THRESHOLD,
+        "threshold": threshold,
         "predicate_names": names,
-        "link": (learner.group_of if learner is not None else group_of) is not None,
+        "link": link,
     }
     settings = dump_settings(data_model, classifier, tuple(predicates), metadata)
-    return TrainedModel(settings=settings, predicates=names, metrics=metrics)
+    return TrainedModel(settings=settings, predicates=names, metrics=metrics, threshold=threshold)
 
 
 def _latest(labels: Sequence[LabeledPair]) -> dict[Pair, bool]:

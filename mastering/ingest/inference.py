@@ -1,6 +1,7 @@
 """Guess a field type from sample values, for proposing a source's fields."""
 
 import pandas as pd
+import pyarrow as pa
 
 from mastering.ingest.validation import canonical_column
 
@@ -20,7 +21,7 @@ def infer_field_type(values: list[str]) -> str:
             continue  # leading zeros (postcodes, ids) are text, or they would be lost
         if candidate == "phone" and not cells.str.contains(r"[\s\-+()]").any():
             continue  # bare digit strings are not obviously phone numbers
-        _, bad, _ = canonical_column(cells, candidate)
+        _, bad, _ = canonical_column(pa.array(values, pa.string()), candidate)
         if not bad.any():
             return candidate
     return "string"

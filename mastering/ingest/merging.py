@@ -6,13 +6,14 @@ version; an unchanged row only records that this batch saw it. Snapshot mode ret
 records the batch did not mention. The caller holds the source's lock and a transaction.
 """
 
-import io
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import timezone
 
+from mastering.ingest.staging import STAGE_TABLE, PostgresStage, Stage
 from mastering.ingest.validation import ValidatedChunk, record_json
 from mastering.models import IngestBatch, SourceRecord, SourceRecordVersion
 
@@ -25,13 +26,19 @@ class MergeCounts:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-def merge(*, batch: IngestBatch, chunks: Iterable[ValidatedChunk], types: dict[str, str], snapshot: bool, present_keys: set[str]) -> MergeCounts:
-    """Upsert the chunks into the batch's source with the fastest writer the database allows."""
-    if connection.vendor == "postgresql":
-        return PostgresMerger(batch, types).run(chunks, snapshot=snapshot, present_keys=present_keys)
-    return OrmMerger(batch, types).run(chunks, snapshot=snapshot, present_keys=present_keys)
+def merge(*, batch: IngestBatch, stage: Stage, types: dict[str, str], snapshot: bool,
+          present_keys: set[str]) -> MergeCounts:
+    """Upsert the staged rows into the batch's source with the fastest writer the database allows.
+
+    present_keys are keys the table mentioned besides the staged ones (rejected rows, keys written
+    differently from their canonical form); snapshot mode does not retire those records.
+    """
+    if isinstance(stage, PostgresStage):
+        return PostgresMerger(batch, types).run(stage, snapshot=snapshot, present_keys=present_keys)
+    return OrmMerger(batch, types).run(stage.chunks(), snapshot=snapshot, present_keys=present_keys)
 
 
 def _slices(items: list, size: int) -> Iterator[list]:
@@ -47,12 +54,13 @@ class OrmMerger:
         self.types = types
         self.now = timezone.now()
         self.counts = MergeCounts()
+        self.staged_keys: set[str] = set()
 
     def run(self, chunks: Iterable[ValidatedChunk], *, snapshot: bool, present_keys: set[str]) -> MergeCounts:
         for chunk in chunks:
-            self._merge_chunk(chunk)
+            self._merge_chunk(chunk, remember_keys=snapshot)
         if snapshot:
-            self._retire_absent(present_keys)
+            self._retire_absent(present_keys | self.staged_keys)
         return self.counts
 
     def _existing(self, keys: list[str]) -> dict[str, SourceRecord]:
@@ -62,12 +70,13 @@ class OrmMerger:
                 found[record.key] = record
         return found
 
-    def _merge_chunk(self, chunk: ValidatedChunk) -> None:
-        keys = chunk.keys.tolist()
+    def _merge_chunk(self, chunk: ValidatedChunk, *, remember_keys: bool) -> None:
+        keys = chunk.keys.to_pylist()
+        if remember_keys:
+            self.staged_keys.update(keys)
         existing = self._existing(keys)
-        records = chunk.values.to_dict("records")
         new, changed, archived, seen_ids = [], [], [], []
-        for key, values, content_hash in zip(keys, records, chunk.hashes.tolist()):
+        for key, values, content_hash in zip(keys, chunk.records(), chunk.hashes.to_pylist()):
             record = existing.get(key)
             if record is None:
                 new.append(
@@ -121,53 +130,107 @@ def _archive(record: SourceRecord) -> SourceRecordVersion:
     )
 
 
+ARCHIVE = """
+    INSERT INTO mastering_sourcerecordversion (record_id, version, data, content_hash, retired, batch_id, created_at)
+    SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.updated_at
+    FROM mastering_sourcerecord r JOIN {rows} ON {rows_id} = r.id
+"""
+
+
 class PostgresMerger:
-    """Set-based writer: COPY into a temporary table, then a few statements do the whole upsert."""
+    """Set-based writer over the staged table: classify every staged key once, then one statement per outcome.
+
+    Each statement touches only the rows it changes. In particular new rows are a plain INSERT
+    (the source lock rules out a concurrent insert of the same key, so no ON CONFLICT and its
+    per-row speculative insertion), and unchanged rows get nothing but last_seen_batch.
+    """
 
     def __init__(self, batch: IngestBatch, types: dict[str, str]):
         self.batch = batch
         self.types = types
         self.columns = list(types)
+        self.params = {"source": batch.source_id, "batch": batch.pk}
+        self.timings: dict[str, float] = {}
 
-    def run(self, chunks: Iterable[ValidatedChunk], *, snapshot: bool, present_keys: set[str]) -> MergeCounts:
+    def run(self, stage: PostgresStage, *, snapshot: bool, present_keys: set[str]) -> MergeCounts:
         with connection.cursor() as cursor:
-            self._create_stage(cursor)
-            self._copy(cursor, chunks)
-            cursor.execute("ANALYZE ingest_stage")
-            counts = self._upsert(cursor)
+            # Check foreign keys at each statement rather than all at commit: the (large) cost
+            # shows in the timings, and the server does not queue several deferred checks per row.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Hash joins over a million staged keys fit in memory instead of spilling; this transaction only.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            counts = self._upsert(cursor, stage.rows)
             if snapshot:
                 counts.retired = self._retire_absent(cursor, present_keys)
-            cursor.execute("DROP TABLE IF EXISTS ingest_stage")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        counts.timings = self.timings
         return counts
 
-    def _create_stage(self, cursor) -> None:
-        cursor.execute("DROP TABLE IF EXISTS ingest_stage")
-        value_columns = ", ".join(f"v{i} text" for i in range(len(self.columns)))
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE ingest_stage (key text PRIMARY KEY, hash text NOT NULL{', ' if value_columns else ''}{value_columns}) ON COMMIT DROP"
-        )
+    def _timed(self, cursor, name: str, sql: str) -> int:
+        started = time.perf_counter()
+        cursor.execute(sql, self.params)
+        self.timings[name] = round(self.timings.get(name, 0) + time.perf_counter() - started, 3)
+        return cursor.rowcount
 
-    def _copy(self, cursor, chunks: Iterable[ValidatedChunk]) -> None:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+    def _upsert(self, cursor, staged: int) -> MergeCounts:
+        cursor.execute("DROP TABLE IF EXISTS ingest_match")
+        # A source's first batch has nothing to match: skip the statistics and the join.
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM mastering_sourcerecord WHERE source_id = %(source)s)", self.params)
+        matched = self._match(cursor) if cursor.fetchone()[0] else 0
+        updated = self._update_changed(cursor) if matched else 0
+        if updated < matched:
+            self._mark_seen(cursor)
+        created = self._insert_new(cursor, some_matched=matched > 0) if matched < staged else 0
+        cursor.execute("DROP TABLE IF EXISTS ingest_match")
+        return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
 
-        names = ["key", "hash"] + [f"v{i}" for i in range(len(self.columns))]
-        with cursor.copy(f"COPY ingest_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy:
-            for chunk in chunks:
-                arrays = [pa.array(chunk.keys.tolist(), pa.string()), pa.array(chunk.hashes.tolist(), pa.string())]
-                arrays += [pa.array(chunk.values[name].tolist(), pa.string()) for name in self.columns]
-                buffer = io.BytesIO()
-                # Unquoted empty cells are NULL in COPY's csv format; pyarrow writes None that way.
-                pacsv.write_csv(
-                    pa.Table.from_arrays(arrays, names=names), buffer,
-                    write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
-                )
-                copy.write(buffer.getvalue())
+    def _match(self, cursor) -> int:
+        """Classify every staged key that the source already has: changed, or only seen again."""
+        self._timed(cursor, "analyze_s", f"ANALYZE {STAGE_TABLE}")  # temporary tables get no automatic statistics
+        matched = self._timed(cursor, "match_s", f"""
+            CREATE TEMPORARY TABLE ingest_match AS
+            SELECT s.key, r.id, (r.content_hash <> s.hash OR r.retired) AS changed
+            FROM {STAGE_TABLE} s JOIN mastering_sourcerecord r ON r.source_id = %(source)s AND r.key = s.key
+        """)
+        if matched:
+            cursor.execute("ANALYZE ingest_match")
+        return matched
+
+    def _update_changed(self, cursor) -> int:
+        return self._timed(cursor, "update_changed_s", f"""
+            WITH archived AS ({ARCHIVE.format(rows="ingest_match m", rows_id="m.id")} WHERE m.changed)
+            UPDATE mastering_sourcerecord r
+            SET data = {self._data_expression()}, content_hash = s.hash, version = r.version + 1, retired = false,
+                last_seen_batch_id = %(batch)s, changed_batch_id = %(batch)s, updated_at = now()
+            FROM ingest_match m JOIN {STAGE_TABLE} s ON s.key = m.key
+            WHERE r.id = m.id AND m.changed
+        """)
+
+    def _mark_seen(self, cursor) -> None:
+        # The only write an unchanged row gets. last_seen_batch is not indexed so that this can be a
+        # HOT update, but that also needs free room on the row's page.
+        self._timed(cursor, "mark_seen_s", """
+            UPDATE mastering_sourcerecord r SET last_seen_batch_id = %(batch)s
+            FROM ingest_match m WHERE r.id = m.id AND NOT m.changed AND r.last_seen_batch_id <> %(batch)s
+        """)
+
+    def _insert_new(self, cursor, *, some_matched: bool) -> int:
+        # Anti-join against the match table, never against mastering_sourcerecord itself: that table
+        # grows during the INSERT, and a nested-loop plan over it would turn quadratic.
+        unmatched = "WHERE NOT EXISTS (SELECT 1 FROM ingest_match m WHERE m.key = s.key)" if some_matched else ""
+        return self._timed(cursor, "insert_s", f"""
+            INSERT INTO mastering_sourcerecord
+                (source_id, key, data, content_hash, version, retired, first_batch_id, last_seen_batch_id,
+                 changed_batch_id, created_at, updated_at)
+            SELECT %(source)s, s.key, {self._data_expression()}, s.hash, 1, false, %(batch)s, %(batch)s, %(batch)s,
+                   now(), now()
+            FROM {STAGE_TABLE} s {unmatched}
+        """)
 
     def _data_expression(self) -> str:
         pairs = []
         for index, name in enumerate(self.columns):
-            literal = "'" + name.replace("'", "''") + "'"
+            literal = "'" + name.replace("'", "''").replace("%", "%%") + "'"
             column = f"s.v{index}"
             kind = self.types[name]
             if kind == "integer":
@@ -181,70 +244,26 @@ class PostgresMerger:
         parts = [f"jsonb_build_object({', '.join(pairs[i : i + 40])})" for i in range(0, len(pairs), 40)]
         return " || ".join(parts)
 
-    def _upsert(self, cursor) -> MergeCounts:
-        params = {"source": self.batch.source_id, "batch": self.batch.pk}
-        cursor.execute(
-            f"""
-            WITH changed AS (
-                SELECT r.id, s.key, s.hash, {self._data_expression()} AS data
-                FROM ingest_stage s JOIN mastering_sourcerecord r ON r.source_id = %(source)s AND r.key = s.key
-                WHERE r.content_hash <> s.hash OR r.retired
-            ), archived AS (
-                INSERT INTO mastering_sourcerecordversion (record_id, version, data, content_hash, retired, batch_id, created_at)
-                SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.updated_at
-                FROM mastering_sourcerecord r JOIN changed c ON c.id = r.id
-            )
-            UPDATE mastering_sourcerecord r
-            SET data = c.data, content_hash = c.hash, version = r.version + 1, retired = false,
-                last_seen_batch_id = %(batch)s, changed_batch_id = %(batch)s, updated_at = now()
-            FROM changed c WHERE r.id = c.id
-            """,
-            params,
-        )
-        updated = cursor.rowcount
-        cursor.execute(
-            f"""
-            INSERT INTO mastering_sourcerecord AS r
-                (source_id, key, data, content_hash, version, retired, first_batch_id, last_seen_batch_id,
-                 changed_batch_id, created_at, updated_at)
-            SELECT %(source)s, s.key, {self._data_expression()}, s.hash, 1, false, %(batch)s, %(batch)s, %(batch)s, now(), now()
-            FROM ingest_stage s
-            ON CONFLICT (source_id, key) DO UPDATE SET last_seen_batch_id = EXCLUDED.last_seen_batch_id
-            WHERE r.last_seen_batch_id <> EXCLUDED.last_seen_batch_id
-            RETURNING (xmax = 0) AS inserted
-            """,
-            params,
-        )
-        flags = cursor.fetchall()
-        created = sum(1 for (inserted,) in flags if inserted)
-        cursor.execute("SELECT count(*) FROM ingest_stage")
-        (total,) = cursor.fetchone()
-        return MergeCounts(created=created, updated=updated, unchanged=total - created - updated)
-
     def _retire_absent(self, cursor, present_keys: set[str]) -> int:
         # Keys of rejected rows (partial mode) count as present: the record exists, its new row was bad.
-        cursor.execute("CREATE TEMPORARY TABLE ingest_present (key text PRIMARY KEY) ON COMMIT DROP")
+        if "analyze_s" not in self.timings:
+            self._timed(cursor, "analyze_s", f"ANALYZE {STAGE_TABLE}")
+        cursor.execute("DROP TABLE IF EXISTS ingest_present")
+        cursor.execute("CREATE TEMPORARY TABLE ingest_present (key text NOT NULL)")
         with cursor.copy("COPY ingest_present (key) FROM STDIN") as copy:
             for key in present_keys:
                 copy.write_row((key,))
-        params = {"source": self.batch.source_id, "batch": self.batch.pk}
-        cursor.execute(
-            """
+        cursor.execute("ANALYZE ingest_present")
+        retired = self._timed(cursor, "retire_s", f"""
             WITH gone AS (
                 SELECT r.id FROM mastering_sourcerecord r
                 WHERE r.source_id = %(source)s AND NOT r.retired
+                  AND NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} s WHERE s.key = r.key)
                   AND NOT EXISTS (SELECT 1 FROM ingest_present p WHERE p.key = r.key)
-            ), archived AS (
-                INSERT INTO mastering_sourcerecordversion (record_id, version, data, content_hash, retired, batch_id, created_at)
-                SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.updated_at
-                FROM mastering_sourcerecord r JOIN gone g ON g.id = r.id
-            )
+            ), archived AS ({ARCHIVE.format(rows="gone g", rows_id="g.id")})
             UPDATE mastering_sourcerecord r
             SET retired = true, version = r.version + 1, changed_batch_id = %(batch)s, updated_at = now()
             FROM gone g WHERE r.id = g.id
-            """,
-            params,
-        )
-        retired = cursor.rowcount
-        cursor.execute("DROP TABLE IF EXISTS ingest_present")
+        """)
+        cursor.execute("DROP TABLE ingest_present")
         return retired

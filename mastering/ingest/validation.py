@@ -99,7 +99,13 @@ def fullmatch(text: pa.Array, rule: re.Pattern) -> np.ndarray:
 
 
 def _digit_counts(text: pa.Array) -> np.ndarray:
-    counts = pc.count_substring_regex(text, "[0-9]").to_numpy(zero_copy_only=False).copy()
+    """len(DIGIT.findall(cell)) per cell: ASCII digits counted in the UTF-8 bytes (a regex count is ten times slower)."""
+    text = text.cast(pa.string())
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    digits = np.concatenate([[0], np.cumsum((raw >= ord("0")) & (raw <= ord("9")))])
+    counts = digits[bounds[1:]] - digits[bounds[:-1]]
     others = _non_ascii(text)
     if len(others):
         counts[others] = [len(DIGIT.findall(cell)) for cell in text.take(others).to_pylist()]
@@ -231,6 +237,8 @@ def _stripped_cells(frame: pd.DataFrame, name: str) -> pa.Array:
     if name not in frame.columns:
         return pa.nulls(len(frame), pa.string())
     raw = pa.array(frame[name].astype(str), from_pandas=True)
+    if isinstance(raw, pa.ChunkedArray):  # pandas hands over long columns in pieces
+        raw = raw.combine_chunks()
     stripped = pc.utf8_trim_whitespace(raw.cast(pa.string()))
     return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
 

@@ -3,6 +3,9 @@
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,9 +20,9 @@ from lineage.services import record_activity
 from mastering import tasks
 from mastering.ingest.limits import TooLarge
 from mastering.ingest.merging import MergeCounts, merge
-from mastering.ingest.parsing import TableError, inspect_file, read_chunks, write_upload
-from mastering.ingest.staging import ChunkStage
-from mastering.ingest.validation import FieldSpec, Validator
+from mastering.ingest.parsing import Chunk, TableError, TableFile, inspect_file, read_chunks, write_upload
+from mastering.ingest.staging import Stage, open_stage, produced_ahead
+from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
 from steward.errors import InvalidInput, ServiceError
 
@@ -134,60 +137,119 @@ def run_ingest(*, batch_id: int) -> IngestBatch:
     return batch
 
 
+@dataclass
+class TableCheck:
+    """What checking every row of a table found, chunk by chunk."""
+
+    received: int = 0
+    problems: list[dict] = field(default_factory=list)  # the first STORED_PROBLEMS
+    problem_count: int = 0
+    bad_rows: set[int] = field(default_factory=set)
+    present_keys: set[str] = field(default_factory=set)  # snapshot mode: keys mentioned but not staged
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Stopwatch:
+    """Adds up named timings, in seconds."""
+
+    def __init__(self, timings: dict[str, float] | None = None):
+        self.timings = timings if timings is not None else {}
+        self.mark = time.perf_counter()
+
+    def restart(self) -> None:
+        self.mark = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0) + now - self.mark, 3)
+        self.mark = now
+
+
 def _ingest(batch: IngestBatch, path: Path) -> None:
-    clock = time.perf_counter()
-    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    watch = Stopwatch()
     table = inspect_file(path, batch.file_name)
     _set_progress(batch.pk, checksum=table.checksum)
     batch.checksum = table.checksum
-    timings["inspect_s"] = round(time.perf_counter() - clock, 3)
+    watch.lap("inspect_s")
     source = batch.source
     specs = _field_specs(source)
-    validator = Validator(specs, source.key_field)
-    problems: list[dict] = []
-    problem_count = 0
-    bad_rows: set[int] = set()
-    received = 0
-    present_keys: set[str] = set()
-    with ChunkStage(parent=upload_folder()) as stage:
-        for chunk in read_chunks(table, chunk_rows=CHUNK_ROWS):
-            validated, cell_problems = validator.validate(chunk.frame, chunk.rows)
-            chunk_problems = chunk.problems + cell_problems
-            received += len(chunk.frame) + len({p["row"] for p in chunk.problems})
-            bad_rows.update(p["row"] for p in chunk_problems)
-            problem_count += len(chunk_problems)
-            room = STORED_PROBLEMS - len(problems)
-            if room > 0:
-                problems.extend(chunk_problems[:room])
-            if batch.mode == IngestBatch.Mode.SNAPSHOT and source.key_field in chunk.frame.columns:
-                keys = chunk.frame[source.key_field].astype(str).str.strip()
-                present_keys.update(keys[keys != ""].tolist())
-            stage.add(validated)
-            _set_progress(batch.pk, rows_read=received)
-        timings["validate_s"] = round(time.perf_counter() - clock - timings["inspect_s"], 3)
-        if received == 0:
+    snapshot = batch.mode == IngestBatch.Mode.SNAPSHOT
+    with open_stage(fields=[s.name for s in specs], spill_to=upload_folder()) as stage:
+        validator = Validator(specs, source.key_field)
+        check = _check_table(batch, table, validator, stage, snapshot=snapshot)
+        watch.lap("validate_s")
+        if check.received == 0:
             raise TableError("The file has a header but no rows.")
         warnings = table.warnings + validator.warnings
-        if bad_rows and not batch.partial:
-            problems.sort(key=lambda p: (p["row"], p["column"]))
-            _finish_rejected(batch, problems, problem_count, warnings=warnings, received=received, rejected=len(bad_rows))
+        if check.bad_rows and not batch.partial:
+            check.problems.sort(key=lambda p: (p["row"], p["column"]))
+            _finish_rejected(batch, check.problems, check.problem_count, warnings=warnings, received=check.received,
+                             rejected=len(check.bad_rows))
             return
-        if batch.mode == IngestBatch.Mode.SNAPSHOT:
-            present_keys.update(
-                key for chunk in stage.chunks() for key in chunk.keys.tolist()
-            )  # canonical keys (e.g. integers without leading zeros) as stored
-        write_started = time.perf_counter()
         with transaction.atomic():
             # One batch at a time per source: concurrent batches queue here instead of racing.
             Source.objects.select_for_update().filter(pk=source.pk).first()
-            counts = merge(
-                batch=batch, chunks=stage.chunks(), types={s.name: s.type for s in specs},
-                snapshot=batch.mode == IngestBatch.Mode.SNAPSHOT, present_keys=present_keys,
-            )
-            timings["write_s"] = round(time.perf_counter() - write_started, 3)
-            timings["total_s"] = round(time.perf_counter() - clock, 3)
-            _finish_succeeded(batch, counts, received=received, rejected=len(bad_rows), problems=problems,
-                              problem_count=problem_count, warnings=warnings, timings=timings)
+            counts = merge(batch=batch, stage=stage, types={s.name: s.type for s in specs}, snapshot=snapshot,
+                           present_keys=check.present_keys)
+            watch.lap("write_s")
+            timings = {**watch.timings, **check.timings, **counts.timings,
+                       "total_s": round(time.perf_counter() - started, 3)}
+            _finish_succeeded(batch, counts, received=check.received, rejected=len(check.bad_rows),
+                              problems=check.problems, problem_count=check.problem_count, warnings=warnings,
+                              timings=timings)
+
+
+def _check_table(batch: IngestBatch, table: TableFile, validator: Validator, stage: Stage, *,
+                 snapshot: bool) -> TableCheck:
+    """Validate every chunk, staging the good rows and keeping the first problems."""
+    check = TableCheck()
+    watch = Stopwatch()
+    # closing(): should staging fail, the producer thread is stopped at once, not when the traceback is freed.
+    with closing(produced_ahead(_validated_chunks(table, validator, check.timings))) as checked:
+        for chunk, validated, cell_problems in checked:
+            watch.restart()
+            _tally(check, chunk, validated, cell_problems, key_field=validator.key_field, snapshot=snapshot)
+            # After the first rejected row nothing more will be written, so only problems are gathered.
+            if not check.bad_rows or batch.partial:
+                stage.add(validated)
+            _set_progress(batch.pk, rows_read=check.received)
+            watch.lap("stage_s")
+    check.timings.update(watch.timings)
+    return check
+
+
+def _tally(check: TableCheck, chunk: Chunk, validated: ValidatedChunk, cell_problems: list[dict], *,
+           key_field: str, snapshot: bool) -> None:
+    chunk_problems = chunk.problems + cell_problems
+    check.received += len(chunk.frame) + len({p["row"] for p in chunk.problems})
+    check.bad_rows.update(p["row"] for p in chunk_problems)
+    check.problem_count += len(chunk_problems)
+    room = STORED_PROBLEMS - len(check.problems)
+    if room > 0:
+        check.problems.extend(chunk_problems[:room])
+    if snapshot:
+        check.present_keys.update(_unstaged_keys(chunk.frame, key_field, validated))
+
+
+def _validated_chunks(table: TableFile, validator: Validator,
+                      timings: dict[str, float]) -> Iterator[tuple[Chunk, ValidatedChunk, list[dict]]]:
+    """(chunk, validated rows, cell problems) for each chunk; runs in the producer thread, away from the database."""
+    watch = Stopwatch(timings)
+    for chunk in read_chunks(table, chunk_rows=CHUNK_ROWS):
+        watch.lap("read_s")
+        validated, cell_problems = validator.validate(chunk.frame, chunk.rows)
+        watch.lap("check_s")
+        yield chunk, validated, cell_problems
+        watch.restart()  # time spent waiting for the consumer is nobody's work
+
+
+def _unstaged_keys(frame: pd.DataFrame, key_field: str, validated: ValidatedChunk) -> list[str]:
+    """Keys as written in the table that the stage does not hold: those of bad rows, or non-canonical ones."""
+    if key_field not in frame.columns:
+        return []
+    keys = frame[key_field].astype(str).str.strip()
+    return keys[(keys != "") & ~keys.isin(validated.keys.to_pylist())].tolist()
 
 
 def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, *, received: int, rejected: int, problems: list[dict],
@@ -258,12 +320,15 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
         status=IngestBatch.Status.RUNNING, started_at=now, received=1, rows_read=1,
     )
-    counts = merge(batch=batch, chunks=[validated], types={s.name: s.type for s in specs}, snapshot=False, present_keys=set())
+    with open_stage(fields=[s.name for s in specs]) as stage:
+        stage.add(validated)
+        counts = merge(batch=batch, stage=stage, types={s.name: s.type for s in specs}, snapshot=False,
+                       present_keys=set())
     batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
     batch.status, batch.finished_at = IngestBatch.Status.SUCCEEDED, timezone.now()
     batch.warnings = validator.warnings
     batch.save()
-    record = SourceRecord.objects.get(source=source, key=validated.keys.iloc[0])
+    record = SourceRecord.objects.get(source=source, key=validated.keys[0].as_py())
     record_activity(
         kind=Activity.Kind.STREAM, actor=user,
         summary=f"{source.name}:{record.key} {'created' if counts.created else 'updated' if counts.updated else 'unchanged'} (v{record.version})",
