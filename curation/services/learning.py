@@ -21,7 +21,7 @@ from steward.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
-QUEUE_TARGET = 20
+QUEUE_TARGET = 6
 
 
 class NotEnoughData(ServiceError):
@@ -119,8 +119,9 @@ def refill_queue(*, entity_type: EntityType, progress: Progress | None = None) -
     if progress:
         progress.begin("choosing pairs", 0.6)
     existing = set(CandidatePair.objects.filter(entity_type=entity_type).values_list("left_id", "right_id"))
-    n_random = round(wanted * entity_type.random_pair_share)
-    uncertain = [pair for pair in learner.uncertain_pairs(wanted - n_random + 10) if pair not in existing]
+    draw = random.Random(f"{entity_type.pk}:{len(existing)}")
+    n_random = sum(draw.random() < entity_type.random_pair_share for _ in range(wanted))
+    uncertain = [pair for pair in learner.uncertain_pairs(wanted - n_random) if pair not in existing]
     chosen = [(pair, CandidatePair.Origin.ACTIVE_LEARNING) for pair in uncertain[: wanted - n_random]]
     taken = existing | {pair for pair, _ in chosen}
     chosen += [(pair, CandidatePair.Origin.RANDOM) for pair in _random_pairs(learner, n_random, taken, seed=len(existing))]

@@ -15,7 +15,8 @@ from mastering.models import EntityType, Job
 from steward.errors import ServiceError
 
 CLAIM_TTL = timedelta(minutes=10)
-QUEUE_LOW_WATER = 8
+# Refill early and little: each refill asks the learner again, after the answers given since.
+QUEUE_LOW_WATER = 3
 
 
 class PairNotClaimed(ServiceError):

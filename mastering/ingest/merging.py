@@ -148,11 +148,13 @@ class PostgresMerger:
     def __init__(self, batch: IngestBatch, types: dict[str, str]):
         self.batch = batch
         self.types = types
-        self.columns = list(types)
+        self.columns: list[str] = []
         self.params = {"source": batch.source_id, "batch": batch.pk}
         self.timings: dict[str, float] = {}
+        self.stage_analyzed = False
 
     def run(self, stage: PostgresStage, *, snapshot: bool, present_keys: set[str]) -> MergeCounts:
+        self.columns = stage.fields  # the stage's v0..vN, in this order
         with connection.cursor() as cursor:
             # Check foreign keys at each statement rather than all at commit: the (large) cost
             # shows in the timings, and the server does not queue several deferred checks per row.
@@ -184,9 +186,14 @@ class PostgresMerger:
         cursor.execute("DROP TABLE IF EXISTS ingest_match")
         return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
 
+    def _analyze_stage(self, cursor) -> None:
+        if not self.stage_analyzed:  # temporary tables get no automatic statistics, and joins need them
+            self._timed(cursor, "analyze_s", f"ANALYZE {STAGE_TABLE}")
+            self.stage_analyzed = True
+
     def _match(self, cursor) -> int:
         """Classify every staged key that the source already has: changed, or only seen again."""
-        self._timed(cursor, "analyze_s", f"ANALYZE {STAGE_TABLE}")  # temporary tables get no automatic statistics
+        self._analyze_stage(cursor)
         matched = self._timed(cursor, "match_s", f"""
             CREATE TEMPORARY TABLE ingest_match AS
             SELECT s.key, r.id, (r.content_hash <> s.hash OR r.retired) AS changed
@@ -208,7 +215,8 @@ class PostgresMerger:
 
     def _mark_seen(self, cursor) -> None:
         # The only write an unchanged row gets. last_seen_batch is not indexed so that this can be a
-        # HOT update, but that also needs free room on the row's page.
+        # HOT update, but HOT also needs free room on the row's page: right after a bulk load the
+        # pages are full (fillfactor 100), so the first re-send still writes a new copy of each row.
         self._timed(cursor, "mark_seen_s", """
             UPDATE mastering_sourcerecord r SET last_seen_batch_id = %(batch)s
             FROM ingest_match m WHERE r.id = m.id AND NOT m.changed AND r.last_seen_batch_id <> %(batch)s
@@ -246,8 +254,7 @@ class PostgresMerger:
 
     def _retire_absent(self, cursor, present_keys: set[str]) -> int:
         # Keys of rejected rows (partial mode) count as present: the record exists, its new row was bad.
-        if "analyze_s" not in self.timings:
-            self._timed(cursor, "analyze_s", f"ANALYZE {STAGE_TABLE}")
+        self._analyze_stage(cursor)
         cursor.execute("DROP TABLE IF EXISTS ingest_present")
         cursor.execute("CREATE TEMPORARY TABLE ingest_present (key text NOT NULL)")
         with cursor.copy("COPY ingest_present (key) FROM STDIN") as copy:

@@ -84,8 +84,9 @@ class ChunkList:
 class PostgresStage:
     """A session temporary table (key, hash, v0..vN) filled by COPY, dropped when closed.
 
-    It is not ON COMMIT DROP because it is filled before the merge transaction opens. One
-    stage per connection at a time: the name is fixed so the merge SQL can be static.
+    It is not ON COMMIT DROP because it is filled before the merge transaction opens, so it needs
+    a session of its own (no transaction-pooling proxy in between). One stage per connection at a
+    time: the name is fixed so the merge SQL can be static.
     """
 
     def __init__(self, fields: list[str]):

@@ -10,11 +10,9 @@ Stages run as separate tasks so scoring spreads over workers:
 import hashlib
 import logging
 import time
-from collections import defaultdict
 
 import numpy
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from lineage.models import Activity
@@ -32,7 +30,6 @@ from mastering.models import (
     RunChange,
     ScoredPair,
     SourceRecord,
-    ValueOverride,
 )
 from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids

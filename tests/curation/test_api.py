@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from curation.models import CandidatePair, Label
+from curation.models import Label
 from mastering.models import Job
 from tests.factories import entity_type_with_records, make_pairs
 

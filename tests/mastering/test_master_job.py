@@ -1,6 +1,5 @@
 """The batch mastering job end to end: entities, ids kept across runs, golden records, failures and cancellation."""
 
-import io
 
 import pytest
 
