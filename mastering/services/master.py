@@ -8,6 +8,7 @@ Stages run as separate tasks so scoring spreads over workers:
 """
 
 import hashlib
+from collections import defaultdict
 import logging
 import time
 
@@ -311,6 +312,9 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
     now = timezone.now()
     rules = golden.rules_of(entity_type)
     overrides = golden.live_overrides(entity_type)
+    old_members: dict[str, set[int]] = defaultdict(set)
+    for record, entity_id in previous.items():
+        old_members[entity_id].add(record)
     existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True)}
     memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type)}
     new_entities, changed_entities, changes = [], [], []
@@ -333,7 +337,7 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         golden_values, provenance = golden.golden_for(rules, members, facts, overrides.get(entity_id))
         member_confidence = [desired[r][1] for r in members if desired[r][1] is not None]
         size, lowest = len(members), (min(member_confidence) if member_confidence else None)
-        before_members = {r for r, e in previous.items() if e == entity_id}
+        before_members = old_members.get(entity_id, set())
         kind = assignment.kinds[index]
         entity = existing.get(entity_id)
         if entity is None:
@@ -367,7 +371,7 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
         entity = existing.get(old_id)
         changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
-                                 removed=sorted(r for r, e in previous.items() if e == old_id),
+                                 removed=sorted(old_members.get(old_id, ())),
                                  golden_before=entity.golden if entity else {}, related=[survivor] if survivor else []))
     RunChange.objects.bulk_create(changes, batch_size=2000)
     return entity_counts
