@@ -110,6 +110,9 @@ class IngestBatchAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # records and lineage point at batches
+
 
 class VersionInline(admin.TabularInline):
     model = SourceRecordVersion

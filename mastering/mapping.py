@@ -82,9 +82,11 @@ def mapped_record_queryset(projection: Projection):
 
 
 def iter_mapped_records(projection: Projection, *, record_ids: Iterable[int] | None = None,
-                        chunk_size: int = 5000) -> Iterator[tuple[int, int, dict]]:
+                        id_range: tuple[int, int] | None = None, chunk_size: int = 5000) -> Iterator[tuple[int, int, dict]]:
     """(record id, source id, attribute values) for live mapped records, in id order."""
     records = mapped_record_queryset(projection)
+    if id_range is not None:
+        records = records.filter(pk__gte=id_range[0], pk__lte=id_range[1])
     if record_ids is not None:
         records = SourceRecord.objects.filter(pk__in=list(record_ids), source_id__in=projection.source_ids)
     for record_id, source_id, data in records.order_by("pk").values_list("pk", "source_id", "data").iterator(chunk_size=chunk_size):

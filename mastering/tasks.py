@@ -16,6 +16,14 @@ def run_job(job_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def block_records(job_id: int, chunk: int) -> None:
+    """Write the blocking keys of one slice of a mastering run's records."""
+    from mastering.services import master
+
+    master.block_records(job_id=job_id, chunk=chunk)
+
+
+@shared_task(acks_late=True)
 def score_pairs(job_id: int, chunk: int) -> None:
     """Score one chunk of a mastering run's pairs; already-scored pairs are skipped."""
     from mastering.services import master

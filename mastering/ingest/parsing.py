@@ -187,7 +187,8 @@ def scan_csv_structure(table: TableFile) -> CsvStructure:
                 row += 1
                 count = len(fields)
                 if count != width:
-                    if count == 0:
+                    # pandas skips lines that are empty or only spaces; count them as blank so row numbers agree.
+                    if count == 0 or (count == 1 and not fields[0].strip()):
                         blank.add(row)
                     else:
                         wrong[row] = count

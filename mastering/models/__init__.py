@@ -1,4 +1,4 @@
-from mastering.models.entities import BlockKey, ClusterEdit, Entity, Membership, RunChange, ScoredPair, ValueOverride
+from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RunChange, ScoredPair, ValueOverride
 from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, MatchModel
 from mastering.models.sources import IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
@@ -10,6 +10,7 @@ __all__ = [
     "Entity",
     "EntityType",
     "IngestBatch",
+    "JobChunk",
     "Job",
     "MatchModel",
     "Membership",

@@ -190,3 +190,26 @@ class ScoredPair(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["job", "chunk"])]
+
+
+class JobChunk(models.Model):
+    """One slice of a staged job's work (a range of records to block, a chunk of pairs to score).
+
+    Workers take chunks independently; whoever completes the last chunk of a stage starts the next
+    stage, which is how a run fans out over workers and back in without a result backend.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    stage = models.CharField(max_length=20)
+    number = models.IntegerField()
+    first = models.BigIntegerField(default=0, help_text="First record id of the slice (blocking).")
+    last = models.BigIntegerField(default=0, help_text="Last record id of the slice (blocking).")
+    done = models.BooleanField(default=False)
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "stage", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "stage", "number"], name="one_chunk_per_number")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.stage}/{self.number}"

@@ -341,3 +341,11 @@ def test_two_batches_for_one_source_at_once_lose_nothing(engineer):
     # Whichever batch went second wrote version 2 of every overlapping record; none was lost or doubled.
     assert set(overlap.values_list("version", flat=True)) == {2}
     assert SourceRecordVersion.objects.filter(record__source=source).count() == 1500
+
+
+def test_a_line_of_spaces_is_skipped_without_losing_the_next_row(api, people):
+    response = post_csv(api, "id,name\n1,Ada\n   \n2,Alan\n3,Grace\n", partial="true")
+    assert response.status_code == 201, response.json()
+    assert sorted(records()) == ["1", "2", "3"]
+    bad = post_csv(api, "id,name,age\n1,Ada,1\n   \n2,Alan,x\n")
+    assert bad.json()["problems"][0]["row"] == 4  # spreadsheet row of "2,Alan,x", the blank line counted

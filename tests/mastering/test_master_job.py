@@ -102,12 +102,12 @@ def test_running_a_job_twice_is_a_no_op(person, django_capture_on_commit_callbac
 
 def test_a_worker_dying_mid_write_leaves_nothing_half_written_and_a_rerun_completes(person, django_capture_on_commit_callbacks, monkeypatch):
     entity_type, _ = person
-    from mastering.services import master as master_service
+    from mastering.services.master import finish as finish_stage
 
     def die(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(master_service, "_write_memberships", die)
+    monkeypatch.setattr(finish_stage, "_write_memberships", die)
     with pytest.raises(SystemExit):
         master(entity_type, django_capture_on_commit_callbacks)
     assert Entity.objects.count() == 0 and Membership.objects.count() == 0
@@ -125,16 +125,16 @@ def test_a_worker_dying_mid_write_leaves_nothing_half_written_and_a_rerun_comple
 
 def test_cancelling_a_running_master_job_stops_it(person, django_capture_on_commit_callbacks, monkeypatch):
     entity_type, _ = person
-    from mastering.services import master as master_service
+    from mastering.services.master import blocking
 
-    original = master_service._pair_records
+    original = blocking._pair_records
 
     def pair_then_cancel(job, *args, **kwargs):
         report = original(job, *args, **kwargs)
         Job.objects.filter(pk=job.pk).update(cancel_requested=True)
         return report
 
-    monkeypatch.setattr(master_service, "_pair_records", pair_then_cancel)
+    monkeypatch.setattr(blocking, "_pair_records", pair_then_cancel)
     job = master(entity_type, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.CANCELLED
     assert not Entity.objects.exists()

@@ -1,0 +1,153 @@
+"""Stage 1 of a run: blocking keys per slice of records, then candidate pairs by a join in the database."""
+
+import hashlib
+import time
+
+from django.db import connection, transaction
+
+from mastering import engine, tasks
+from mastering.mapping import iter_mapped_records, mapped_record_queryset, projection_for
+from mastering.models import BlockKey, Job, MatchModel, ScoredPair
+from mastering.services.jobs import CONTINUES, Progress, fail_job
+from mastering.services.master.chunks import Chunked, running, slices
+from steward.db import insert_rows
+from steward.errors import ServiceError
+
+RECORDS_PER_CHUNK = 20_000
+PAIRS_PER_CHUNK = 20_000
+MAX_BLOCK_SIZE = engine.DEFAULT_MAX_BLOCK_SIZE
+BLOCKING, SCORING = "blocking", "scoring"
+
+
+class NotTrained(ServiceError):
+    pass
+
+
+def matcher(model: MatchModel) -> engine.Matcher:
+    # One matcher per model version per process, shared with the labeling page.
+    from curation.services.learning import matcher_for
+
+    return matcher_for(model)
+
+
+def block_hash(predicate: int, key: str) -> int:
+    """A signed 64-bit hash of a block, so the join compares integers, not strings."""
+    digest = hashlib.blake2b(f"{predicate}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def run_master_job(job: Job, progress: Progress):
+    """Job runner: check there is a model, clear old scratch data, and hand slices of records to blocking tasks."""
+    entity_type = job.entity_type
+    model = entity_type.active_model
+    if model is None:
+        raise NotTrained(f"{entity_type.name} has no model yet: label pairs in the queue (or import labels) and train first.")
+    Job.objects.filter(pk=job.pk).update(model=model)
+    _clear_old_run_data(job)
+    progress.begin("computing blocking keys", 0.02)
+    ids = list(mapped_record_queryset(projection_for(entity_type)).order_by("pk").values_list("pk", flat=True))
+    progress.update(0.02, records=len(ids))
+    progress.stage_done()
+    Job.objects.filter(pk=job.pk).update(timings=progress.timings)
+    numbers = Chunked(job, BLOCKING).plan(slices(ids, RECORDS_PER_CHUNK) or [(0, -1)])
+    for number in numbers:
+        tasks.block_records.delay(job.pk, number)
+    return CONTINUES
+
+
+def _clear_old_run_data(job: Job) -> None:
+    """Block keys are scratch; scored pairs are kept only for the latest finished run (diagnostics)."""
+    runs = Job.objects.filter(entity_type=job.entity_type, kind=Job.Kind.MASTER)
+    BlockKey.objects.filter(job__in=runs).exclude(job=job).delete()
+    ScoredPair.objects.filter(job__in=runs.exclude(status=Job.Status.DONE)).exclude(job=job).delete()
+
+
+def block_records(*, job_id: int, chunk: int) -> None:
+    """Write the blocking keys of one slice of records; the last slice pairs them and starts scoring."""
+    job = running(job_id)
+    if job is None:
+        return
+    if job.cancel_requested:
+        fail_job(job, cancelled=True)
+        return
+    started = time.perf_counter()
+    stage = Chunked(job, BLOCKING)
+    piece = stage.get(chunk)
+    if piece is None or piece.done:
+        return
+    try:
+        projection = projection_for(job.entity_type)
+        records, sources = {}, {}
+        for record_id, source_id, values in iter_mapped_records(projection, id_range=(piece.first, piece.last)):
+            records[record_id], sources[record_id] = values, source_id
+        with transaction.atomic():
+            # Keys of an earlier, interrupted delivery of this slice are replaced, never doubled.
+            BlockKey.objects.filter(job=job, record__gte=piece.first, record__lte=piece.last).delete()
+            keys = matcher(job.model).blocking_keys(records)
+            insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"],
+                        ((job.pk, p, block_hash(p, key), rid, sources[rid]) for p, key, rid in keys))
+            last = stage.complete(chunk, started)
+    except Exception as exc:
+        fail_job(job, error=f"Blocking failed: {type(exc).__name__}: {exc}")
+        raise
+    Job.objects.filter(pk=job.pk).update(progress=0.02 + 0.2 * stage.fraction_done())
+    if last:
+        _pair_and_score(job)
+
+
+def _pair_and_score(job: Job) -> None:
+    progress = Progress(job)
+    progress.timings = dict(Job.objects.get(pk=job.pk).timings)
+    progress.begin("pairing on blocking keys", 0.22)
+    report = _pair_records(job, matcher(job.model).predicates(), one_per_source=job.entity_type.one_per_source)
+    BlockKey.objects.filter(job=job).delete()
+    pairs = ScoredPair.objects.filter(job=job).count()
+    chunk_numbers = sorted(set(ScoredPair.objects.filter(job=job).values_list("chunk", flat=True)))
+    progress.update(0.3, pairs=pairs, per_predicate=report, chunks=len(chunk_numbers))
+    progress.begin("scoring", 0.3)
+    progress.stage_done()
+    Job.objects.filter(pk=job.pk).update(timings=progress.timings)
+    from mastering.services.master.scoring import start_scoring
+
+    start_scoring(job, chunk_numbers)
+
+
+def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
+    """Join block keys into distinct pairs inside the database, skipping blocks over the size cap."""
+    cross_source = "AND a.source <> b.source" if one_per_source else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '256MB'")  # the join and its sort stay in memory, not on disk
+        cursor.execute(
+            """
+            SELECT predicate, COUNT(*) AS blocks,
+                   SUM(CASE WHEN n > %(cap)s THEN 1 ELSE 0 END) AS capped_blocks,
+                   SUM(CASE WHEN n > %(cap)s THEN n ELSE 0 END) AS capped_records,
+                   SUM(CASE WHEN n <= %(cap)s THEN n * (n - 1) / 2 ELSE 0 END) AS pairs
+            FROM (SELECT predicate, block, COUNT(*) AS n FROM mastering_blockkey WHERE job_id = %(job)s
+                  GROUP BY predicate, block HAVING COUNT(*) > 1) sized
+            GROUP BY predicate ORDER BY predicate
+            """,
+            {"job": job.pk, "cap": MAX_BLOCK_SIZE},
+        )
+        report = [
+            {"predicate": predicate_names[p] if p < len(predicate_names) else str(p), "blocks": int(blocks),
+             "capped_blocks": int(capped or 0), "capped_records": int(capped_records or 0), "pairs": int(pairs or 0)}
+            for p, blocks, capped, capped_records, pairs in cursor.fetchall()
+        ]
+        cursor.execute(
+            f"""
+            INSERT INTO mastering_scoredpair (job_id, "left", "right", chunk, score)
+            SELECT %(job)s, pair_left, pair_right, (ROW_NUMBER() OVER (ORDER BY pair_left, pair_right) - 1) / %(chunk)s, NULL
+            FROM (
+                SELECT DISTINCT a.record AS pair_left, b.record AS pair_right
+                FROM (SELECT k.block, k.record, k.source FROM mastering_blockkey k
+                      JOIN (SELECT block FROM mastering_blockkey WHERE job_id = %(job)s
+                            GROUP BY block HAVING COUNT(*) BETWEEN 2 AND %(cap)s) kept ON kept.block = k.block
+                      WHERE k.job_id = %(job)s) a
+                JOIN mastering_blockkey b ON b.job_id = %(job)s AND b.block = a.block AND a.record < b.record {cross_source}
+            ) pairs
+            """,
+            {"job": job.pk, "cap": MAX_BLOCK_SIZE, "chunk": PAIRS_PER_CHUNK},
+        )
+    return report

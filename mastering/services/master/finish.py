@@ -1,0 +1,212 @@
+"""Stage 3 of a run: clusters, curator edits, persistent ids, golden records, all written in one transaction."""
+
+import logging
+import uuid
+from collections import defaultdict
+
+import numpy
+from django.db import transaction
+from django.utils import timezone
+
+from lineage.models import Activity
+from lineage.services import record_activity
+from mastering import engine
+from mastering.mapping import projection_for
+from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair
+from mastering.resolution.edits import Edit, apply_edits
+from mastering.resolution.identity import assign_ids
+from mastering.services import golden
+from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
+from steward.db import insert_rows
+
+logger = logging.getLogger(__name__)
+
+# Pairs scoring below this share of the threshold cannot join a cluster; leaving them out keeps components small.
+CLUSTER_FLOOR = 0.5
+
+
+def finish_master(*, job_id: int) -> Job | None:
+    """Cluster the scored pairs, apply edits, keep ids, and write the run's results in one transaction."""
+    job = Job.objects.select_related("entity_type", "model", "started_by").filter(pk=job_id).first()
+    if job is None or job.status != Job.Status.RUNNING:
+        return job
+    progress = Progress(job)
+    progress.timings = dict(job.timings)
+    try:
+        counts = _finish(job, progress)
+    except JobCancelled:
+        fail_job(job, cancelled=True)
+        return job
+    except Exception as exc:
+        logger.exception("Finishing master job %s failed", job_id)
+        fail_job(job, error=f"{type(exc).__name__}: {exc}")
+        raise
+    progress.stage_done()
+    finish_job(job, counts=counts, timings=progress.timings)
+    return job
+
+
+def _finish(job: Job, progress: Progress) -> dict:
+    entity_type = job.entity_type
+    progress.begin("clustering", 0.8)
+    facts = golden.record_facts(projection_for(entity_type))
+    live = set(facts)
+    # Pairs far below the threshold cannot join a cluster; leaving them out keeps connected components small.
+    floor = entity_type.match_threshold * CLUSTER_FLOOR
+    scored = ScoredPair.objects.filter(job=job, score__gte=floor).values_list("left", "right", "score")
+    pairs = numpy.array([((left, right), score) for left, right, score in scored.iterator(chunk_size=50_000)],
+                        dtype=engine.SCORE_DTYPE)
+    group_of = {rid: str(fact["source_id"]) for rid, fact in facts.items()} if entity_type.one_per_source else None
+    clusters = engine.cluster_pairs(pairs, threshold=entity_type.match_threshold, group_of=group_of) if len(pairs) else []
+    confidence: dict[int, float] = {}
+    grouped: list[frozenset[int]] = []
+    for cluster in clusters:
+        members = frozenset(r for r in cluster.record_ids if r in live)
+        if members:
+            grouped.append(members)
+        confidence.update({r: round(float(c), 4) for r, c in zip(cluster.record_ids, cluster.confidences)})
+    clustered = set().union(*grouped) if grouped else set()
+    grouped += [frozenset([r]) for r in sorted(live - clustered)]
+    progress.begin("applying curator edits", 0.84)
+    edited = apply_edits(grouped, _edits(entity_type), live)
+    progress.begin("keeping entity ids", 0.86)
+    previous = dict(Membership.objects.filter(entity_type=entity_type).values_list("record_id", "entity_id"))
+    previous = {record: str(entity) for record, entity in previous.items()}
+    seniority = {str(pk): (created.timestamp(),) for pk, created in
+                 Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
+    assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
+    progress.begin("golden records", 0.9)
+    with transaction.atomic():
+        counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous)
+        record_activity(
+            kind=Activity.Kind.MASTER, actor=job,
+            summary=f"{entity_type.name}: {counts['entities']} entities from {len(live)} records "
+                    f"({counts['new']} new, {counts['unchanged']} unchanged, {counts['retired']} retired)",
+            inputs=[entity_type, job.model], outputs=[job],
+            parameters={"model_version": job.model.version, "threshold": entity_type.match_threshold, **counts},
+        )
+    return counts
+
+
+def _edits(entity_type: EntityType) -> list[Edit]:
+    edits = []
+    for edit in ClusterEdit.objects.filter(entity_type=entity_type, active=True).order_by("created_at", "id"):
+        anchor = frozenset(edit.records[1:]) if edit.kind == ClusterEdit.Kind.MOVE else frozenset()
+        records = frozenset(edit.records[:1]) if edit.kind == ClusterEdit.Kind.MOVE else frozenset(edit.records)
+        edits.append(Edit(edit.kind, str(edit.entity_id) if edit.entity_id else None, records, anchor, edit_id=edit.pk))
+    return edits
+
+
+def _write_results(job, entity_type, edited, assignment, confidence, facts, previous) -> dict:
+    now = timezone.now()
+    rules = golden.rules_of(entity_type)
+    overrides = golden.live_overrides(entity_type)
+    old_members: dict[str, set[int]] = defaultdict(set)
+    for record, entity_id in previous.items():
+        old_members[entity_id].add(record)
+    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True)}
+    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type)}
+    new_entities, changed_entities, changes = [], [], []
+    desired: dict[int, tuple[str, float | None, str, int | None]] = {}
+    entity_counts = {"entities": len(edited.clusters), **assignment.counts(), "values_changed": 0}
+    for index, members in enumerate(edited.clusters):
+        entity_id = assignment.ids[index]
+        pinned = index in edited.pinned
+        for record in members:
+            edit_id = edited.edited_records.get(record)
+            if pinned:
+                reason = Membership.Reason.PINNED
+            elif edit_id is not None:
+                reason = Membership.Reason.EDIT
+            elif len(members) == 1:
+                reason = Membership.Reason.SINGLETON
+            else:
+                reason = Membership.Reason.MODEL
+            desired[record] = (entity_id, confidence.get(record) if len(members) > 1 else None, reason, edit_id)
+        golden_values, provenance = golden.golden_for(rules, members, facts, overrides.get(entity_id))
+        member_confidence = [desired[r][1] for r in members if desired[r][1] is not None]
+        size, lowest = len(members), (min(member_confidence) if member_confidence else None)
+        before_members = old_members.get(entity_id, set())
+        kind = assignment.kinds[index]
+        entity = existing.get(entity_id)
+        if entity is None:
+            new_entities.append(Entity(id=entity_id, entity_type=entity_type, size=size, confidence=lowest, golden=golden_values,
+                                       provenance=provenance, pinned=pinned, created_job=job, changed_job=job))
+            changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity_id, kind=RunChange.Kind.NEW,
+                                     added=sorted(members), golden_after=golden_values))
+            continue
+        values_changed = entity.golden != golden_values
+        if kind == "unchanged" and not values_changed and entity.provenance == provenance and entity.size == size \
+                and entity.pinned == pinned and _same(entity.confidence, lowest):
+            continue
+        membership_changed = kind != "unchanged"
+        if membership_changed or values_changed:
+            entity.changed_job = job
+            changes.append(RunChange(
+                entity_type=entity_type, job=job, entity_id=entity_id,
+                kind=kind if membership_changed else RunChange.Kind.VALUES,
+                added=sorted(members - before_members), removed=sorted(before_members - members),
+                golden_before=entity.golden, golden_after=golden_values,
+                related=sorted(old for old, survivor in assignment.retired.items() if survivor == entity_id),
+            ))
+        entity_counts["values_changed"] += values_changed
+        entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
+        changed_entities.append(entity)
+    _insert_entities(new_entities, now)
+    Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
+    _write_memberships(job, entity_type, desired, memberships)
+    for old_id, survivor in assignment.retired.items():
+        Entity.objects.filter(pk=old_id).update(retired_at=now, retired_into_id=survivor, size=0, changed_job=job)
+        Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
+        entity = existing.get(old_id)
+        changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
+                                 removed=sorted(old_members.get(old_id, ())),
+                                 golden_before=entity.golden if entity else {}, related=[survivor] if survivor else []))
+    _insert_changes(changes, now)
+    return entity_counts
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-6)
+
+
+def _write_memberships(job, entity_type, desired, existing) -> None:
+    create, update = [], []
+    for record, (entity_id, confidence, reason, edit_id) in desired.items():
+        membership = existing.get(record)
+        if membership is None:
+            create.append(Membership(entity_type=entity_type, entity_id=entity_id, record_id=record, confidence=confidence,
+                                     reason=reason, edit_id=edit_id, job=job))
+        elif (str(membership.entity_id), membership.reason, membership.edit_id) != (entity_id, reason, edit_id) \
+                or not _same(membership.confidence, confidence):
+            if str(membership.entity_id) != entity_id:
+                membership.job = job
+            membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
+            update.append(membership)
+    gone = [record for record in existing if record not in desired]
+    if gone:
+        for start in range(0, len(gone), 900):
+            Membership.objects.filter(entity_type=entity_type, record_id__in=gone[start:start + 900]).delete()
+    Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
+    insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"],
+                ((m.entity_type_id, m.entity_id, m.record_id, m.confidence, m.reason, m.edit_id, m.job_id) for m in create))
+
+
+def _insert_entities(entities: list[Entity], now) -> None:
+    insert_rows(
+        Entity,
+        ["id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id", "changed_job_id",
+         "retired_at", "retired_into_id", "created_at", "updated_at"],
+        ((uuid.UUID(str(e.id)), e.entity_type_id, e.size, e.confidence, e.golden, e.provenance, e.pinned, e.created_job_id,
+          e.changed_job_id, None, None, now, now) for e in entities),
+    )
+
+
+def _insert_changes(changes: list[RunChange], now) -> None:
+    insert_rows(
+        RunChange,
+        ["entity_type_id", "job_id", "edit_id", "entity_id", "kind", "added", "removed", "golden_before", "golden_after",
+         "related", "created_at"],
+        ((c.entity_type_id, c.job_id, c.edit_id, uuid.UUID(str(c.entity_id)), c.kind, c.added, c.removed, c.golden_before,
+          c.golden_after, c.related, now) for c in changes),
+    )
