@@ -29,9 +29,13 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{database['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Start `celery worker` against the test database; skip when no broker or no PostgreSQL is configured."""
+@pytest.fixture
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """Start `celery worker` against the test database; skip when no broker or no PostgreSQL is configured.
+
+    One worker per test: flushing the database between transactional tests gives content types new ids,
+    which a long-lived worker would still have cached.
+    """
     if not settings.CELERY_BROKER_URL:
         pytest.skip("CELERY_BROKER_URL is not set: integration tests need a real broker (see .ci/run).")
     url = _database_url()
