@@ -95,7 +95,7 @@ def main() -> None:
     dataset = benchmarking.dedup_dataset(source_csv, id_column="record_id", truth_column="true_cluster_id", fields=None)
     clock = time.perf_counter()
     celery_app.conf.task_always_eager = True
-    entity_type = benchmarking.load(dataset)
+    entity_type = benchmarking.load(dataset, seed=args.seed)
     load_s = time.perf_counter() - clock
     curator = create_user(username="simulated-curator", password="x" * 20, role="curator")
     clock = time.perf_counter()

@@ -76,7 +76,7 @@ def link_dataset(left: Path, right: Path, truth_path: Path, *, fields: list[str]
     return Dataset(left.parent.name, [("left", left), ("right", right)], "id", chosen, truth, link=True)
 
 
-def load(dataset: Dataset, *, sample_size: int = 3000) -> EntityType:
+def load(dataset: Dataset, *, sample_size: int = 3000, seed: int = 1) -> EntityType:
     """Create the sources (text fields only), ingest the tables, and map them into one entity type."""
     for slug, path in dataset.tables:
         header = read_header(path)
@@ -91,6 +91,7 @@ def load(dataset: Dataset, *, sample_size: int = 3000) -> EntityType:
     comparators = _infer_comparators(dataset)
     return services.create_entity_type(
         name=dataset.name.title(), slug="bench", actor=None, one_per_source=dataset.link, training_sample_size=sample_size,
+        learning_seed=seed,
         attributes=[{"name": f, "comparator": comparators[f]} for f in dataset.fields],
         mappings=[{"source": slug, "field": f, "attribute": f, "transforms": ["trim", "collapse_whitespace"]}
                   for slug, path in dataset.tables for f in dataset.fields if f in read_header(path)],

@@ -56,7 +56,7 @@ def _sample(entity_type: EntityType, projection: Projection) -> list[int]:
     if sum(len(ids) for ids in ids_by_source.values()) < 2:
         raise NotEnoughData(f"{entity_type.name} has fewer than two mapped records; map a source with data first.")
     size = min(entity_type.training_sample_size, engine.MAX_TRAINING_RECORDS)
-    return engine.draw_training_sample(ids_by_source, size=size, seed=entity_type.pk)
+    return engine.draw_training_sample(ids_by_source, size=size, seed=entity_type.learning_seed)
 
 
 def _group_of(entity_type: EntityType, projection: Projection, record_ids) -> dict[int, str] | None:
@@ -87,7 +87,7 @@ def learner_for(entity_type: EntityType, projection: Projection | None = None) -
             records = mapped_records(projection, record_ids=sample_ids)
             group_of = _group_of(entity_type, projection, records)
             # The population lets blocking rules be judged by what they would cost on all records, not the sample.
-            learner = engine.ActiveLearner(specs, records, seed=entity_type.pk, group_of=group_of,
+            learner = engine.ActiveLearner(specs, records, seed=entity_type.learning_seed, group_of=group_of,
                                            population=mapped_record_queryset(projection).count())
             state = _LEARNERS[entity_type.pk] = LearnerState(learner, signature)
         new = {pair: match for pair, match in labels.items() if pair not in state.marked}
@@ -119,7 +119,7 @@ def refill_queue(*, entity_type: EntityType, progress: Progress | None = None) -
     if progress:
         progress.begin("choosing pairs", 0.6)
     existing = set(CandidatePair.objects.filter(entity_type=entity_type).values_list("left_id", "right_id"))
-    draw = random.Random(f"{entity_type.pk}:{len(existing)}")
+    draw = random.Random(f"{entity_type.learning_seed}:{len(existing)}")
     n_random = sum(draw.random() < entity_type.random_pair_share for _ in range(wanted))
     uncertain = [pair for pair in learner.uncertain_pairs(wanted - n_random) if pair not in existing]
     chosen = [(pair, CandidatePair.Origin.ACTIVE_LEARNING) for pair in uncertain[: wanted - n_random]]
@@ -199,11 +199,11 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
     records = mapped_records(projection, record_ids={rid for label in labels for rid in label.key})
     if progress:
         progress.begin("training", 0.3)
-    trained = engine.train_model(specs=specs, labels=labels, records=records, seed=entity_type.pk, learner=learner,
+    trained = engine.train_model(specs=specs, labels=labels, records=records, seed=entity_type.learning_seed, learner=learner,
                                  group_of=learner.group_of, population=mapped_record_queryset(projection).count())
     if progress:
         progress.begin("estimating quality", 0.7)
-    quality = engine.estimate_quality(specs, labels, records, entity_type.pk)
+    quality = engine.estimate_quality(specs, labels, records, entity_type.learning_seed)
     label_ids = sorted(selectors.list_labels(entity_type=entity_type).filter(revoked_at__isnull=True).values_list("pk", flat=True))
     with transaction.atomic():
         version = (MatchModel.objects.filter(entity_type=entity_type).order_by("-version").values_list("version", flat=True).first() or 0) + 1

@@ -33,6 +33,9 @@ class EntityType(TimeStampedModel):
         default=3000, validators=[MinValueValidator(50), MaxValueValidator(3000)],
         help_text="Records the active learner works on; bounded because its memory grows with the square.",
     )
+    learning_seed = models.PositiveIntegerField(
+        default=1, help_text="Seeds the learner's sample and choices; change it to draw a different sample.",
+    )
     random_pair_share = models.FloatField(
         default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Share of queued pairs drawn at random rather than by uncertainty, for unbiased estimates.",

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         raise CommandError("Give --input (with --id-column and --truth-column) or --left, --right and --truth.")
 
     def _run(self, dataset, options, started):
-        entity_type = benchmarking.load(dataset, sample_size=options["sample_size"])
+        entity_type = benchmarking.load(dataset, sample_size=options["sample_size"], seed=options["seed"])
         entity_type.refresh_from_db()
         curator = create_user(username="simulated-curator", password="x" * 20, role="curator")
         simulated = benchmarking.SimulatedCurator(dataset, entity_type, curator, options["seed"])
