@@ -1,6 +1,6 @@
 import django_filters
 
-from curation.models import CandidatePair, Label
+from curation.models import Label
 
 
 class LabelFilter(django_filters.FilterSet):
@@ -14,12 +14,3 @@ class LabelFilter(django_filters.FilterSet):
     class Meta:
         model = Label
         fields = ["curator", "answer", "origin", "since", "until", "revoked"]
-
-
-class CandidatePairFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=CandidatePair.Status.choices)
-    origin = django_filters.MultipleChoiceFilter(choices=CandidatePair.Origin.choices)
-
-    class Meta:
-        model = CandidatePair
-        fields = ["status", "origin"]

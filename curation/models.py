@@ -13,10 +13,11 @@ class CandidatePairQuerySet(models.QuerySet):
 
     def claimable_by(self, curator, now) -> "CandidatePairQuerySet":
         """Open pairs that nobody else holds and the curator has not answered."""
+        answered = Label.objects.filter(curator=curator, revoked_at__isnull=True).values("pair_id")
         return (
             self.open()
             .filter(Q(claimed_by__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=curator))
-            .exclude(labels__curator=curator, labels__revoked_at__isnull=True)
+            .exclude(pk__in=answered)
         )
 
 

@@ -8,7 +8,7 @@ from curation.services.learning import NotEnoughData
 from mastering.mapping import projection_for
 from mastering.models import EntityType, Job
 from mastering.services import start_job
-from mastering.services.jobs import JobAlreadyRunning
+from mastering.services.jobs import JobAlreadyRunning, fail_stale_jobs
 
 
 @dataclass
@@ -26,6 +26,7 @@ def next_for(*, curator, entity_type: EntityType) -> QueueState:
         return QueueState(pair, "pair")
     if not projection_for(entity_type).source_ids:
         return QueueState(None, "unmapped", f"No source is mapped into {entity_type.name} yet; an admin maps sources in admin.")
+    fail_stale_jobs(entity_type=entity_type, kinds=[Job.Kind.PREPARE_QUEUE, Job.Kind.TRAIN])
     live = Job.objects.filter(entity_type=entity_type, kind__in=[Job.Kind.PREPARE_QUEUE, Job.Kind.TRAIN],
                               status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
     if live is None:

@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Floor
 from django.utils import timezone
 
 from curation.models import CandidatePair, Label
@@ -23,10 +24,12 @@ def queue_pair_ids(*, entity_type: EntityType, curator, now: datetime) -> QueryS
 
 
 def open_pair_count(*, entity_type: EntityType) -> int:
+    """Pairs still waiting for answers."""
     return CandidatePair.objects.open().filter(entity_type=entity_type).count()
 
 
 def list_labels(*, entity_type: EntityType | None = None) -> QuerySet[Label]:
+    """Labels with their pair's records, curator and model loaded."""
     labels = Label.objects.select_related("curator", "pair__left__source", "pair__right__source", "pair__entity_type", "model")
     return labels.filter(pair__entity_type=entity_type) if entity_type is not None else labels
 
@@ -69,6 +72,7 @@ def training_labels(*, entity_type: EntityType) -> list[LabeledPair]:
 
 
 def label_counts(*, entity_type: EntityType) -> dict[str, int]:
+    """How many pairs are decided, and how many of them as match and as not a match."""
     answers = [match for _, _, match in resolved_answers(entity_type=entity_type).values()]
     return {"labels": len(answers), "match": sum(answers), "distinct": len(answers) - sum(answers)}
 
@@ -84,6 +88,7 @@ def ready_to_retrain(*, entity_type: EntityType) -> bool:
 
 
 def labels_until_retrain(*, entity_type: EntityType) -> int:
+    """Answers still needed before the next automatic training."""
     counts = label_counts(entity_type=entity_type)
     model = entity_type.active_model
     trained_on = model.label_count if model is not None else 0
@@ -133,25 +138,20 @@ def agreement(*, entity_type: EntityType) -> dict:
 
 
 def disputed_pairs(*, entity_type: EntityType | None = None) -> QuerySet[CandidatePair]:
+    """Pairs whose curators disagree, with their labels."""
     pairs = CandidatePair.objects.filter(status=CandidatePair.Status.DISPUTED).select_related(
         "entity_type", "left__source", "right__source").prefetch_related("labels__curator")
     return pairs.filter(entity_type=entity_type) if entity_type is not None else pairs
 
 
 def last_label_of(*, curator, entity_type: EntityType) -> Label | None:
+    """The curator's latest queue answer here, the one undo takes back."""
     return (Label.objects.active().filter(curator=curator, pair__entity_type=entity_type, origin=Label.Origin.QUEUE)
             .order_by("-created_at", "-id").first())
 
 
-def has_pairs(*, entity_type: EntityType) -> bool:
-    return CandidatePair.objects.filter(entity_type=entity_type).exists()
-
-
-def answered_pairs_count(*, entity_type: EntityType) -> int:
-    return CandidatePair.objects.filter(entity_type=entity_type).filter(~Q(status=CandidatePair.Status.OPEN)).count()
-
-
 def pair_counts(*, entity_type: EntityType) -> dict[str, int]:
+    """Pairs by status."""
     rows = CandidatePair.objects.filter(entity_type=entity_type).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
 
@@ -164,8 +164,10 @@ def diagnostics(*, entity_type: EntityType) -> dict:
     last_run = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()
     bins = [0] * 20
     if last_run is not None:
-        for score in ScoredPair.objects.filter(job=last_run, score__isnull=False).values_list("score", flat=True).iterator(chunk_size=50_000):
-            bins[min(int(score * 20), 19)] += 1
+        rows = (ScoredPair.objects.filter(job=last_run, score__isnull=False).annotate(bin=Floor(F("score") * 20))
+                .values("bin").annotate(n=Count("id")).values_list("bin", "n"))
+        for position, n in rows:
+            bins[min(int(position), 19)] += n
     model = entity_type.active_model
     labels = training_labels(entity_type=entity_type)
     curve = []

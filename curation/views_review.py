@@ -1,7 +1,10 @@
 """Pages for cluster review: edits and overrides on the entity page, history, changes, review lists, rules, diagnostics."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,8 +66,8 @@ def entity_edit(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
             messages.success(request, "Override removed; the rule decides again.")
         else:
             raise ServiceError("Unknown action.")
-    except (ServiceError, ValueError, KeyError) as exc:
-        messages.warning(request, getattr(exc, "message", None) or "That edit was incomplete.")
+    except (ServiceError, ValueError, KeyError, ValidationError) as exc:
+        messages.warning(request, getattr(exc, "message", None) if isinstance(exc, ServiceError) else "That edit was incomplete.")
     destination = Entity.objects.get(pk=destination.pk)
     if destination.retired_at is not None and destination.retired_into_id:
         destination = destination.retired_into
@@ -80,7 +83,10 @@ def entity_search(request: HttpRequest, slug: str) -> HttpResponse:
     if len(query) >= 2:
         found = EntityFilter({"q": query}, queryset=mastering_selectors.list_entities(entity_type=entity_type)).qs
         if exclude:
-            found = found.exclude(pk=exclude)
+            try:
+                found = found.exclude(pk=uuid.UUID(exclude))
+            except ValueError:
+                pass  # not an entity id: nothing to leave out
         results = list(found[:10])
     return render(request, "curation/partials/_entity_choices.html", {"results": results, "query": query})
 
@@ -109,7 +115,8 @@ def run_changes(request: HttpRequest, slug: str) -> HttpResponse:
     """What a run changed across all entities, with counts per kind and a filterable list."""
     entity_type = get_object_or_404(EntityType, slug=slug)
     last = mastering_selectors.last_master_job(entity_type=entity_type)
-    job_id = request.GET.get("job") or (last.pk if last else None)
+    job_id = request.GET.get("job", "")
+    job_id = int(job_id) if job_id.isdigit() else (last.pk if last else None)
     changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).order_by("kind", "id")
     counts = {kind: changes.filter(kind=kind).count() for kind, _ in RunChange.Kind.choices}
     if request.GET.get("kind"):
@@ -127,7 +134,7 @@ def review_list(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     entity_type = get_object_or_404(EntityType, slug=slug)
     if name == "low-confidence-members":
         members = Membership.objects.filter(entity_type=entity_type, confidence__isnull=False, entity__retired_at__isnull=True) \
-            .select_related("record__source", "entity").order_by("confidence", "id")
+            .select_related("record__source", "entity__entity_type").order_by("confidence", "id")
         if request.GET.get("source"):
             members = members.filter(record__source__slug=request.GET["source"])
         page = Paginator(members, 50).get_page(request.GET.get("page"))
@@ -154,7 +161,7 @@ def review_list(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def rules(request: HttpRequest, slug: str) -> HttpResponse:
+def rules(request: HttpRequest, slug: str) -> HttpResponse:  # previews need edit_rules: they recompute every golden record
     """Survivorship rules per attribute: preview how many golden values a change would alter, then apply it."""
     entity_type = get_object_or_404(EntityType, slug=slug)
     preview = None

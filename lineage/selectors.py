@@ -13,4 +13,4 @@ def list_activities() -> QuerySet[Activity]:
 def list_activities_touching(obj: models.Model) -> QuerySet[Activity]:
     """Activities that read or wrote the object."""
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
-    return list_activities().filter(links__content_type=content_type, objects__object_id=str(obj.pk)).distinct()
+    return list_activities().filter(links__content_type=content_type, links__object_id=str(obj.pk)).distinct()

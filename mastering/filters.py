@@ -1,10 +1,17 @@
 """FilterSets shared by the mastering pages and API."""
 
 import django_filters
-from django.db.models import OuterRef, QuerySet, Subquery, TextField
-from django.db.models.functions import Cast
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from mastering.models import Entity, IngestBatch, Job, Membership, Source, SourceRecord
+from mastering.models import Attribute, Entity, IngestBatch, Job, Membership, Source, SourceField, SourceRecord
+
+
+def any_value_contains(field: str, keys, value: str) -> Q:
+    """Some key of a JSON field contains the text, case-insensitively (JSON text itself escapes accents on SQLite)."""
+    condition = Q(pk__in=[])
+    for key in keys:
+        condition |= Q(**{f"{field}__{key}__icontains": value})
+    return condition
 
 
 class SourceFilter(django_filters.FilterSet):
@@ -32,10 +39,10 @@ class SourceRecordFilter(django_filters.FilterSet):
         fields = ["q", "key", "retired", "changed_batch", "updated_since"]
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Match the key or any value of the record."""
-        return queryset.annotate(data_text=Cast("data", TextField())).filter(data_text__icontains=value) | queryset.filter(
-            key__icontains=value
-        )
+        """Match the key or any field value of the record."""
+        source_id = queryset.values_list("source_id", flat=True).first()
+        names = SourceField.objects.filter(source_id=source_id).values_list("name", flat=True)
+        return queryset.filter(any_value_contains("data", names, value) | Q(key__icontains=value))
 
 
 class IngestBatchFilter(django_filters.FilterSet):
@@ -72,7 +79,10 @@ class EntityFilter(django_filters.FilterSet):
         fields = ["q", "source", "size_min", "size_max", "confidence_max", "changed_in_last_run", "pinned"]
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.annotate(golden_text=Cast("golden", TextField())).filter(golden_text__icontains=value)
+        """Match any golden value (not attribute names, and accents intact on every database)."""
+        entity_type_id = queryset.values_list("entity_type_id", flat=True).first()
+        names = Attribute.objects.filter(entity_type_id=entity_type_id).values_list("name", flat=True)
+        return queryset.filter(any_value_contains("golden", names, value))
 
     def from_source(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(memberships__record__source__slug=value).distinct()

@@ -11,20 +11,24 @@ def list_sources() -> QuerySet[Source]:
 
 
 def get_source(*, slug: str) -> Source:
+    """One source with its fields."""
     return Source.objects.prefetch_related("fields").get(slug=slug)
 
 
 def list_records(*, source: Source) -> QuerySet[SourceRecord]:
-    return SourceRecord.objects.filter(source=source).order_by("key")
+    """A source's records by key, with the source loaded for their links."""
+    return SourceRecord.objects.filter(source=source).select_related("source").order_by("key")
 
 
 def get_record(*, source: Source, key: str) -> SourceRecord:
+    """One record with the batches that first saw, last changed and last saw it."""
     return SourceRecord.objects.select_related("source", "first_batch", "changed_batch", "last_seen_batch").get(
         source=source, key=key
     )
 
 
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:
+    """Batches, newest first, of one source or all."""
     batches = IngestBatch.objects.select_related("source", "user")
     return batches.filter(source=source) if source is not None else batches
 
@@ -60,10 +64,12 @@ def list_entity_types() -> QuerySet[EntityType]:
 
 
 def list_jobs() -> QuerySet[Job]:
+    """Jobs, newest first, with entity type, starter and model loaded."""
     return Job.objects.select_related("entity_type", "started_by", "model")
 
 
 def mapped_sources(*, entity_type: EntityType) -> list[Source]:
+    """The sources whose fields feed the entity type."""
     return list(Source.objects.filter(mappings__attribute__entity_type=entity_type).distinct().order_by("name"))
 
 
@@ -111,10 +117,12 @@ def resolve_entity(*, entity_type: EntityType, entity_id) -> tuple:
 
 
 def list_memberships(*, entity_type: EntityType) -> QuerySet:
+    """One row per record of the entity type: its entity, reason and run."""
     from mastering.models import Membership
 
     return Membership.objects.filter(entity_type=entity_type).select_related("record__source", "job__model").order_by("entity_id", "record_id")
 
 
 def last_master_job(*, entity_type: EntityType):
+    """The latest finished mastering run, or None."""
     return Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()

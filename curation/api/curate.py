@@ -175,7 +175,10 @@ class ChangesView(APIView):
     @extend_schema(parameters=[OpenApiParameter("job", int), OpenApiParameter("kind", str)], responses=RunChangeSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         entity_type = get_object_or_404(EntityType, slug=slug)
-        job_id = request.query_params.get("job") or getattr(mastering_selectors.last_master_job(entity_type=entity_type), "pk", None)
+        job_id = request.query_params.get("job", "")
+        if job_id and not job_id.isdigit():
+            raise InvalidInput("job must be a job id (a whole number).")
+        job_id = int(job_id) if job_id else getattr(mastering_selectors.last_master_job(entity_type=entity_type), "pk", None)
         changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("edit__user")
         counts = {row: changes.filter(kind=row).count() for row in RunChange.Kind.values}
         if request.query_params.get("kind"):
@@ -187,8 +190,8 @@ class ChangesView(APIView):
 class RuleView(APIView):
     """GET ?rule=… previews a survivorship rule change; POST {rule} applies it and recomputes golden records in a job."""
 
-    def get_permissions(self):
-        return [has_capability("edit_rules")()] if self.request.method == "POST" else super().get_permissions()
+    # A preview recomputes every golden record of the type, so it is for those who may change rules.
+    permission_classes = [has_capability("edit_rules")]
 
     @extend_schema(parameters=[OpenApiParameter("rule", str, required=True)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, slug: str, attribute: str) -> Response:

@@ -19,6 +19,7 @@ from curation.models import CandidatePair, Label
 from curation.presenters import pair_as_dict, present_pair
 from curation.queue_state import next_for
 from mastering.models import EntityType
+from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.pagination import StandardPagination
 from steward.api.permissions import has_capability
@@ -131,6 +132,7 @@ class LabelListView(GenericAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Import labels: a JSON list of {left: {source, key}, right: {source, key}, answer}, or a CSV file
         with columns left_source, left_key, right_source, right_key, answer."""
+        refuse_if_too_large(request, LABEL_FILE_LIMIT)
         if "file" in request.FILES:
             rows = csv_label_rows(request.FILES["file"])
         else:
@@ -141,9 +143,13 @@ class LabelListView(GenericAPIView):
         return Response(result, status=status.HTTP_201_CREATED)
 
 
+LABEL_FILE_LIMIT = 20 * 1024 * 1024
+
+
 def csv_label_rows(upload) -> list[dict]:
-    text = upload.read(20 * 1024 * 1024 + 1)
-    if len(text) > 20 * 1024 * 1024:
+    """Rows of a label CSV (left_source, left_key, right_source, right_key, answer) as import dicts."""
+    text = upload.read(LABEL_FILE_LIMIT + 1)
+    if len(text) > LABEL_FILE_LIMIT:
         raise InvalidInput("A label file may be at most 20 MB.")
     try:
         reader = csv.DictReader(io.StringIO(text.decode("utf-8-sig")))
@@ -165,7 +171,7 @@ class LabelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return selectors.list_labels()
 
     @extend_schema(request=serializers.RevokeInput, responses=serializers.LabelSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[has_capability("label")])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         label = self.get_object()
         if label.curator_id != request.user.pk and not request.user.has_perm("accounts.adjudicate"):

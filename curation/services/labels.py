@@ -83,9 +83,9 @@ def import_labels(*, entity_type: EntityType, rows: list[dict], curator: Abstrac
 @transaction.atomic
 def revoke_label(*, label: Label, by: AbstractBaseUser, reason: str) -> Label:
     """Keep a label for the record but stop training on it."""
-    if label.revoked_at is not None:
+    if not Label.objects.filter(pk=label.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=by, revoke_reason=reason[:200]):
         raise ServiceError(f"Label {label.pk} was already revoked.")
-    Label.objects.filter(pk=label.pk).update(revoked_at=timezone.now(), revoked_by=by, revoke_reason=reason[:200])
     label.refresh_from_db()
     pair = label.pair
     from curation.services.queue import _settle

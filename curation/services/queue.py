@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from curation import selectors
@@ -30,10 +30,11 @@ class NothingToUndo(ServiceError):
 def claim_next_pair(*, curator: AbstractBaseUser, entity_type: EntityType) -> CandidatePair | None:
     """Hand the curator the most urgent open pair that nobody else holds; keep one they already hold."""
     now = timezone.now()
+    answered = Label.objects.filter(curator=curator, revoked_at__isnull=True).values("pair_id")
     held = (
         CandidatePair.objects.open()
         .filter(entity_type=entity_type, claimed_by=curator, claimed_until__gt=now)
-        .exclude(labels__curator=curator, labels__revoked_at__isnull=True)
+        .exclude(pk__in=answered)
         .order_by("priority", "id")
         .first()
     )
@@ -113,7 +114,7 @@ def _keep_learning(entity_type_id: int) -> None:
 def skip_pair(*, pair: CandidatePair, curator: AbstractBaseUser) -> None:
     """Give a held pair back and move it behind the others, so the curator gets a different one."""
     CandidatePair.objects.filter(pk=pair.pk, claimed_by=curator).update(
-        claimed_by=None, claimed_until=None, priority=pair.priority + 1_000_000
+        claimed_by=None, claimed_until=None, priority=F("priority") + 1_000_000
     )
 
 
@@ -135,12 +136,16 @@ def undo_last_answer(*, curator: AbstractBaseUser, entity_type: EntityType) -> C
     if label is None:
         raise NothingToUndo("You have no answer to take back here.")
     now = timezone.now()
-    Label.objects.filter(pk=label.pk).update(revoked_at=now, revoked_by=curator, revoke_reason="undone by its curator")
     pair = label.pair
-    holder_elsewhere = CandidatePair.objects.filter(pk=pair.pk, claimed_until__gt=now).exclude(claimed_by=curator).exists()
-    if holder_elsewhere:
+    # Compare-and-set: take the pair back only if nobody else holds it right now.
+    taken = CandidatePair.objects.filter(pk=pair.pk).filter(
+        Q(claimed_by__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=curator)
+    ).update(claimed_by=curator, claimed_until=now + CLAIM_TTL)
+    if not taken:
         raise ServiceError("Another curator is looking at that pair right now; try again in a moment.")
-    CandidatePair.objects.filter(pk=pair.pk).update(claimed_by=curator, claimed_until=now + CLAIM_TTL)
+    if not Label.objects.filter(pk=label.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=curator, revoke_reason="undone by its curator"):
+        raise NothingToUndo("That answer was already taken back.")
     _settle(pair)
     record_activity(kind=Activity.Kind.LABEL, actor=curator, summary=f"Pair {pair.pk}: answer undone",
                     inputs=[pair], outputs=[label], parameters={"undo": True})

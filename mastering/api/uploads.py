@@ -24,12 +24,19 @@ class RawTableParser(BaseParser):
         return {}
 
 
+def refuse_if_too_large(request, limit: int | None = None) -> None:
+    """413 from the Content-Length header alone, before any of the body is read."""
+    limit = limit or settings.STEWARD_MAX_UPLOAD_BYTES
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    # Multipart framing adds a little; the file itself is checked again while it is copied.
+    if length.isdigit() and int(length) > limit + 64 * 1024:
+        raise TooLarge(limit)
+
+
 @contextlib.contextmanager
 def incoming_table(request: Request) -> Iterator[tuple[io.BufferedIOBase, str]]:
     """The table's byte stream and file name, from a multipart file or the raw body; 413 if too large."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > settings.STEWARD_MAX_UPLOAD_BYTES + 64 * 1024:
-        raise TooLarge(settings.STEWARD_MAX_UPLOAD_BYTES)
+    refuse_if_too_large(request)
     content_type = (request.content_type or "").split(";")[0].strip().lower()
     if content_type.startswith("multipart/"):
         upload = request.FILES.get("file")

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from mastering import selectors, services
 from mastering.api import serializers
-from mastering.api.uploads import RawTableParser, incoming_table
+from mastering.api.uploads import RawTableParser, incoming_table, refuse_if_too_large
 from mastering.filters import EntityFilter, IngestBatchFilter, MembershipFilter, SourceFilter, SourceRecordFilter
 from mastering.models import Entity, EntityType, IngestBatch, Job, Membership, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
@@ -83,6 +83,7 @@ class SourceBatchesView(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         source = get_object_or_404(Source, slug=slug)
+        refuse_if_too_large(request)
         options = serializers.BatchInput(data={**request.query_params.dict(), **_form_options(request)})
         options.is_valid(raise_exception=True)
         with incoming_table(request) as (stream, file_name):

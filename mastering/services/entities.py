@@ -13,10 +13,20 @@ from mastering.services import golden
 from steward.errors import InvalidInput, ServiceError
 
 PREVIEW_EXAMPLES = 10
+MAX_REASON = 500
 
 
 class EditRefused(ServiceError):
     pass
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say briefly why: the reason is kept with the edit.")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+    return reason
 
 
 def _members(entity: Entity) -> set[int]:
@@ -24,6 +34,9 @@ def _members(entity: Entity) -> set[int]:
 
 
 def _live(entity: Entity, *, unpinned: bool = True) -> None:
+    # Serialize with mastering runs (and other edits) of this entity type; see finish_master.
+    EntityType.objects.select_for_update().filter(pk=entity.entity_type_id).first()
+    entity.refresh_from_db(fields=["retired_at", "retired_into", "pinned"])
     if entity.retired_at is not None:
         raise EditRefused(f"Entity {entity.pk} was retired; open the entity that took its records.")
     if unpinned and entity.pinned:
@@ -62,6 +75,7 @@ def _retire_if_empty(entity: Entity, survivor: Entity) -> None:
 @transaction.atomic
 def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser, reason: str) -> tuple[ClusterEdit, Entity]:
     """Take some records out of an entity into a new one; every later run keeps them apart."""
+    reason = _reason(reason)
     _live(entity)
     members, chosen = _members(entity), set(records)
     if not chosen or not chosen <= members:
@@ -83,6 +97,7 @@ def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser,
 @transaction.atomic
 def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBaseUser, reason: str) -> ClusterEdit:
     """Move one record into another entity; later runs keep it there."""
+    reason = _reason(reason)
     _live(entity)
     _live(target)
     if target.entity_type_id != entity.entity_type_id or target.pk == entity.pk:
@@ -104,6 +119,7 @@ def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBa
 @transaction.atomic
 def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBaseUser, reason: str) -> ClusterEdit:
     """Merge entities into the survivor, which keeps its id; the others' ids redirect to it."""
+    reason = _reason(reason)
     _live(survivor)
     others = [o for o in others if o.pk != survivor.pk]
     if not others:
@@ -128,6 +144,7 @@ def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBase
 @transaction.atomic
 def pin_entity(*, entity: Entity, user: AbstractBaseUser, reason: str, pinned: bool = True) -> ClusterEdit:
     """Fix (or release) an entity's members: while pinned, runs neither add nor remove records."""
+    reason = _reason(reason)
     _live(entity, unpinned=False)
     if entity.pinned == pinned:
         raise EditRefused(f"The entity is already {'pinned' if pinned else 'not pinned'}.")
@@ -153,6 +170,7 @@ def _record(edit: ClusterEdit, entities: list[Entity]) -> None:
 @transaction.atomic
 def override_value(*, entity: Entity, attribute: Attribute, value: str, user: AbstractBaseUser, reason: str) -> ValueOverride:
     """Set a golden value by hand; it survives every run until removed."""
+    reason = _reason(reason)
     _live(entity, unpinned=False)
     if attribute.entity_type_id != entity.entity_type_id:
         raise InvalidInput("That attribute belongs to another entity type.")
@@ -231,18 +249,21 @@ def set_threshold(*, entity_type: EntityType, threshold: float, user: AbstractBa
 def run_golden_job(job: Job, progress) -> dict:
     """Job runner: recompute every live entity's golden record and record what changed."""
     entity_type = job.entity_type
-    ids = [str(pk) for pk in Entity.objects.live().filter(entity_type=entity_type).values_list("pk", flat=True)]
     progress.begin("recomputing golden records", 0.1)
-    computed = golden.compute_golden(entity_type, ids)
     changed, changes = [], []
+    now = timezone.now()
     with transaction.atomic():
+        # Under the entity type's lock: an override or edit made meanwhile is in what is computed here.
+        EntityType.objects.select_for_update().filter(pk=entity_type.pk).first()
+        ids = [str(pk) for pk in Entity.objects.live().filter(entity_type=entity_type).values_list("pk", flat=True)]
+        computed = golden.compute_golden(entity_type, ids)
         for entity in Entity.objects.filter(pk__in=ids):
             values, provenance = computed[str(entity.pk)]
             if values != entity.golden or provenance != entity.provenance:
                 if values != entity.golden:
                     changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity.pk, kind=RunChange.Kind.VALUES,
                                              golden_before=entity.golden, golden_after=values))
-                entity.golden, entity.provenance, entity.changed_job = values, provenance, job
+                entity.golden, entity.provenance, entity.changed_job, entity.updated_at = values, provenance, job, now
                 changed.append(entity)
         Entity.objects.bulk_update(changed, ["golden", "provenance", "changed_job", "updated_at"], batch_size=2000)
         RunChange.objects.bulk_create(changes, batch_size=2000)

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.mapping import TRANSFORMS, apply_transforms, normalize_name, projection_for
-from mastering.models import Attribute, AttributeMapping, EntityType, Source, SourceField, SourceRecord
+from mastering.models import Attribute, AttributeMapping, EntityType, Source, SourceRecord
 from steward.errors import InvalidInput
 
 SYNONYMS = [
@@ -167,7 +167,3 @@ def infer_attributes(*, source: Source, sample_size: int = 500, seed: int = 0) -
         attributes.append({"name": field.name, "comparator": infer_comparator(values),
                            "has_missing": any(v is None for v in values)})
     return attributes
-
-
-def field_types(source: Source) -> dict[str, str]:
-    return dict(SourceField.objects.filter(source=source).values_list("name", "type"))

@@ -3,6 +3,8 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from mastering.mapping import Projection, projection_for
 from mastering.models import Entity, EntityType, Membership, Source, SourceRecord, ValueOverride
 from mastering.resolution.survivorship import Candidate, golden_record
@@ -73,8 +75,10 @@ def refresh_entities(entity_type: EntityType, entity_ids: Iterable, *, job=None)
     computed = compute_golden(entity_type, entity_ids)
     entities = list(Entity.objects.filter(pk__in=entity_ids))
     stats = {str(e): (n, low) for e, n, low in _membership_stats(entity_ids)}
+    now = timezone.now()
     for entity in entities:
         entity.golden, entity.provenance = computed[str(entity.pk)]
+        entity.updated_at = now
         entity.size, entity.confidence = stats.get(str(entity.pk), (0, None))
         if job is not None:
             entity.changed_job = job

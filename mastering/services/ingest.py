@@ -76,8 +76,20 @@ def receive_table(
     )
 
 
+ABANDONED_AFTER_SECONDS = 24 * 3600
+
+
 def new_upload_path() -> Path:
-    return upload_folder() / f"{uuid.uuid4().hex}.upload"
+    """A fresh place for an incoming table; uploads abandoned for a day (never confirmed) are removed first."""
+    folder = upload_folder()
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for old in folder.glob("*.upload"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue  # another process removed it
+    return folder / f"{uuid.uuid4().hex}.upload"
 
 
 def receive_stored_table(

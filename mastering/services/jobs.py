@@ -1,12 +1,14 @@
 """Jobs: start, run (with progress), cancel. Apps register the runner for each job kind."""
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mastering import tasks
@@ -83,7 +85,7 @@ def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | No
     """Queue a job of a kind for an entity type; refused while another of that kind is live."""
     if kind not in _RUNNERS:
         raise InvalidInput(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(_RUNNERS))}.")
-    _requeue_if_stale(entity_type=entity_type, kind=kind)
+    fail_stale_jobs(entity_type=entity_type, kinds=[kind])
     try:
         with transaction.atomic():
             job = Job.objects.create(entity_type=entity_type, kind=kind, started_by=user, parameters=parameters or {})
@@ -96,10 +98,10 @@ def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | No
     return job
 
 
-def _requeue_if_stale(*, entity_type: EntityType, kind: str) -> None:
-    """Mark a running job whose worker stopped reporting as failed, so the work can start again."""
+def fail_stale_jobs(*, entity_type: EntityType, kinds: list[str]) -> None:
+    """Mark running jobs whose worker stopped reporting as failed, so the work can start again."""
     cutoff = timezone.now() - STALE_AFTER
-    Job.objects.filter(entity_type=entity_type, kind=kind, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+    Job.objects.filter(entity_type=entity_type, kind__in=kinds, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
         status=Job.Status.FAILED, error="The worker stopped reporting progress (it may have been killed); started again.",
         finished_at=timezone.now(),
     )
@@ -116,7 +118,8 @@ def run_job(*, job_id: int) -> Job:
         return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
     progress = Progress(job)
     try:
-        counts = _RUNNERS[job.kind](job, progress)
+        with heartbeat(job.pk):
+            counts = _RUNNERS[job.kind](job, progress)
     except JobCancelled:
         progress.stage_done()
         fail_job(job, cancelled=True, timings=progress.timings)
@@ -131,6 +134,30 @@ def run_job(*, job_id: int) -> Job:
             finish_job(job, counts=counts or {}, timings=progress.timings)
     job.refresh_from_db()
     return job
+
+
+HEARTBEAT_EVERY = 60
+
+
+@contextlib.contextmanager
+def heartbeat(job_id: int, every: float = HEARTBEAT_EVERY) -> Iterator[None]:
+    """Keep saying "alive" while a long step runs without progress reports, so it is not taken for dead."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def finish_job(job: Job, *, counts: dict, timings: dict) -> None:
@@ -154,8 +181,13 @@ def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dic
 
 
 def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
-    """Cancel a queued job at once; ask a running one to stop at its next progress report."""
-    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=timezone.now()):
+    """Cancel a queued job (or one whose worker died) at once; ask a running one to stop at its next progress report."""
+    now = timezone.now()
+    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=now):
+        job.refresh_from_db()
+        return job
+    if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
+            status=Job.Status.CANCELLED, finished_at=now, error="Cancelled; its worker had stopped reporting."):
         job.refresh_from_db()
         return job
     if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True):

@@ -24,20 +24,20 @@ def _check_fields(key_field: str, fields: list[dict]) -> None:
 
 
 def _write_fields(source: Source, fields: list[dict]) -> None:
-    source.fields.all().delete()
-    SourceField.objects.bulk_create(
-        [
-            SourceField(
-                source=source,
-                name=f["name"],
-                type=f.get("type") or SourceField.Type.STRING,
-                required=bool(f.get("required", False)) or f["name"] == source.key_field,
-                description=f.get("description", ""),
-                position=index,
-            )
-            for index, f in enumerate(fields)
-        ]
-    )
+    """Update fields in place by name (mappings point at them), add new ones, drop removed unmapped ones."""
+    existing = {f.name: f for f in source.fields.all()}
+    wanted = {f["name"] for f in fields}
+    mapped = sorted(name for name, f in existing.items() if name not in wanted and f.mappings.exists())
+    if mapped:
+        raise InvalidInput(f"Fields still mapped into an entity type cannot be removed: {', '.join(mapped)}. Remove the mappings first.")
+    source.fields.exclude(name__in=wanted).delete()
+    for index, spec in enumerate(fields):
+        field = existing.get(spec["name"]) or SourceField(source=source, name=spec["name"])
+        field.type = spec.get("type") or SourceField.Type.STRING
+        field.required = bool(spec.get("required", False)) or spec["name"] == source.key_field
+        field.description = spec.get("description", "")
+        field.position = index
+        field.save()
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from mastering import selectors, services
 from mastering.filters import SourceFilter, SourceRecordFilter
 from mastering.forms import IngestOptionsForm, UploadForm
+from mastering.api.uploads import refuse_if_too_large
 from mastering.ingest.limits import TooLarge
 from mastering.ingest.parsing import write_upload
 from mastering.ingest.preview import preview_table
@@ -53,6 +54,12 @@ def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
     """Step 1: pick a file; it is checked and previewed before anything is written."""
     source = get_object_or_404(Source, slug=slug)
+    if request.method == "POST":
+        try:
+            refuse_if_too_large(request)
+        except TooLarge as exc:
+            messages.error(request, exc.message)
+            return render(request, "mastering/upload.html", {"source": source, "form": UploadForm()}, status=413)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
@@ -96,6 +103,7 @@ def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
                 channel=IngestBatch.Channel.UPLOAD, mode=form.cleaned_data["mode"], partial=form.cleaned_data["partial"],
             )
         except ServiceError as exc:
+            Path(pending["path"]).unlink(missing_ok=True)
             messages.warning(request, exc.message)
             return redirect("mastering:source-upload", slug=source.slug)
         return redirect(batch.get_absolute_url())

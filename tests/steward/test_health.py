@@ -17,7 +17,7 @@ def test_healthz_is_503_when_the_database_fails(client, monkeypatch):
     from steward import health
 
     def broken(conn):
-        return {"ok": False, "detail": "OperationalError: connection refused"}
+        return {"ok": False, "detail": "unreachable"}
 
     monkeypatch.setattr(health, "check_database", broken)
     response = client.get("/healthz")

@@ -33,20 +33,18 @@ def finish_master(*, job_id: int) -> Job | None:
     progress = Progress(job)
     progress.timings = dict(job.timings)
     try:
-        counts = _finish(job, progress)
+        _finish(job, progress)
     except JobCancelled:
         fail_job(job, cancelled=True)
-        return job
     except Exception as exc:
         logger.exception("Finishing master job %s failed", job_id)
         fail_job(job, error=f"{type(exc).__name__}: {exc}")
         raise
-    progress.stage_done()
-    finish_job(job, counts=counts, timings=progress.timings)
+    job.refresh_from_db()
     return job
 
 
-def _finish(job: Job, progress: Progress) -> dict:
+def _finish(job: Job, progress: Progress) -> None:
     entity_type = job.entity_type
     progress.begin("clustering", 0.8)
     facts = golden.record_facts(projection_for(entity_type))
@@ -67,16 +65,20 @@ def _finish(job: Job, progress: Progress) -> dict:
         confidence.update({r: round(float(c), 4) for r, c in zip(cluster.record_ids, cluster.confidences)})
     clustered = set().union(*grouped) if grouped else set()
     grouped += [frozenset([r]) for r in sorted(live - clustered)]
-    progress.begin("applying curator edits", 0.84)
-    edited = apply_edits(grouped, _edits(entity_type), live)
-    progress.begin("keeping entity ids", 0.86)
-    previous = dict(Membership.objects.filter(entity_type=entity_type).values_list("record_id", "entity_id"))
-    previous = {record: str(entity) for record, entity in previous.items()}
-    seniority = {str(pk): (created.timestamp(),) for pk, created in
-                 Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
-    assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
-    progress.begin("golden records", 0.9)
     with transaction.atomic():
+        # Curator edits take the same lock, so none lands between reading memberships and writing the results.
+        EntityType.objects.select_for_update().filter(pk=entity_type.pk).first()
+        if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+            return  # a redelivered finish, or the job was cancelled meanwhile: its first delivery did the work
+        progress.begin("applying curator edits", 0.84)
+        edited = apply_edits(grouped, _edits(entity_type), live)
+        progress.begin("keeping entity ids", 0.86)
+        previous = dict(Membership.objects.filter(entity_type=entity_type).values_list("record_id", "entity_id"))
+        previous = {record: str(entity) for record, entity in previous.items()}
+        seniority = {str(pk): (created.timestamp(),) for pk, created in
+                     Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
+        assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
+        progress.begin("golden records", 0.9)
         counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous)
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
@@ -85,7 +87,8 @@ def _finish(job: Job, progress: Progress) -> dict:
             inputs=[entity_type, job.model], outputs=[job],
             parameters={"model_version": job.model.version, "threshold": entity_type.match_threshold, **counts},
         )
-    return counts
+        progress.stage_done()
+        finish_job(job, counts=counts, timings=progress.timings)
 
 
 def _edits(entity_type: EntityType) -> list[Edit]:
@@ -151,6 +154,7 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
             ))
         entity_counts["values_changed"] += values_changed
         entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
+        entity.updated_at = now
         changed_entities.append(entity)
     _insert_entities(new_entities, now)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
