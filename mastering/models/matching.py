@@ -16,7 +16,8 @@ class EntityType(TimeStampedModel):
     slug = models.SlugField(max_length=50, unique=True)
     description = models.TextField(blank=True)
     match_threshold = models.FloatField(
-        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        # 0.4 rather than dedupe's 0.5: measured on Febrl, DBLP-ACM and the Chicago example, it keeps precision and finds more.
+        default=0.4, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Pairs scoring at or above this are clustered together by the next run.",
     )
     retrain_every = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)],

@@ -29,7 +29,6 @@ SYNONYMS = [
     {"year", "pub_year", "publication_year"},
 ]
 PROPOSAL_THRESHOLD = 0.55
-LINK_THRESHOLD = 0.4
 
 
 def _check_transforms(transforms: list[str]) -> list[str]:
@@ -53,9 +52,6 @@ def create_entity_type(
     names = [a["name"] for a in attributes]
     if len(set(names)) != len(names):
         raise InvalidInput("Attribute names must be unique.")
-    if options.get("one_per_source") and "match_threshold" not in options:
-        # Linking clean tables: the one-record-per-source rule guards precision, so a lower cut finds more links.
-        options["match_threshold"] = LINK_THRESHOLD
     entity_type = EntityType.objects.create(name=name, slug=slug, **options)
     Attribute.objects.bulk_create(
         [Attribute(entity_type=entity_type, position=i, **{k: v for k, v in a.items() if k in

@@ -10,6 +10,7 @@ from django.db import connection
 
 from accounts.services import create_user
 from mastering import benchmarking
+from mastering.models import EntityType
 from steward.celery import app as celery_app
 
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--fields", default="", help="Comma-separated columns to match on (default: all but id and truth).")
         parser.add_argument("--sample-size", type=int, default=3000, help="Records the active learner works on.")
+        parser.add_argument("--random-share", type=float, default=None, help="Share of random pairs in the queue.")
+        parser.add_argument("--threshold", type=float, default=None, help="Match threshold (default: the entity type's).")
 
     def handle(self, *args, **options):
         dataset = self._dataset(options)
@@ -57,6 +60,8 @@ class Command(BaseCommand):
 
     def _run(self, dataset, options, started):
         entity_type = benchmarking.load(dataset, sample_size=options["sample_size"], seed=options["seed"])
+        overrides = {"random_pair_share": options["random_share"], "match_threshold": options["threshold"]}
+        EntityType.objects.filter(pk=entity_type.pk).update(**{k: v for k, v in overrides.items() if v is not None})
         entity_type.refresh_from_db()
         curator = create_user(username="simulated-curator", password="x" * 20, role="curator")
         simulated = benchmarking.SimulatedCurator(dataset, entity_type, curator, options["seed"])
