@@ -67,9 +67,6 @@ def block_records(*, job_id: int, chunk: int) -> None:
     job = running(job_id)
     if job is None:
         return
-    if job.cancel_requested:
-        fail_job(job, cancelled=True)
-        return
     started = time.perf_counter()
     stage = Chunked(job, BLOCKING)
     piece = stage.get(chunk)

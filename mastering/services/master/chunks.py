@@ -57,5 +57,11 @@ def slices(ids: list[int], size: int) -> list[tuple[int, int]]:
 
 
 def running(job_id: int) -> Job | None:
-    """The job if it is still running and nobody asked it to stop."""
-    return Job.objects.select_related("entity_type", "model", "started_by").filter(pk=job_id, status=Job.Status.RUNNING).first()
+    """The job if it is still running; a job someone asked to stop is marked cancelled here instead."""
+    from mastering.services.jobs import fail_job
+
+    job = Job.objects.select_related("entity_type", "model", "started_by").filter(pk=job_id, status=Job.Status.RUNNING).first()
+    if job is not None and job.cancel_requested:
+        fail_job(job, cancelled=True)
+        return None
+    return job

@@ -32,9 +32,6 @@ def score_pairs(*, job_id: int, chunk: int) -> None:
     job = running(job_id)
     if job is None:
         return
-    if job.cancel_requested:
-        fail_job(job, cancelled=True)
-        return
     started = time.perf_counter()
     stage = Chunked(job, SCORING)
     pending = list(ScoredPair.objects.filter(job=job, chunk=chunk, score__isnull=True).values_list("id", "left", "right"))
