@@ -190,3 +190,28 @@ def test_threshold_and_diagnostics_over_the_api(mastered, api_for, steward):
     assert entity_type.match_threshold == 0.7
     changes = api.get(f"/api/entity-types/{entity_type.slug}/changes/").json()
     assert changes["counts"]["new"] == len(changes["results"])
+
+
+def test_every_decision_holds_after_new_data_a_retrained_model_and_a_new_run(mastered, curator, engineer, django_capture_on_commit_callbacks):
+    entity_type, source = mastered
+    wrong = entity_of("p10")
+    _, split_out = services.split_records(entity=wrong, records=[record("p10-dup").pk], user=curator, reason="a different person")
+    _, half = services.split_records(entity=entity_of("p14"), records=[record("p14-dup").pk], user=curator, reason="looked different")
+    halves = (entity_of("p14"), half)
+    services.merge_entities(survivor=halves[0], others=[halves[1]], user=curator, reason="two halves of one person")
+    entity_services.override_value(entity=halves[0], attribute=entity_type.attributes.get(name="city"), value="Paris",
+                                   user=curator, reason="confirmed by phone")
+    services.pin_entity(entity=Entity.objects.get(pk=halves[0].pk), user=curator, reason="verified")
+
+    mastering_services.upsert_record(source=source, key="p50", data={"first": "newcomer", "last": "person", "city": "oslo"}, user=engineer)
+    services.train_match_model(entity_type=entity_type)
+    master(entity_type, django_capture_on_commit_callbacks)
+
+    assert entity_of("p10-dup").pk == split_out.pk and entity_of("p10").pk == wrong.pk
+    survivor = Entity.objects.get(pk=halves[0].pk)
+    assert survivor.pinned and survivor.golden["city"] == "Paris"
+    assert {m.record.key for m in Membership.objects.filter(entity=survivor).select_related("record")} == {"p14", "p14-dup"}
+    assert Entity.objects.get(pk=halves[1].pk).retired_into_id == survivor.pk
+    reasons = {c.edit.reason for c in history.timeline(survivor) if c.edit}
+    assert {"two halves of one person", "verified"} <= reasons
+    assert all(c.edit.user == curator for c in history.timeline(survivor) if c.edit)
