@@ -140,7 +140,8 @@ def test_rule_preview_counts_equal_what_applying_changes(mastered, steward, engi
     after = dict(Entity.objects.live().values_list("pk", "golden"))
     changed = sum(1 for pk in before if before[pk]["first"] != after[pk]["first"])
     assert job.status == Job.Status.DONE and changed == preview["would_change"] == job.counts["values_changed"]
-    assert preview["would_change"] >= 1 and {"before": "adaa", "after": "ada"}.items() <= preview["examples"][0].items()
+    assert preview["would_change"] >= 1
+    assert any((e["before"], e["after"]) == ("adaa", "ada") for e in preview["examples"])
 
 
 def test_history_returns_the_right_past_state(mastered, curator):
