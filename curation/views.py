@@ -11,6 +11,7 @@ from curation.forms import AdjudicateForm, QueueActionForm
 from curation.models import CandidatePair
 from curation.presenters import present_pair
 from curation.queue_state import QueueState, next_for
+from mastering.mapping import projection_for
 from mastering.models import EntityType
 from mastering.selectors import entity_type_overview
 from steward.errors import ServiceError
@@ -94,7 +95,8 @@ def disputes(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.warning(request, exc.message)
         return redirect("curation:disputes", slug=slug)
     pairs = list(selectors.disputed_pairs(entity_type=entity_type)[:50])
+    projection = projection_for(entity_type)
     return render(request, "curation/disputes.html", {
-        "entity_type": entity_type, "views": [present_pair(p) for p in pairs],
+        "entity_type": entity_type, "views": [present_pair(p, projection) for p in pairs],
         "agreement": selectors.agreement(entity_type=entity_type),
     })

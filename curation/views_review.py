@@ -117,13 +117,10 @@ def run_changes(request: HttpRequest, slug: str) -> HttpResponse:
     last = mastering_selectors.last_master_job(entity_type=entity_type)
     job_id = request.GET.get("job", "")
     job_id = int(job_id) if job_id.isdigit() else (last.pk if last else None)
-    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).order_by("kind", "id")
-    counts = {kind: changes.filter(kind=kind).count() for kind, _ in RunChange.Kind.choices}
-    if request.GET.get("kind"):
-        changes = changes.filter(kind=request.GET["kind"])
+    changes, counts = mastering_selectors.run_changes(entity_type=entity_type, job_id=job_id, kind=request.GET.get("kind", ""))
     page = Paginator(changes, 50).get_page(request.GET.get("page"))
     return render(request, "curation/run_changes.html", {
-        "entity_type": entity_type, "job_id": job_id, "counts": {k: v for k, v in counts.items() if v}, "page_obj": page,
+        "entity_type": entity_type, "job_id": job_id, "counts": counts, "page_obj": page,
         "changes": page, "query": querystring_without_page(request), "kinds": RunChange.Kind.choices,
         "runs": mastering_selectors.list_jobs().filter(entity_type=entity_type, kind="master", status="done")[:20],
     })

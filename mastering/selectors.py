@@ -123,6 +123,15 @@ def list_memberships(*, entity_type: EntityType) -> QuerySet:
     return Membership.objects.filter(entity_type=entity_type).select_related("record__source", "job__model").order_by("entity_id", "record_id")
 
 
+def run_changes(*, entity_type: EntityType, job_id: int | None, kind: str = "") -> tuple[QuerySet, dict[str, int]]:
+    """What one run changed (optionally of one kind), and how many changes of each kind it made."""
+    from mastering.models import RunChange
+
+    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("edit__user").order_by("kind", "id")
+    counts = dict(changes.order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    return (changes.filter(kind=kind) if kind else changes), counts
+
+
 def last_master_job(*, entity_type: EntityType):
     """The latest finished mastering run, or None."""
     return Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()

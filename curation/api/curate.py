@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from curation import selectors, services
 from curation.api.serializers import RecordRefSerializer
 from mastering import history
+from mastering.mapping import projection_for
 from mastering import selectors as mastering_selectors
 from mastering.api.serializers import EntityDetailSerializer
 from mastering.models import Attribute, Entity, EntityType, RunChange, SourceRecord, ValueOverride
@@ -73,9 +74,11 @@ def _entity(slug: str, entity_id) -> Entity:
 
 
 def _records(entity_type: EntityType, refs: list[dict]) -> list[int]:
+    """Record ids for {source, key} references, among the sources mapped into the entity type only."""
+    source_ids = projection_for(entity_type).source_ids
     ids = []
     for ref in refs:
-        record = SourceRecord.objects.filter(source__slug=ref["source"], key=ref["key"]).first()
+        record = SourceRecord.objects.filter(source_id__in=source_ids, source__slug=ref["source"], key=ref["key"]).first()
         if record is None:
             raise InvalidInput(f"No record {ref['source']}:{ref['key']}.")
         ids.append(record.pk)
@@ -179,11 +182,9 @@ class ChangesView(APIView):
         if job_id and not job_id.isdigit():
             raise InvalidInput("job must be a job id (a whole number).")
         job_id = int(job_id) if job_id else getattr(mastering_selectors.last_master_job(entity_type=entity_type), "pk", None)
-        changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("edit__user")
-        counts = {row: changes.filter(kind=row).count() for row in RunChange.Kind.values}
-        if request.query_params.get("kind"):
-            changes = changes.filter(kind=request.query_params["kind"])
-        return Response({"job": job_id, "counts": {k: v for k, v in counts.items() if v},
+        changes, counts = mastering_selectors.run_changes(entity_type=entity_type, job_id=job_id,
+                                                          kind=request.query_params.get("kind", ""))
+        return Response({"job": job_id, "counts": counts,
                          "results": RunChangeSerializer(changes[:1000], many=True).data})
 
 

@@ -88,9 +88,9 @@ def revoke_label(*, label: Label, by: AbstractBaseUser, reason: str) -> Label:
         raise ServiceError(f"Label {label.pk} was already revoked.")
     label.refresh_from_db()
     pair = label.pair
-    from curation.services.queue import _settle
+    from curation.services.queue import settle_pair
 
-    _settle(pair)
+    settle_pair(pair)
     record_activity(kind=Activity.Kind.LABEL, actor=by, summary=f"Revoked label {label.pk}: {reason}", outputs=[label])
     return label
 

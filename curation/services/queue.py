@@ -69,14 +69,14 @@ def answer_pair(*, pair: CandidatePair, curator: AbstractBaseUser, answer: str, 
         raise ServiceError(f"Unknown answer {answer!r}; use match, distinct or unsure.")
     label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin, model_id=pair.model_id,
                                  seconds_spent=None if seconds_spent is None else max(0.0, min(float(seconds_spent), 3600.0)))
-    _settle(pair)
+    settle_pair(pair)
     record_activity(kind=Activity.Kind.LABEL, actor=curator, summary=f"Pair {pair.pk}: {label.get_answer_display()}",
                     inputs=[pair], outputs=[label], parameters={"answer": answer, "origin": origin})
     _keep_learning(pair.entity_type_id)
     return label
 
 
-def _settle(pair: CandidatePair) -> None:
+def settle_pair(pair: CandidatePair) -> None:
     """Close a pair once it has enough answers; answers that disagree go to a steward."""
     counts = Label.objects.active().filter(pair=pair).aggregate(
         total=Count("id"), match=Count("id", filter=Q(answer=Label.Answer.MATCH)),
@@ -146,7 +146,7 @@ def undo_last_answer(*, curator: AbstractBaseUser, entity_type: EntityType) -> C
     if not Label.objects.filter(pk=label.pk, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=curator, revoke_reason="undone by its curator"):
         raise NothingToUndo("That answer was already taken back.")
-    _settle(pair)
+    settle_pair(pair)
     record_activity(kind=Activity.Kind.LABEL, actor=curator, summary=f"Pair {pair.pk}: answer undone",
                     inputs=[pair], outputs=[label], parameters={"undo": True})
     pair.refresh_from_db()

@@ -86,3 +86,18 @@ def test_healthz_says_what_is_down_not_why(client, monkeypatch):
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False, "detail": "unreachable"}
     assert b"secret_admin" not in response.content
+
+
+def test_edits_over_the_api_only_reach_records_of_the_entity_type(api_for, curator, django_capture_on_commit_callbacks):
+    entity_type, _ = trained_entity_type(6)
+    _, other_source = entity_type_with_records(4, slug="elsewhere")
+    with django_capture_on_commit_callbacks(execute=True):
+        mastering_services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
+    from mastering.models import Membership
+
+    entity = Membership.objects.get(record__key="p0", entity_type=entity_type).entity
+    response = api_for(curator).post(f"/api/entity-types/{entity_type.slug}/entities/{entity.pk}/split/",
+                                     {"records": [{"source": other_source.slug, "key": "p0"}], "reason": "x"}, format="json")
+    assert response.status_code == 400 and "No record" in response.json()["detail"]
+    changes = api_for(curator).get(f"/api/entity-types/{entity_type.slug}/changes/").json()
+    assert changes["counts"]["new"] == len(changes["results"]) > 0
