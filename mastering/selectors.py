@@ -1,6 +1,6 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
-from mastering.models import AttributeMapping, EntityType, IngestBatch, Job, Source, SourceRecord, SourceRecordVersion
+from mastering.models import AttributeMapping, BatchSighting, EntityType, IngestBatch, Job, Source, SourceRecord, SourceRecordVersion
 
 
 def list_sources() -> QuerySet[Source]:
@@ -21,10 +21,22 @@ def list_records(*, source: Source) -> QuerySet[SourceRecord]:
 
 
 def get_record(*, source: Source, key: str) -> SourceRecord:
-    """One record with the batches that first saw, last changed and last saw it."""
-    return SourceRecord.objects.select_related("source", "first_batch", "changed_batch", "last_seen_batch").get(
-        source=source, key=key
-    )
+    """One record with the batches that first sent it and wrote its current version."""
+    return SourceRecord.objects.select_related("source", "first_batch", "changed_batch").get(source=source, key=key)
+
+
+def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
+    """The newest batch that sent this record: one that wrote a live version of it, or saw it unchanged."""
+    if not record.retired:
+        wrote = [record.changed_batch_id]
+    else:  # the retiring batch did not send it; the one that wrote its last live version did
+        wrote = list(SourceRecordVersion.objects.filter(record=record, retired=False).order_by("-version")
+                     .values_list("batch_id", flat=True)[:1])
+    sighted = BatchSighting.objects.filter(
+        batch__source_id=record.source_id, first_record_id__lte=record.pk, last_record_id__gte=record.pk
+    ).aggregate(latest=Max("batch_id"))["latest"]
+    candidates = [batch_id for batch_id in [*wrote, sighted] if batch_id]
+    return IngestBatch.objects.filter(pk=max(candidates)).first() if candidates else None
 
 
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:

@@ -50,7 +50,6 @@ class SourceRecordFactory(factory.django.DjangoModelFactory):
     data = factory.LazyAttribute(lambda o: {"id": o.key})
     content_hash = "0" * 16
     first_batch = factory.SubFactory(IngestBatchFactory, source=factory.SelfAttribute("..source"))
-    last_seen_batch = factory.SelfAttribute("first_batch")
     changed_batch = factory.SelfAttribute("first_batch")
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)

@@ -1,12 +1,11 @@
-"""Validated chunks wait outside the real tables until the whole table is checked.
+"""Checked chunks on their way to the merge.
 
-On PostgreSQL they go straight into a temporary table with COPY while the file is still being
-checked, so the merge starts from rows already in the database. Elsewhere they are pickled
-to a temporary folder. Either way memory stays flat, and nothing real is written until the
-merge, so a rejected table leaves no trace.
+On databases other than PostgreSQL the whole table is checked before anything is written
+(SQLite allows one writer, and a write transaction held through a long check would block
+everyone): chunks wait pickled in a temporary folder, so memory stays flat. produced_ahead
+lets reading and checking run in a thread of their own on every database.
 """
 
-import io
 import pickle
 import queue
 import shutil
@@ -16,13 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-from django.db import DatabaseError, connection
-
 from mastering.ingest.validation import ValidatedChunk
 
-STAGE_TABLE = "ingest_stage"
 T = TypeVar("T")
 
 
@@ -81,65 +75,11 @@ class ChunkList:
         self.items = []
 
 
-class PostgresStage:
-    """A session temporary table (key, hash, v0..vN) filled by COPY, dropped when closed.
-
-    It is not ON COMMIT DROP because it is filled before the merge transaction opens, so it needs
-    a session of its own (no transaction-pooling proxy in between). One stage per connection at a
-    time: the name is fixed so the merge SQL can be static.
-    """
-
-    def __init__(self, fields: list[str]):
-        self.fields = fields
-        self.rows = 0
-        self.names = ["key", "hash"] + [f"v{index}" for index in range(len(fields))]
-        columns = ", ".join(f"{name} text" for name in self.names[2:])
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-            # No primary key: validation already refused repeated keys, and an index would only slow the COPY.
-            cursor.execute(f"CREATE TEMPORARY TABLE {STAGE_TABLE} (key text NOT NULL, hash text NOT NULL"
-                           f"{', ' if columns else ''}{columns})")
-
-    def add(self, chunk: ValidatedChunk) -> None:
-        if not len(chunk):
-            return
-        table = pa.Table.from_arrays(
-            [chunk.keys, chunk.hashes] + [chunk.values[name] for name in self.fields], names=self.names
-        )
-        buffer = io.BytesIO()
-        # In COPY's csv format an unquoted empty cell is NULL, which is how Arrow writes a null;
-        # canonical values are never "", so no real value is confused with one.
-        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        with connection.cursor() as cursor, cursor.copy(
-            f"COPY {STAGE_TABLE} ({', '.join(self.names)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy:
-            copy.write(buffer.getbuffer())
-        self.rows += len(chunk)
-
-    def close(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-
-    def __enter__(self) -> "PostgresStage":
-        return self
-
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is None:
-            self.close()
-            return
-        try:
-            self.close()
-        except DatabaseError:
-            pass  # an aborted transaction cannot drop it; the session or the rollback will, and the first error matters
+Stage = ChunkStage | ChunkList
 
 
-Stage = ChunkStage | ChunkList | PostgresStage
-
-
-def open_stage(*, fields: list[str], spill_to: Path | None = None) -> Stage:
-    """The stage the database's merger reads from; without spill_to, other databases keep chunks in memory."""
-    if connection.vendor == "postgresql":
-        return PostgresStage(fields)
+def open_stage(*, spill_to: Path | None = None) -> Stage:
+    """Where checked chunks wait for the merge: a folder under spill_to, or memory for a handful of rows."""
     return ChunkStage(parent=spill_to) if spill_to is not None else ChunkList()
 
 

@@ -1,9 +1,10 @@
 from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RunChange, ScoredPair, ValueOverride
 from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, MatchModel
-from mastering.models.sources import IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
+from mastering.models.sources import BatchSighting, IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
 __all__ = [
     "Attribute",
+    "BatchSighting",
     "AttributeMapping",
     "BlockKey",
     "ClusterEdit",

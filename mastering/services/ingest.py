@@ -3,7 +3,7 @@
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,16 +12,16 @@ from typing import BinaryIO
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering import tasks
 from mastering.ingest.limits import TooLarge
-from mastering.ingest.merging import MergeCounts, merge
+from mastering.ingest.merging import MergeCounts, open_merger
 from mastering.ingest.parsing import Chunk, TableError, TableFile, inspect_file, read_chunks, write_upload
-from mastering.ingest.staging import Stage, open_stage, produced_ahead
+from mastering.ingest.staging import open_stage, produced_ahead
 from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
 from steward.errors import InvalidInput, ServiceError
@@ -177,6 +177,13 @@ class Stopwatch:
         self.mark = now
 
 
+class Rejected(Exception):
+    """The table has bad rows and the batch is all-or-nothing: whatever was written is rolled back."""
+
+    def __init__(self, check: TableCheck):
+        self.check = check
+
+
 def _ingest(batch: IngestBatch, path: Path) -> None:
     started = time.perf_counter()
     watch = Stopwatch()
@@ -184,48 +191,119 @@ def _ingest(batch: IngestBatch, path: Path) -> None:
     _set_progress(batch.pk, checksum=table.checksum)
     batch.checksum = table.checksum
     watch.lap("inspect_s")
-    source = batch.source
-    specs = _field_specs(source)
-    snapshot = batch.mode == IngestBatch.Mode.SNAPSHOT
-    with open_stage(fields=[s.name for s in specs], spill_to=upload_folder()) as stage:
-        validator = Validator(specs, source.key_field)
-        check = _check_table(batch, table, validator, stage, snapshot=snapshot)
+    specs = _field_specs(batch.source)
+    validator = Validator(specs, batch.source.key_field)
+    types = {s.name: s.type for s in specs}
+    write = _write_while_checking if connection.vendor == "postgresql" else _check_then_write
+    try:
+        check, counts = write(batch, table, validator, types, watch)
+    except Rejected as rejected:
+        check = rejected.check
+        check.problems.sort(key=lambda p: (p["row"], p["column"]))
+        _finish_rejected(batch, check.problems, check.problem_count, warnings=table.warnings + validator.warnings,
+                         received=check.received, rejected=len(check.bad_rows))
+        return
+    timings = {**watch.timings, **check.timings, **counts.timings, "total_s": round(time.perf_counter() - started, 3)}
+    IngestBatch.objects.filter(pk=batch.pk).update(timings=timings)
+    batch.timings = timings
+
+
+def _write_while_checking(batch: IngestBatch, table: TableFile, validator: Validator, types: dict[str, str],
+                          watch: Stopwatch) -> tuple["TableCheck", MergeCounts]:
+    """PostgreSQL: each chunk is written as soon as it passes, while the next one is read and checked.
+
+    It all happens in one transaction under the source's lock, so a bad row anywhere rolls every
+    write back, and concurrent batches for the source wait their turn. Progress is written on a
+    connection of its own so that it shows while the transaction is open.
+    """
+    with transaction.atomic(), OutsideProgress(batch.pk) as progress:
+        _lock_source(batch.source)
+        with open_merger(batch, types) as merger:
+            check = _check_table(batch, table, validator, sink=merger.add, progress=progress)
+            watch.lap("validate_s")
+            _refuse_bad_table(batch, check)
+            counts = merger.finish(snapshot=batch.mode == IngestBatch.Mode.SNAPSHOT, present_keys=check.present_keys)
+        watch.lap("write_s")
+        _finish_succeeded(batch, counts, check, warnings=table.warnings + validator.warnings)
+    return check, counts
+
+
+def _check_then_write(batch: IngestBatch, table: TableFile, validator: Validator, types: dict[str, str],
+                      watch: Stopwatch) -> tuple["TableCheck", MergeCounts]:
+    """Other databases: check the whole table first (chunks wait on disk), then write it in one short transaction."""
+    with open_stage(spill_to=upload_folder()) as stage:
+        check = _check_table(batch, table, validator, sink=stage.add,
+                             progress=lambda rows: _set_progress(batch.pk, rows_read=rows))
         watch.lap("validate_s")
-        if check.received == 0:
-            raise TableError("The file has a header but no rows.")
-        warnings = table.warnings + validator.warnings
-        if check.bad_rows and not batch.partial:
-            check.problems.sort(key=lambda p: (p["row"], p["column"]))
-            _finish_rejected(batch, check.problems, check.problem_count, warnings=warnings, received=check.received,
-                             rejected=len(check.bad_rows))
-            return
+        _refuse_bad_table(batch, check)
         with transaction.atomic():
-            # One batch at a time per source: concurrent batches queue here instead of racing.
-            Source.objects.select_for_update().filter(pk=source.pk).first()
-            counts = merge(batch=batch, stage=stage, types={s.name: s.type for s in specs}, snapshot=snapshot,
-                           present_keys=check.present_keys)
+            _lock_source(batch.source)
+            with open_merger(batch, types) as merger:
+                for chunk in stage.chunks():
+                    merger.add(chunk)
+                counts = merger.finish(snapshot=batch.mode == IngestBatch.Mode.SNAPSHOT,
+                                       present_keys=check.present_keys)
             watch.lap("write_s")
-            timings = {**watch.timings, **check.timings, **counts.timings,
-                       "total_s": round(time.perf_counter() - started, 3)}
-            _finish_succeeded(batch, counts, received=check.received, rejected=len(check.bad_rows),
-                              problems=check.problems, problem_count=check.problem_count, warnings=warnings,
-                              timings=timings)
+            _finish_succeeded(batch, counts, check, warnings=table.warnings + validator.warnings)
+    return check, counts
 
 
-def _check_table(batch: IngestBatch, table: TableFile, validator: Validator, stage: Stage, *,
-                 snapshot: bool) -> TableCheck:
-    """Validate every chunk, staging the good rows and keeping the first problems."""
+def _lock_source(source: Source) -> None:
+    """One batch at a time per source: concurrent batches queue here instead of racing."""
+    Source.objects.select_for_update().filter(pk=source.pk).first()
+
+
+def _refuse_bad_table(batch: IngestBatch, check: "TableCheck") -> None:
+    if check.received == 0:
+        raise TableError("The file has a header but no rows.")
+    if check.bad_rows and not batch.partial:
+        raise Rejected(check)
+
+
+class OutsideProgress:
+    """Writes a running batch's rows_read on a second connection, visible outside the batch's transaction.
+
+    Best effort: a progress figure is never worth waiting for a lock or failing the batch.
+    """
+
+    def __init__(self, batch_id: int):
+        self.batch_id = batch_id
+        self.connection = None
+
+    def __enter__(self) -> "OutsideProgress":
+        return self
+
+    def __call__(self, rows_read: int) -> None:
+        try:
+            if self.connection is None:
+                self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+                with self.connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '1s'")
+            with self.connection.cursor() as cursor:
+                cursor.execute("UPDATE mastering_ingestbatch SET rows_read = %s WHERE id = %s", [rows_read, self.batch_id])
+        except DatabaseError:
+            logger.warning("Could not record progress of batch %s", self.batch_id, exc_info=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def _check_table(batch: IngestBatch, table: TableFile, validator: Validator, *,
+                 sink: Callable[[ValidatedChunk], None], progress: Callable[[int], None]) -> "TableCheck":
+    """Validate every chunk, passing the good rows to sink and keeping the first problems."""
     check = TableCheck()
     watch = Stopwatch()
-    # closing(): should staging fail, the producer thread is stopped at once, not when the traceback is freed.
+    snapshot = batch.mode == IngestBatch.Mode.SNAPSHOT
+    # closing(): should the sink fail, the producer thread is stopped at once, not when the traceback is freed.
     with closing(produced_ahead(_validated_chunks(table, validator, check.timings))) as checked:
         for chunk, validated, cell_problems in checked:
             watch.restart()
             _tally(check, chunk, validated, cell_problems, key_field=validator.key_field, snapshot=snapshot)
             # After the first rejected row nothing more will be written, so only problems are gathered.
             if not check.bad_rows or batch.partial:
-                stage.add(validated)
-            _set_progress(batch.pk, rows_read=check.received)
+                sink(validated)
+            progress(check.received)
             watch.lap("stage_s")
     check.timings.update(watch.timings)
     return check
@@ -264,20 +342,19 @@ def _unstaged_keys(frame: pd.DataFrame, key_field: str, validated: ValidatedChun
     return keys[(keys != "") & ~keys.isin(validated.keys.to_pylist())].tolist()
 
 
-def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, *, received: int, rejected: int, problems: list[dict],
-                      problem_count: int, warnings: list[str], timings: dict) -> None:
+def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: "TableCheck", *, warnings: list[str]) -> None:
     batch.status = IngestBatch.Status.SUCCEEDED
-    batch.received, batch.rejected = received, rejected
+    batch.received, batch.rejected = check.received, len(check.bad_rows)
     batch.created, batch.updated, batch.unchanged, batch.retired = counts.created, counts.updated, counts.unchanged, counts.retired
-    batch.rows_read = received
-    batch.problems, batch.problem_count, batch.warnings, batch.timings = problems, problem_count, warnings, timings
+    batch.rows_read = check.received
+    batch.problems, batch.problem_count, batch.warnings = check.problems, check.problem_count, warnings
     batch.finished_at = timezone.now()
     batch.upload_path = ""
     batch.save()
     record_activity(
         kind=Activity.Kind.INGEST, actor=batch.user,
-        summary=f"{batch.source.name}: {received} rows, {counts.created} new, {counts.updated} changed, "
-                f"{counts.unchanged} unchanged, {rejected} rejected, {counts.retired} retired",
+        summary=f"{batch.source.name}: {batch.received} rows, {counts.created} new, {counts.updated} changed, "
+                f"{counts.unchanged} unchanged, {batch.rejected} rejected, {counts.retired} retired",
         parameters={"channel": batch.channel, "file_name": batch.file_name, "checksum": batch.checksum,
                     "mode": batch.mode, "partial": batch.partial, "counts": batch.counts},
         inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
@@ -326,16 +403,15 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
         raise InvalidInput(
             "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
         )
-    Source.objects.select_for_update().filter(pk=source.pk).first()
+    _lock_source(source)
     now = timezone.now()
     batch = IngestBatch.objects.create(
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
         status=IngestBatch.Status.RUNNING, started_at=now, received=1, rows_read=1,
     )
-    with open_stage(fields=[s.name for s in specs]) as stage:
-        stage.add(validated)
-        counts = merge(batch=batch, stage=stage, types={s.name: s.type for s in specs}, snapshot=False,
-                       present_keys=set())
+    with open_merger(batch, {s.name: s.type for s in specs}) as merger:
+        merger.add(validated)
+        counts = merger.finish(snapshot=False, present_keys=set())
     batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
     batch.status, batch.finished_at = IngestBatch.Status.SUCCEEDED, timezone.now()
     batch.warnings = validator.warnings

@@ -132,5 +132,5 @@ def record_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         request,
         "mastering/record_detail.html",
         {"source": source, "record": record, "fields": [(n, record.data.get(n)) for n in columns + extra],
-         "history": selectors.record_history(record=record)},
+         "history": selectors.record_history(record=record), "last_seen": selectors.last_seen_batch(record=record)},
     )

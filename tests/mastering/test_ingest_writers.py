@@ -1,0 +1,93 @@
+"""What the writers store: JSON built in Arrow, sightings instead of rewrites, and progress seen from outside."""
+
+import io
+import json
+
+import pyarrow as pa
+import pytest
+from django.db import connection, connections, transaction
+from django.urls import reverse
+
+from mastering import selectors, services
+from mastering.ingest.documents import json_texts, record_json
+from mastering.models import BatchSighting, IngestBatch, SourceRecord
+from mastering.services import ingest as ingest_service
+from tests.factories import source_with_fields
+
+pytestmark = pytest.mark.django_db
+
+TRICKY = ['say "hi"', "back\\slash", "two\nlines", "tab\there", "bell\x07", "Zoë 😀", "{json: [1]}", "a,b;c|d"]
+
+
+def send(source, text: str, **options) -> IngestBatch:
+    return services.receive_table(source=source, stream=io.BytesIO(text.encode()), file_name="t.csv", user=None,
+                                  channel=IngestBatch.Channel.API, background=False, **options)
+
+
+@pytest.fixture
+def notes():
+    return source_with_fields("notes", key="id", id="string", note="string", count="integer", ok="boolean")
+
+
+def test_json_texts_equal_the_documents_python_would_store():
+    values = pa.table({"id": ["1", "2", "3"], "note": [TRICKY[0], None, "".join(TRICKY)],
+                       'odd "name"\\': ["x", "y", None], "count": ["5", None, "-12"], "ok": ["true", None, "false"]})
+    types = {"count": "integer", "ok": "boolean"}
+    for text, row in zip(json_texts(values, types).to_pylist(), values.to_pylist()):
+        assert json.loads(text) == record_json(row, types)
+
+
+def test_values_with_quotes_newlines_and_control_characters_are_stored_exactly(notes, monkeypatch):
+    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    lines = ["id,note,count,ok"] + [f'{i},"{value.replace(chr(34), chr(34) * 2)}",{i},yes' for i, value in enumerate(TRICKY)]
+    batch = send(notes, "\n".join(lines) + "\n")
+    assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
+    stored = {record.key: record.data for record in SourceRecord.objects.all()}
+    assert stored == {str(i): {"id": str(i), "note": value, "count": i, "ok": True} for i, value in enumerate(TRICKY)}
+    # The second load goes through the other writer path (lookup, then update): same documents, all unchanged.
+    again = send(notes, "\n".join(lines) + "\n")
+    assert again.unchanged == len(TRICKY)
+
+
+def test_unchanged_rows_are_recorded_as_runs_of_sightings_not_rewritten(notes):
+    rows = "".join(f"{i},note {i},{i},yes\n" for i in range(10))
+    first = send(notes, "id,note,count,ok\n" + rows)
+    written = dict(SourceRecord.objects.values_list("key", "updated_at"))
+    again = send(notes, "id,note,count,ok\n" + rows.replace("note 4,", "note four,"))
+    assert (again.unchanged, again.updated) == (9, 1)
+    assert dict(SourceRecord.objects.exclude(key="4").values_list("key", "updated_at")) == {
+        key: at for key, at in written.items() if key != "4"}
+    four = SourceRecord.objects.get(key="4").pk
+    runs = sorted(BatchSighting.objects.filter(batch=again).values_list("first_record_id", "last_record_id"))
+    ids = sorted(SourceRecord.objects.exclude(pk=four).values_list("pk", flat=True))
+    assert [pk for first_id, last_id in runs for pk in range(first_id, last_id + 1)] == ids
+    assert len(runs) == 2  # the changed record splits the run
+    assert {selectors.last_seen_batch(record=record) for record in SourceRecord.objects.all()} == {again}
+    assert first.pk != again.pk
+
+
+def test_a_retired_record_was_last_sent_by_the_batch_before_the_snapshot_that_retired_it(notes, client_for,
+                                                                                       business_user):
+    first = send(notes, "id,note\n1,a\n2,b\n")
+    seen = send(notes, "id,note\n1,a\n2,b\n")
+    send(notes, "id,note\n1,a\n", mode=IngestBatch.Mode.SNAPSHOT)
+    two = SourceRecord.objects.get(key="2")
+    assert two.retired
+    assert selectors.last_seen_batch(record=two) == seen != first
+    page = client_for(business_user).get(reverse("mastering:record-detail", args=["notes", "2"])).content.decode()
+    assert f"batch {seen.pk}</a>" in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: there the write runs in one long transaction")
+def test_progress_shows_outside_the_batch_transaction(notes):
+    batch = IngestBatch.objects.create(source=notes, channel=IngestBatch.Channel.API)
+    observer = connections.create_connection("default")
+    try:
+        with transaction.atomic(), ingest_service.OutsideProgress(batch.pk) as progress:
+            progress(1234)
+            with observer.cursor() as cursor:
+                cursor.execute("SELECT rows_read FROM mastering_ingestbatch WHERE id = %s", [batch.pk])
+                assert cursor.fetchone()[0] == 1234
+    finally:
+        observer.close()
