@@ -12,12 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = [",", ";", "\t", "|"]
+BLANK_LINE_MARKS = (b"\n\n", b"\n\r\n", b"\r\r")
 HEADER_ROW = 1  # row numbers are spreadsheet rows: the header is row 1, the first record row 2
 
 
@@ -37,6 +40,13 @@ class TableFile:
     kind: str  # csv | json | jsonl
     delimiter: str = ","
     warnings: list[str] = field(default_factory=list)
+    blank_lines: bool = True  # an empty line somewhere (perhaps inside a quoted value); True when unsure
+    quotes_even: bool = False  # an even count of double quotes: no quoted value can be left open at the end
+
+    @property
+    def plainly_numbered(self) -> bool:
+        """Rows can be numbered in the order they are read: no empty line is skipped, no quote left open."""
+        return self.quotes_even and not self.blank_lines
 
 
 @dataclass
@@ -56,8 +66,13 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok, saw_multibyte = True, False
     first_bad_offset = None
+    blank_lines, tail, quotes = False, b"", 0
     with open(path, "rb") as handle:
         while block := handle.read(BLOCK):
+            seam = tail + block[:2]  # an empty line may straddle two blocks
+            blank_lines = blank_lines or any(mark in block or mark in seam for mark in BLANK_LINE_MARKS)
+            tail = block[-2:]
+            quotes += block.count(b'"')
             if len(head) < SNIFF_BYTES:
                 head += block[: SNIFF_BYTES - len(head)]
             digest.update(block)
@@ -105,7 +120,7 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     delimiter = _sniff_delimiter(text_head) if kind == "csv" else ","
     if kind == "csv" and delimiter != ",":
         notes.append(f"Columns are separated by {_delimiter_name(delimiter)}.")
-    return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes)
+    return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes, blank_lines, quotes % 2 == 0)
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
@@ -207,7 +222,23 @@ def scan_csv_structure(table: TableFile) -> CsvStructure:
     return CsvStructure(header, row - HEADER_ROW, blank, wrong)
 
 
+class NeedsExactScan(Exception):
+    """The quick read met a row it cannot number for sure (ragged, unclosed quote, undecodable)."""
+
+
 def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
+    header = _csv_header(table)
+    done = 0
+    if len(header) > 1 and table.plainly_numbered:
+        # Quick read: with no empty line in the file, rows are numbered in order until Arrow meets a
+        # ragged or unreadable row; only then is the file scanned row by row, and reading goes on from there.
+        try:
+            for chunk in _arrow_csv_chunks(table, header, None, [], chunk_rows, strict=True):
+                done += len(chunk.frame)
+                yield chunk
+            return
+        except NeedsExactScan:
+            pass
     structure = scan_csv_structure(table)
     width = len(structure.header)
     # pandas drops blank rows and rows with too many fields; every other row gets the next number.
@@ -223,6 +254,11 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
     if not len(pandas_rows):
         if problems:  # every row was ragged: report them with an empty chunk
             yield Chunk(frame=pd.DataFrame(columns=structure.header), rows=pd.Series([], dtype="int64"), problems=problems)
+        return
+    if width > 1:
+        # Arrow drops short rows too, and reads the rest in C++ threads straight into Arrow arrays.
+        good_rows = pandas_rows[~np.isin(pandas_rows, np.fromiter(short, dtype=np.int64))] if short else pandas_rows
+        yield from _arrow_csv_chunks(table, structure.header, good_rows, problems, chunk_rows, skip=done)
         return
     try:
         reader = pd.read_csv(
@@ -245,6 +281,64 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
         raise TableError(_parser_message(exc)) from None
     except UnicodeDecodeError as exc:
         raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
+
+
+def _arrow_csv_chunks(table: TableFile, header: list[str], rows: np.ndarray | None, problems: list[dict],
+                      chunk_rows: int, *, strict: bool = False, skip: int = 0) -> Iterator[Chunk]:
+    """The table's rows as frames of Arrow-backed text, read in C++ threads.
+
+    rows numbers the rows Arrow keeps, the ragged ones being known and skipped; without it (strict)
+    rows are numbered in order, and a ragged or unreadable row raises NeedsExactScan instead. The
+    first skip rows (already handed out by a strict read) are passed over.
+    """
+    try:
+        reader = pacsv.open_csv(
+            table.path,
+            read_options=pacsv.ReadOptions(
+                column_names=header, skip_rows=1, block_size=4 << 20,
+                encoding="utf8" if table.encoding in ("utf-8", "utf-8-sig") else table.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=table.delimiter, newlines_in_values=True, ignore_empty_lines=True,
+                # Without strict, the structure scan has reported every ragged row already.
+                invalid_row_handler=(lambda row: "error") if strict else (lambda row: "skip"),
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        pending: list[pa.RecordBatch] = []
+        pending_rows, offset = 0, 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            while pending_rows >= chunk_rows + skip:
+                whole = pa.Table.from_batches(pending)
+                part, rest = whole.slice(skip, chunk_rows), whole.slice(skip + chunk_rows)
+                offset, skip = offset + skip, 0
+                yield _arrow_chunk(part, rows, offset, problems)
+                offset += part.num_rows
+                problems = []  # structural problems are all known up front; they travel with the first chunk
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows > skip or problems:
+            yield _arrow_chunk(pa.Table.from_batches(pending, schema=reader.schema).slice(skip), rows, offset + skip,
+                               problems)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if strict:
+            raise NeedsExactScan from exc
+        raise TableError(f"The file is not valid CSV: {exc}") from None
+
+
+def _arrow_chunk(part: pa.Table, rows: np.ndarray | None, offset: int, problems: list[dict]) -> Chunk:
+    frame = part.to_pandas(types_mapper=pd.ArrowDtype)
+    numbers = (rows[offset : offset + len(frame)] if rows is not None
+               else np.arange(HEADER_ROW + 1 + offset, HEADER_ROW + 1 + offset + len(frame)))
+    return Chunk(frame=frame, rows=pd.Series(numbers, index=frame.index), problems=problems)
 
 
 def _csv_header(table: TableFile) -> list[str]:

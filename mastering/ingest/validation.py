@@ -236,7 +236,11 @@ def _stripped_cells(frame: pd.DataFrame, name: str) -> pa.Array:
     """The column as trimmed text, null where the cell is empty (or the column absent)."""
     if name not in frame.columns:
         return pa.nulls(len(frame), pa.string())
-    raw = pa.array(frame[name].astype(str), from_pandas=True)
+    column = frame[name]
+    if isinstance(column.dtype, pd.ArrowDtype):  # read by Arrow: hand its array over without copying
+        raw = pa.array(column)
+    else:
+        raw = pa.array(column.astype(str), from_pandas=True)
     if isinstance(raw, pa.ChunkedArray):  # pandas hands over long columns in pieces
         raw = raw.combine_chunks()
     stripped = pc.utf8_trim_whitespace(raw.cast(pa.string()))

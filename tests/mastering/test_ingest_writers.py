@@ -91,3 +91,19 @@ def test_progress_shows_outside_the_batch_transaction(notes):
                 assert cursor.fetchone()[0] == 1234
     finally:
         observer.close()
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_a_ragged_row_late_in_the_file_is_numbered_exactly_and_no_row_is_read_twice(notes, monkeypatch, blank_line):
+    # The quick read hands out two chunks before it meets row 9; the exact scan then carries on from there.
+    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    lines = [f'{i},"note {i}, with a comma",{i},yes' for i in range(12)]
+    lines[7] = "7,too,many,fields,here"
+    if blank_line:
+        lines.insert(3, "")
+    batch = send(notes, "id,note,count,ok\n" + "\n".join(lines) + "\n", partial=True)
+    assert batch.status == IngestBatch.Status.SUCCEEDED
+    assert [(p["row"], p["reason"]) for p in batch.problems] == [
+        (10 if blank_line else 9, "has 5 fields where the header has 4")]
+    assert (batch.received, batch.created, batch.rejected) == (12, 11, 1)
+    assert sorted(SourceRecord.objects.values_list("key", flat=True), key=int) == [str(i) for i in range(12) if i != 7]
