@@ -179,6 +179,18 @@ def delete_bench_source(source) -> None:
             cursor.execute("VACUUM ANALYZE mastering_sourcerecord")
 
 
+def server_settings() -> dict | None:
+    """The PostgreSQL settings that bound a bulk write, so a figure can be read against its server."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, current_setting(name) FROM pg_settings "
+                       "WHERE name IN ('server_version', 'shared_buffers', 'max_wal_size', 'wal_level', 'synchronous_commit')")
+        return dict(cursor.fetchall())
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -220,6 +232,7 @@ def main() -> None:
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_before_ingest_mb": rss_before,
         "database": f"{connection.vendor}:{settings.DATABASES['default']['NAME']}",
+        "server": server_settings(),
     }))
 
 
