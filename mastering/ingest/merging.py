@@ -212,12 +212,18 @@ class PostgresMerger:
         timings = self.counts.timings
         timings[name] = round(timings.get(name, 0) + time.perf_counter() - started, 3)
 
+    def prepare(self, chunk: ValidatedChunk) -> None:
+        """Build the chunk's JSON documents; safe in another thread (no database), so the reading thread does it."""
+        started = time.perf_counter()
+        chunk.documents = json_texts(chunk.values, self.types)
+        self._timed("documents_s", started)
+
     def add(self, chunk: ValidatedChunk) -> None:
         if not len(chunk):
             return
-        started = time.perf_counter()
-        documents = json_texts(chunk.values, self.types)
-        self._timed("documents_s", started)
+        if chunk.documents is None:
+            self.prepare(chunk)
+        documents = chunk.documents
         if self.source_was_empty:  # nothing to match: every key is new (the validator refused repeats)
             self._insert(chunk.keys, chunk.hashes, documents)
             return

@@ -49,6 +49,7 @@ class ValidatedChunk:
     values: pa.Table  # one string column per field, null for empty
     hashes: pa.Array  # 16 hex digits per row
     rows: np.ndarray  # spreadsheet row number of each row
+    documents: pa.Array | None = None  # the stored JSON of each row, when a writer asked for it ahead (prepare)
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -219,7 +219,7 @@ def _write_while_checking(batch: IngestBatch, table: TableFile, validator: Valid
     with transaction.atomic(), OutsideProgress(batch.pk) as progress:
         _lock_source(batch.source)
         with open_merger(batch, types) as merger:
-            check = _check_table(batch, table, validator, sink=merger.add, progress=progress)
+            check = _check_table(batch, table, validator, sink=merger.add, progress=progress, prepare=merger.prepare)
             watch.lap("validate_s")
             _refuse_bad_table(batch, check)
             counts = merger.finish(snapshot=batch.mode == IngestBatch.Mode.SNAPSHOT, present_keys=check.present_keys)
@@ -290,13 +290,17 @@ class OutsideProgress:
 
 
 def _check_table(batch: IngestBatch, table: TableFile, validator: Validator, *,
-                 sink: Callable[[ValidatedChunk], None], progress: Callable[[int], None]) -> "TableCheck":
-    """Validate every chunk, passing the good rows to sink and keeping the first problems."""
+                 sink: Callable[[ValidatedChunk], None], progress: Callable[[int], None],
+                 prepare: Callable[[ValidatedChunk], None] | None = None) -> "TableCheck":
+    """Validate every chunk, passing the good rows to sink and keeping the first problems.
+
+    prepare, if given, runs on each checked chunk in the reading thread, ahead of sink.
+    """
     check = TableCheck()
     watch = Stopwatch()
     snapshot = batch.mode == IngestBatch.Mode.SNAPSHOT
     # closing(): should the sink fail, the producer thread is stopped at once, not when the traceback is freed.
-    with closing(produced_ahead(_validated_chunks(table, validator, check.timings))) as checked:
+    with closing(produced_ahead(_validated_chunks(table, validator, check.timings, prepare))) as checked:
         for chunk, validated, cell_problems in checked:
             watch.restart()
             _tally(check, chunk, validated, cell_problems, key_field=validator.key_field, snapshot=snapshot)
@@ -322,14 +326,16 @@ def _tally(check: TableCheck, chunk: Chunk, validated: ValidatedChunk, cell_prob
         check.present_keys.update(_unstaged_keys(chunk.frame, key_field, validated))
 
 
-def _validated_chunks(table: TableFile, validator: Validator,
-                      timings: dict[str, float]) -> Iterator[tuple[Chunk, ValidatedChunk, list[dict]]]:
+def _validated_chunks(table: TableFile, validator: Validator, timings: dict[str, float],
+                      prepare: Callable[[ValidatedChunk], None] | None) -> Iterator[tuple[Chunk, ValidatedChunk, list[dict]]]:
     """(chunk, validated rows, cell problems) for each chunk; runs in the producer thread, away from the database."""
     watch = Stopwatch(timings)
     for chunk in read_chunks(table, chunk_rows=CHUNK_ROWS):
         watch.lap("read_s")
         validated, cell_problems = validator.validate(chunk.frame, chunk.rows)
         watch.lap("check_s")
+        if prepare is not None and len(validated):
+            prepare(validated)  # while the writer is still busy with the chunk before
         yield chunk, validated, cell_problems
         watch.restart()  # time spent waiting for the consumer is nobody's work
 
