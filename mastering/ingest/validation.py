@@ -354,18 +354,3 @@ class Validator:
         fresh = (~repeats).tolist()
         seen.update(zip(compress(names, fresh), compress(rows, fresh)))
         return duplicate
-
-
-def record_json(values: dict[str, str | None], types: dict[str, str]) -> dict:
-    """The stored JSON of a record: integers and booleans typed, everything else text."""
-    data: dict = {}
-    for name, value in values.items():
-        if value is None:
-            data[name] = None
-        elif types.get(name) == "integer":
-            data[name] = int(value)
-        elif types.get(name) == "boolean":
-            data[name] = value == "true"
-        else:
-            data[name] = value
-    return data
