@@ -119,6 +119,8 @@ def timed_ingest(source, path: Path) -> dict:
     from mastering.models import IngestBatch
     from mastering.services import receive_table
 
+    server_before = server_cpu_s()
+    client_before = client_cpu_s()
     started = time.perf_counter()
     with open(path, "rb") as stream:
         batch = receive_table(source=source, stream=stream, file_name=path.name, user=None,
@@ -126,8 +128,34 @@ def timed_ingest(source, path: Path) -> dict:
     wall = time.perf_counter() - started
     if batch.status != IngestBatch.Status.SUCCEEDED:
         raise SystemExit(f"ingest did not succeed: {batch.status} {batch.error or batch.problems[:3]}")
+    cpu = {"client_s": round(client_cpu_s() - client_before, 2)}
+    server_after = server_cpu_s()
+    if server_before is not None and server_after is not None:
+        cpu["server_s"] = round(server_after - server_before, 2)
     return {"rows_per_s": round(batch.received / wall), "wall_s": round(wall, 3), "counts": batch.counts,
-            "stages": batch.timings}
+            "stages": batch.timings, "cpu": cpu}
+
+
+def client_cpu_s() -> float:
+    """CPU seconds of this process, all threads (Arrow's readers included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_s() -> float | None:
+    """CPU seconds of the PostgreSQL backend serving Django's connection, when the server runs on this machine."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # a remote server
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_copy(path: Path, rows: int) -> dict | None:
@@ -141,16 +169,21 @@ def timed_copy(path: Path, rows: int) -> dict | None:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {table} ({columns})")
     try:
+        server_before = server_cpu_s()
         started = time.perf_counter()
         with connection.cursor() as cursor, open(path, "rb") as handle:
             with cursor.copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
                 while block := handle.read(1 << 20):
                     copy.write(block)
         wall = time.perf_counter() - started  # autocommit: the COPY has committed here
+        server_after = server_cpu_s()
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {table}")
-    return {"rows_per_s": round(rows / wall), "wall_s": round(wall, 3)}
+    result = {"rows_per_s": round(rows / wall), "wall_s": round(wall, 3)}
+    if server_before is not None and server_after is not None:
+        result["cpu"] = {"server_s": round(server_after - server_before, 2)}
+    return result
 
 
 def delete_bench_source(source) -> None:

@@ -51,8 +51,7 @@ def json_texts(values: pa.Table, types: dict[str, str]) -> pa.Array:
 
 def _escaped(column: pa.Array) -> pa.Array:
     """Text as it goes between JSON quotes; the byte scan skips the work for the usual column that needs none."""
-    data = column.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    raw = text_bytes(column)
     if (raw < 0x20).any():  # control characters are rare: let json.dumps spell them, cell by cell
         return pa.array([None if value is None else json.dumps(value, ensure_ascii=False)[1:-1]
                          for value in column.to_pylist()], pa.string())
@@ -61,3 +60,9 @@ def _escaped(column: pa.Array) -> pa.Array:
     if (raw == ord('"')).any():
         column = pc.replace_substring(column, '"', '\\"')
     return column
+
+
+def text_bytes(column: pa.Array) -> np.ndarray:
+    """The UTF-8 bytes behind a string column (a slice may show more than its own): for cheap scans."""
+    data = column.buffers()[2]
+    return np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)

@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 from django.db import connection
 from django.utils import timezone
 
+from mastering.ingest.copying import copy_text
 from mastering.ingest.documents import json_texts, record_json
 from mastering.ingest.validation import ValidatedChunk
 from mastering.models import BatchSighting, IngestBatch, SourceRecord, SourceRecordVersion
@@ -170,14 +171,7 @@ ARCHIVE = """
 """
 NEW_RECORD_COLUMNS = ["source_id", "key", "data", "content_hash", "version", "retired", "first_batch_id",
                       "changed_batch_id", "created_at", "updated_at"]
-COPY_NEW_RECORDS = f"COPY mastering_sourcerecord ({', '.join(NEW_RECORD_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-
-
-def _csv(table: pa.Table) -> memoryview:
-    # In COPY's csv format an unquoted empty cell is NULL, which is how Arrow writes a null.
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return buffer.getbuffer()
+COPY_NEW_RECORDS = f"COPY mastering_sourcerecord ({', '.join(NEW_RECORD_COLUMNS)}) FROM STDIN"
 
 
 class PostgresMerger:
@@ -260,10 +254,10 @@ class PostgresMerger:
         )
         if self.source_was_empty:
             # A first load is one COPY fed chunk by chunk: the server never waits between statements.
-            self._first_load_copy().write(_csv(table))
+            self._first_load_copy().write(copy_text(table))
         else:
             with connection.cursor() as cursor, cursor.copy(COPY_NEW_RECORDS) as copy:
-                copy.write(_csv(table))
+                copy.write(copy_text(table))
         self.counts.created += count
         self._timed("insert_s", started)
 
@@ -285,8 +279,8 @@ class PostgresMerger:
         table = pa.Table.from_arrays([pa.array(ids), hashes, documents], names=["id", "hash", "data"])
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE ingest_changed")
-            with cursor.copy("COPY ingest_changed (id, hash, data) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(_csv(table))
+            with cursor.copy("COPY ingest_changed (id, hash, data) FROM STDIN") as copy:
+                copy.write(copy_text(table))
             cursor.execute("ANALYZE ingest_changed")  # temporary tables get no automatic statistics
             cursor.execute(f"""
                 WITH archived AS ({ARCHIVE.format(rows="ingest_changed c", rows_id="c.id")})

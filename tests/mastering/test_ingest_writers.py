@@ -49,6 +49,20 @@ def test_values_with_quotes_newlines_and_control_characters_are_stored_exactly(n
     assert again.unchanged == len(TRICKY)
 
 
+def test_keys_with_quotes_backslashes_and_tabs_survive_first_load_and_update(notes):
+    keys = ['k "1"', "back\\slash", "tab\there", "Zoë 😀", "\\N"]
+    def table(note: str) -> str:
+        rows = [f'"{key.replace(chr(34), chr(34) * 2)}","{note}\\{index}",{index},no' for index, key in enumerate(keys)]
+        return "\n".join(["id,note,count,ok"] + rows) + "\n"
+
+    assert send(notes, table("first")).created == len(keys)
+    updated = send(notes, table("second\ttab"))
+    assert updated.updated == len(keys), updated.problems
+    stored = {record.key: (record.data, record.version) for record in SourceRecord.objects.all()}
+    assert stored == {key: ({"id": key, "note": f"second\ttab\\{index}", "count": index, "ok": False}, 2)
+                      for index, key in enumerate(keys)}
+
+
 def test_unchanged_rows_are_recorded_as_runs_of_sightings_not_rewritten(notes):
     rows = "".join(f"{i},note {i},{i},yes\n" for i in range(10))
     first = send(notes, "id,note,count,ok\n" + rows)
