@@ -169,8 +169,9 @@ ARCHIVE = """
     SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.updated_at
     FROM mastering_sourcerecord r JOIN {rows} ON {rows_id} = r.id
 """
+# created_at and updated_at are left to their database default, the COPY statement's time.
 NEW_RECORD_COLUMNS = ["source_id", "key", "data", "content_hash", "version", "retired", "first_batch_id",
-                      "changed_batch_id", "created_at", "updated_at"]
+                      "changed_batch_id"]
 COPY_NEW_RECORDS = f"COPY mastering_sourcerecord ({', '.join(NEW_RECORD_COLUMNS)}) FROM STDIN"
 
 
@@ -246,10 +247,10 @@ class PostgresMerger:
     def _insert(self, keys: pa.Array, hashes: pa.Array, documents: pa.Array) -> None:
         started = time.perf_counter()
         count = len(keys)
-        batch, now = pa.array(np.full(count, self.batch.pk, dtype=np.int64)), pa.array([self.now] * count)
+        batch = pa.array(np.full(count, self.batch.pk, dtype=np.int64))
         table = pa.Table.from_arrays(
             [pa.array(np.full(count, self.batch.source_id, dtype=np.int64)), keys, documents, hashes,
-             pa.array(np.ones(count, dtype=np.int32)), pa.array(np.zeros(count, dtype=bool)), batch, batch, now, now],
+             pa.array(np.ones(count, dtype=np.int32)), pa.array(np.zeros(count, dtype=bool)), batch, batch],
             names=NEW_RECORD_COLUMNS,
         )
         if self.source_was_empty:

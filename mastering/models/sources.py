@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Now
 from django.urls import reverse
 
 from steward.models import TimeStampedModel
@@ -167,8 +168,9 @@ class SourceRecord(models.Model):
         IngestBatch, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
         help_text="The batch that wrote the current version.",
     )
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    # Database defaults, so a bulk COPY can leave them out: parsing two timestamps per row was a tenth of its time.
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
 
     objects = SourceRecordQuerySet.as_manager()
 

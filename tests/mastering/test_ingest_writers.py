@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 from django.db import connection, connections, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from mastering import selectors, services
 from mastering.ingest.documents import json_texts, record_json
@@ -55,7 +56,10 @@ def test_keys_with_quotes_backslashes_and_tabs_survive_first_load_and_update(not
         rows = [f'"{key.replace(chr(34), chr(34) * 2)}","{note}\\{index}",{index},no' for index, key in enumerate(keys)]
         return "\n".join(["id,note,count,ok"] + rows) + "\n"
 
+    before = timezone.now()
     assert send(notes, table("first")).created == len(keys)
+    times = set(SourceRecord.objects.values_list("created_at", "updated_at"))
+    assert len(times) == 1 and before <= min(times.pop()) <= timezone.now()  # the database's default, one per batch
     updated = send(notes, table("second\ttab"))
     assert updated.updated == len(keys), updated.problems
     stored = {record.key: (record.data, record.version) for record in SourceRecord.objects.all()}
