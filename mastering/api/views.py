@@ -64,6 +64,7 @@ class SourceBatchesView(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         source = get_object_or_404(Source, slug=slug)
+        services.fail_dead_batches(source=source)
         batches = IngestBatchFilter(request.query_params, queryset=selectors.list_batches(source=source)).qs[:100]
         return Response(serializers.IngestBatchSerializer(batches, many=True, context={"request": request}).data)
 
@@ -118,6 +119,7 @@ class IngestBatchViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self) -> QuerySet[IngestBatch]:
+        services.fail_dead_batches()  # so a batch whose worker died reads as failed, not running forever
         return selectors.list_batches()
 
     @extend_schema(responses=serializers.ProblemSerializer(many=True))

@@ -118,6 +118,7 @@ class IngestBatch(TimeStampedModel):
     error = models.TextField(blank=True)
     upload_path = models.CharField(max_length=500, blank=True, help_text="Where a queued upload waits for its job.")
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker running it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

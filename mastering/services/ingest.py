@@ -13,6 +13,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lineage.models import Activity
@@ -24,6 +25,7 @@ from mastering.ingest.parsing import Chunk, TableError, TableFile, inspect_file,
 from mastering.ingest.staging import open_stage, produced_ahead
 from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
+from mastering.services.liveness import keep_alive, stale_before
 from steward.errors import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ def receive_stored_table(
     if mode not in IngestBatch.Mode.values:
         raise InvalidInput(f"Unknown mode {mode!r}; use append or snapshot.")
     size = path.stat().st_size
+    fail_dead_batches(source=source)
     batch = IngestBatch.objects.create(
         source=source, user=user, channel=channel, file_name=Path(file_name or "table").name[:255],
         size_bytes=size, mode=mode, partial=partial, upload_path=str(path),
@@ -120,21 +123,46 @@ def receive_stored_table(
     return run_ingest(batch_id=batch.pk)
 
 
+def fail_dead_batches(*, source: Source | None = None) -> int:
+    """Mark running batches whose worker stopped stamping its heartbeat (it was killed) as failed.
+
+    Their writes were one transaction, which died with the worker's connection: nothing is half-written.
+    """
+    cutoff = stale_before()
+    dead = IngestBatch.objects.filter(status=IngestBatch.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    if source is not None:
+        dead = dead.filter(source=source)
+    found = list(dead.values_list("pk", "upload_path"))  # a read: the usual empty answer never waits for SQLite's writer
+    if not found:
+        return 0
+    failed = dead.filter(pk__in=[pk for pk, _ in found]).update(
+        status=IngestBatch.Status.FAILED, finished_at=timezone.now(), upload_path="", error=(
+            "The worker running this batch stopped (it may have been killed) and none of its rows were written. "
+            "Send the table again."))
+    for _, upload in found:
+        if upload:
+            Path(upload).unlink(missing_ok=True)
+    return failed
+
+
 def _set_progress(batch_id: int, **fields) -> None:
     IngestBatch.objects.filter(pk=batch_id).update(**fields)
 
 
 def run_ingest(*, batch_id: int) -> IngestBatch:
     """Check a stored table row by row, then write it all at once (or, with partial, its good rows)."""
+    now = timezone.now()
     started = IngestBatch.objects.filter(pk=batch_id, status=IngestBatch.Status.QUEUED).update(
-        status=IngestBatch.Status.RUNNING, started_at=timezone.now()
+        status=IngestBatch.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     batch = IngestBatch.objects.select_related("source", "user").get(pk=batch_id)
     if started != 1:
         return batch  # another worker has it, or it is finished: a redelivered task does nothing
     path = Path(batch.upload_path)
     try:
-        _ingest(batch, path)
+        with keep_alive(IngestBatch.objects.filter(pk=batch_id, status=IngestBatch.Status.RUNNING)):
+            _ingest(batch, path)
     except TableError as exc:
         _finish_rejected(batch, [{"row": 0, "column": "", "value": "", "reason": exc.message}], 1, warnings=[])
     except Exception as exc:
@@ -413,7 +441,7 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
     now = timezone.now()
     batch = IngestBatch.objects.create(
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
-        status=IngestBatch.Status.RUNNING, started_at=now, received=1, rows_read=1,
+        status=IngestBatch.Status.RUNNING, started_at=now, heartbeat_at=now, received=1, rows_read=1,
     )
     with open_merger(batch, {s.name: s.type for s in specs}) as merger:
         merger.add(validated)

@@ -1,24 +1,20 @@
 """Jobs: start, run (with progress), cancel. Apps register the runner for each job kind."""
 
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mastering import tasks
 from mastering.models import EntityType, Job
+from mastering.services.liveness import STALE_AFTER, keep_alive, stale_before
 from steward.errors import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
 
-# A running job that has not reported progress for this long is presumed dead (its worker was killed).
-STALE_AFTER = timedelta(minutes=10)
 
 
 class JobAlreadyRunning(ServiceError):
@@ -100,7 +96,7 @@ def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | No
 
 def fail_stale_jobs(*, entity_type: EntityType, kinds: list[str]) -> None:
     """Mark running jobs whose worker stopped reporting as failed, so the work can start again."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = stale_before()
     Job.objects.filter(entity_type=entity_type, kind__in=kinds, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
         status=Job.Status.FAILED, error="The worker stopped reporting progress (it may have been killed); started again.",
         finished_at=timezone.now(),
@@ -118,7 +114,7 @@ def run_job(*, job_id: int) -> Job:
         return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
     progress = Progress(job)
     try:
-        with heartbeat(job.pk):
+        with keep_alive(Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING)):
             counts = _RUNNERS[job.kind](job, progress)
     except JobCancelled:
         progress.stage_done()
@@ -134,30 +130,6 @@ def run_job(*, job_id: int) -> Job:
             finish_job(job, counts=counts or {}, timings=progress.timings)
     job.refresh_from_db()
     return job
-
-
-HEARTBEAT_EVERY = 60
-
-
-@contextlib.contextmanager
-def heartbeat(job_id: int, every: float = HEARTBEAT_EVERY) -> Iterator[None]:
-    """Keep saying "alive" while a long step runs without progress reports, so it is not taken for dead."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(every):
-                Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 def finish_job(job: Job, *, counts: dict, timings: dict) -> None:

@@ -34,6 +34,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
 def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Browse a source's records: search, sort, paginate; recent batches alongside."""
     source = get_object_or_404(selectors.list_sources(), slug=slug)
+    services.fail_dead_batches(source=source)
     params = request.GET.copy()
     params.setdefault("retired", "false")
     filterset = SourceRecordFilter(params, queryset=selectors.list_records(source=source))
@@ -114,6 +115,7 @@ def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
     """A batch's counts, progress (polled while it runs) and problem report."""
+    services.fail_dead_batches()
     batch = get_object_or_404(selectors.list_batches(), pk=batch_id, source__slug=slug)
     template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
     return render(request, template, {"batch": batch, "source": batch.source})
