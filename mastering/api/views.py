@@ -118,8 +118,11 @@ class IngestBatchViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = IngestBatchFilter
     ordering_fields = ["created_at", "id"]
 
-    def get_queryset(self) -> QuerySet[IngestBatch]:
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
         services.fail_dead_batches()  # so a batch whose worker died reads as failed, not running forever
+
+    def get_queryset(self) -> QuerySet[IngestBatch]:
         return selectors.list_batches()
 
     @extend_schema(responses=serializers.ProblemSerializer(many=True))

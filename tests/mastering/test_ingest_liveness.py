@@ -76,3 +76,8 @@ def test_keep_alive_stamps_the_heartbeat_while_the_work_runs(notes):
     services.fail_dead_batches()
     batch.refresh_from_db()
     assert batch.status == IngestBatch.Status.RUNNING
+
+
+def test_a_dead_batch_reads_as_failed_on_its_own_api_address(notes, api_for, steward):
+    dead = running_batch(notes, silent_for=STALE_AFTER * 2)
+    assert api_for(steward).get(f"/api/batches/{dead.pk}/").json()["status"] == "failed"
