@@ -54,6 +54,24 @@ class IngestBatchFilter(django_filters.FilterSet):
         fields = ["status", "channel", "mode"]
 
 
+class SourceBatchFilter(IngestBatchFilter):
+    """The batch history page of a source: the API's filters plus a search and sorting."""
+
+    q = django_filters.CharFilter(method="search", label="File name or #")
+    ordering = django_filters.OrderingFilter(
+        fields=["created_at", "received", "rejected"],
+        field_labels={"created_at": "Received", "received": "Rows", "rejected": "Rejected rows"},
+    )
+
+    class Meta(IngestBatchFilter.Meta):
+        fields = ["q", "status", "channel", "mode"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        number = value.strip().lstrip("#")
+        condition = Q(file_name__icontains=value.strip())
+        return queryset.filter(condition | Q(pk=int(number)) if number.isdigit() else condition)
+
+
 class JobFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Job.Kind.choices)
     status = django_filters.MultipleChoiceFilter(choices=Job.Status.choices)

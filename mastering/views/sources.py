@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from mastering import selectors, services
-from mastering.filters import SourceFilter, SourceRecordFilter
+from mastering.filters import SourceBatchFilter, SourceFilter, SourceRecordFilter
 from mastering.forms import IngestOptionsForm, UploadForm
 from mastering.api.uploads import refuse_if_too_large
 from mastering.ingest.limits import TooLarge
@@ -111,6 +111,21 @@ def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     specs = [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
     preview = preview_table(fields=specs, key_field=source.key_field, path=Path(pending["path"]), file_name=pending["file_name"])
     return render(request, "mastering/upload_confirm.html", {"source": source, "preview": preview, "form": form, "token": token})
+
+
+def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every batch a source received, newest first: filter, search, sort; refreshed while one runs."""
+    source = get_object_or_404(selectors.list_sources(), slug=slug)
+    services.fail_dead_batches(source=source)
+    batches = selectors.list_batches(source=source).defer("problems", "warnings", "timings")
+    filterset = SourceBatchFilter(request.GET, queryset=batches)
+    page = Paginator(filterset.qs, 30).get_page(request.GET.get("page"))
+    context = {
+        "source": source, "filter": filterset, "page_obj": page, "batches": page, "query": querystring_without_page(request),
+        "running": any(batch.status in (IngestBatch.Status.QUEUED, IngestBatch.Status.RUNNING) for batch in page),
+    }
+    template = "mastering/partials/_batch_table.html" if is_htmx(request) else "mastering/batch_list.html"
+    return render(request, template, context)
 
 
 def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
