@@ -92,25 +92,45 @@ def _pending_upload(request: HttpRequest, source: Source, token: str) -> dict:
 def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """Step 2: see the column matching, first rows and problems; confirm to ingest."""
     source = get_object_or_404(Source.objects.prefetch_related("fields"), slug=slug)
-    pending = _pending_upload(request, source, token)
+    try:
+        pending = _pending_upload(request, source, token)
+    except Http404:
+        if request.method != "POST":
+            raise
+        messages.info(request, "This upload was already sent (or has expired); its batch, if any, is listed here.")
+        return redirect("mastering:batch-list", slug=source.slug)
     form = IngestOptionsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         pending_all = request.session.get(UPLOADS_SESSION_KEY, {})
         pending_all.pop(token, None)
         request.session[UPLOADS_SESSION_KEY] = pending_all
+        claimed = _claim_upload(Path(pending["path"]))
+        if claimed is None:  # a second click of "confirm" that raced the first
+            messages.info(request, "This upload was already sent; its batch is listed here.")
+            return redirect("mastering:batch-list", slug=source.slug)
         try:
             batch = services.receive_stored_table(
-                source=source, path=Path(pending["path"]), file_name=pending["file_name"], user=request.user,
+                source=source, path=claimed, file_name=pending["file_name"], user=request.user,
                 channel=IngestBatch.Channel.UPLOAD, mode=form.cleaned_data["mode"], partial=form.cleaned_data["partial"],
             )
         except ServiceError as exc:
-            Path(pending["path"]).unlink(missing_ok=True)
+            claimed.unlink(missing_ok=True)
             messages.warning(request, exc.message)
             return redirect("mastering:source-upload", slug=source.slug)
         return redirect(batch.get_absolute_url())
     specs = [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
     preview = preview_table(fields=specs, key_field=source.key_field, path=Path(pending["path"]), file_name=pending["file_name"])
     return render(request, "mastering/upload_confirm.html", {"source": source, "preview": preview, "form": form, "token": token})
+
+
+def _claim_upload(path: Path) -> Path | None:
+    """Move a pending upload to a name of its own; a rename is atomic, so of two confirmations only one gets the file."""
+    claimed = services.new_upload_path()
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
 
 
 def batch_list(request: HttpRequest, slug: str) -> HttpResponse:

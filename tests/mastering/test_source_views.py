@@ -70,6 +70,28 @@ def test_upload_token_of_another_user_is_not_found(client_for, steward, other_cu
     assert other.get(location).status_code == 404
 
 
+def test_confirming_an_upload_twice_makes_one_batch(client_for, steward, people, settings):
+    settings.STEWARD_INLINE_INGEST_BYTES = 0  # a background batch: its file waits on disk for the worker
+    client = client_for(steward)
+    location = upload(client, "id,name\n1,Ada\n")["Location"]
+    token = location.rstrip("/").rsplit("/", 1)[1]
+    stale_session = dict(client.session["pending_uploads"])
+    assert client.post(location, {"mode": "append"})["Location"] == IngestBatch.objects.get().get_absolute_url()
+
+    # The second click raced the first: its request still saw the token pending.
+    session = client.session
+    session["pending_uploads"] = stale_session
+    session.save()
+    again = client.post(location, {"mode": "append"})
+    assert again.status_code == 302, again.content.decode()[:3000]
+    assert again["Location"] == reverse("mastering:batch-list", args=["people"])
+    assert IngestBatch.objects.count() == 1 and token in stale_session
+    # Sent once more after the session forgot it: the same answer, not an error page.
+    assert client.post(location, {"mode": "append"})["Location"] == reverse("mastering:batch-list", args=["people"])
+    assert IngestBatch.objects.count() == 1
+    assert "already sent" in client.get(again["Location"]).content.decode()
+
+
 def test_upload_is_forbidden_to_curators(client_for, curator, people):
     assert client_for(curator).get(reverse("mastering:source-upload", args=["people"])).status_code == 403
 
@@ -139,3 +161,12 @@ def test_admin_propose_fields_flow(client_for, admin_user, people):
                               "keep-3": "on", "key_field": "id"})
     assert saved.status_code == 302
     assert list(people.fields.values_list("name", flat=True)) == ["id", "name", "age", "city"]
+
+
+def test_of_two_racing_confirmations_only_one_claims_the_upload(tmp_path):
+    from mastering.views.sources import _claim_upload
+
+    pending = tmp_path / "pending.upload"
+    pending.write_text("id,name\n1,Ada\n")
+    first, second = _claim_upload(pending), _claim_upload(pending)
+    assert first is not None and first.read_text() == "id,name\n1,Ada\n" and second is None
