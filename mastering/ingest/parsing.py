@@ -7,9 +7,11 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ijson
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -401,18 +403,55 @@ def _json_text(value: object) -> str:
 
 
 def _json_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
-    try:
-        with open(table.path, encoding=table.encoding) as handle:
-            document = json.load(handle)
-    except ValueError as exc:
-        raise TableError(f"The file is not valid JSON: {exc}.") from None
-    if not isinstance(document, list):
-        raise TableError("A JSON table must be an array of objects, like [{\"id\": 1, ...}, ...].")
-    if not document:
+    """A JSON array, parsed as a stream (ijson): memory stays flat however long the array is."""
+    if _first_character(table) != "[":
+        _refuse_json_that_is_not_an_array(table)
+    batch: list = []
+    first_row = HEADER_ROW + 1  # JSON records are numbered from 2 too, so that row numbers read the same as for CSV
+    with closing(_Utf8Bytes(table)) as stream:
+        try:
+            for item in ijson.items(stream, "item"):
+                batch.append(item)
+                if len(batch) == chunk_rows:
+                    yield _records_to_chunk(batch, first_row, where="JSON array item")
+                    first_row, batch = first_row + len(batch), []
+        except ijson.JSONError as exc:
+            raise TableError(f"The file is not valid JSON: {exc} (after about {first_row + len(batch) - 2} items).") from None
+    if batch:
+        yield _records_to_chunk(batch, first_row, where="JSON array item")
+    elif first_row == HEADER_ROW + 1:
         raise TableError("The JSON array is empty: there are no records.")
-    # JSON records are numbered from 2 too, so that row numbers read the same as for CSV.
-    for start in range(0, len(document), chunk_rows):
-        yield _records_to_chunk(document[start : start + chunk_rows], HEADER_ROW + 1 + start, where="JSON array item")
+
+
+def _refuse_json_that_is_not_an_array(table: TableFile) -> None:
+    with closing(_Utf8Bytes(table)) as stream:
+        try:
+            for _ in ijson.parse(stream):  # to the end, so broken JSON is called broken
+                pass
+        except ijson.JSONError as exc:
+            raise TableError(f"The file is not valid JSON: {exc}.") from None
+    raise TableError("A JSON table must be an array of objects, like [{\"id\": 1, ...}, ...].")
+
+
+def _first_character(table: TableFile) -> str:
+    with open(table.path, encoding=table.encoding) as handle:
+        while block := handle.read(SNIFF_BYTES):
+            if stripped := block.lstrip():
+                return stripped[0]
+    return ""
+
+
+class _Utf8Bytes:
+    """The table's text as UTF-8 bytes, whatever its encoding, for ijson (which parses UTF-8)."""
+
+    def __init__(self, table: TableFile):
+        self.text = open(table.path, encoding=table.encoding)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+    def close(self) -> None:
+        self.text.close()
 
 
 def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
@@ -424,7 +463,7 @@ def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
             if not line.strip():
                 continue
             try:
-                batch.append(json.loads(line))
+                batch.append(json.loads(line, parse_float=str))  # numbers kept as written, like ijson's
             except ValueError as exc:
                 bad.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(), "reason": f"is not valid JSON ({exc.msg})"})
                 batch.append(None)
