@@ -41,7 +41,7 @@ check-deploy: install
 	ALLOWED_HOSTS=steward.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench-ingest: install
-	$(BIN)/python benchmarks/ingest.py $(ROWS)
+	$(BIN)/python benchmarks/ingest.py $(ROWS) --format $(or $(FORMAT),csv)
 
 clean:
 	rm -rf $(VENV) data/steward.sqlite3* data/uploads

@@ -2,13 +2,14 @@
 
     .venv/bin/python benchmarks/ingest.py            # 1,000,000 rows
     .venv/bin/python benchmarks/ingest.py 200000
+    .venv/bin/python benchmarks/ingest.py 1000000 --format json     # one JSON array (or --format jsonl)
     DATABASE_URL=sqlite:////tmp/steward-bench.sqlite3 .venv/bin/python benchmarks/ingest.py 50000
 
 Generates a CSV of N rows x 10 columns (a string key and nine text, number, date and yes/no
 columns, some empty, some quoted) in a temporary folder, creates a fresh source typed to match,
 ingests the file with mastering.services.receive_table (inline), ingests it again unchanged, and
 on PostgreSQL times a plain COPY of the same file into a bare table of ten text columns as the
-physical reference. The database defaults to postgres://postgres@127.0.0.1:5432/steward_bench,
+physical reference (for CSV only; --format json or jsonl writes the same rows as JSON instead). The database defaults to postgres://postgres@127.0.0.1:5432/steward_bench,
 created and migrated when missing. The source and its rows are deleted at the end.
 
 Peak RSS is this process's own high-water mark (getrusage RUSAGE_SELF); the file is generated
@@ -17,6 +18,7 @@ in a child process so that only ingest (and Django) count.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -35,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "steward.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-key-not-for-any-deployment-0123456789")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/steward_bench")
+# A million rows as JSON are 225 MB, past the default upload limit, which is about requests, not speed.
+os.environ.setdefault("STEWARD_MAX_UPLOAD_MB", "4000")
 
 DEFAULT_ROWS = 1_000_000
 SLICE_ROWS = 100_000
@@ -53,13 +57,21 @@ CITIES = ["London", "Paris", "Zürich", "New York", "Washington, D.C.", "São Pa
 DOMAINS = ["example.com", "mail.example.org", "corp.example.net"]
 
 
-def generate_csv(path: Path, rows: int, *, seed: int = 7) -> None:
+def generate_table(path: Path, rows: int, table_format: str = "csv", *, seed: int = 7) -> None:
     """Write the table slice by slice, so the generator never holds all N rows."""
     rng = np.random.default_rng(seed)
-    for start in range(0, rows, SLICE_ROWS):
-        size = min(SLICE_ROWS, rows - start)
-        frame = _slice(rng, start, size)
-        frame.to_csv(path, mode="a", header=start == 0, index=False)
+    with open(path, "w", encoding="utf-8") as handle:
+        for start in range(0, rows, SLICE_ROWS):
+            frame = _slice(rng, start, min(SLICE_ROWS, rows - start))
+            if table_format == "csv":
+                frame.to_csv(handle, header=start == 0, index=False, lineterminator="\n")
+            elif table_format == "jsonl":
+                handle.write(frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n") + "\n")
+            else:  # one JSON array, its slices joined
+                items = frame.to_json(orient="records", force_ascii=False)[1:-1]
+                handle.write(("[" if start == 0 else ",") + items)
+        if table_format == "json":
+            handle.write("]")
 
 
 def _slice(rng: np.random.Generator, start: int, size: int) -> pd.DataFrame:
@@ -228,11 +240,23 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Ingest throughput on the configured database; prints one JSON line.")
+    parser.add_argument("rows", nargs="?", default=str(DEFAULT_ROWS), help="rows to generate (default 1,000,000)")
+    parser.add_argument("--format", dest="table_format", choices=["csv", "json", "jsonl"], default="csv",
+                        help="a CSV file, one JSON array, or JSON lines (default csv)")
+    parser.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)  # the child process that writes the file
+    arguments = parser.parse_args()
+    arguments.rows = int(arguments.rows.replace("_", "").replace(",", ""))
+    return arguments
+
+
 def main() -> None:
-    if sys.argv[1:2] == ["--generate"]:
-        generate_csv(Path(sys.argv[2]), int(sys.argv[3]))
+    arguments = parse_arguments()
+    if arguments.generate:
+        generate_table(Path(arguments.generate), arguments.rows, arguments.table_format)
         return
-    rows = int(sys.argv[1].replace("_", "").replace(",", "")) if len(sys.argv) > 1 else DEFAULT_ROWS
+    rows, table_format = arguments.rows, arguments.table_format
     import django
 
     django.setup()
@@ -243,20 +267,21 @@ def main() -> None:
     ensure_database()
     call_command("migrate", verbosity=0)
     with tempfile.TemporaryDirectory(prefix="steward-bench-") as folder:
-        path = Path(folder) / "bench.csv"
-        subprocess.run([sys.executable, __file__, "--generate", str(path), str(rows)], check=True)
+        path = Path(folder) / f"bench.{table_format}"
+        subprocess.run([sys.executable, __file__, str(rows), "--format", table_format, "--generate", str(path)], check=True)
         rss_before = peak_rss_mb()
         source = create_bench_source()
         try:
             first = timed_ingest(source, path)
             again = timed_ingest(source, path)
             assert first["counts"]["created"] == rows and again["counts"]["unchanged"] == rows, (first, again)
-            copy = timed_copy(path, rows)
+            copy = timed_copy(path, rows) if table_format == "csv" else None
         finally:
             delete_bench_source(source)
         file_mb = round(path.stat().st_size / 1e6, 1)
     print(json.dumps({
         "rows": rows,
+        "format": table_format,
         "file_mb": file_mb,
         "first_load": first,
         "reingest": again,

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import closing
+from itertools import chain, compress, repeat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import ijson
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from steward.errors import InvalidInput
@@ -375,25 +377,46 @@ def _parser_message(exc: Exception) -> str:
 
 
 def _records_to_chunk(records: list, first_row: int, *, where: str) -> Chunk:
-    problems, good, rows = [], [], []
-    for offset, item in enumerate(records):
-        row = first_row + offset
-        if not isinstance(item, dict):
-            problems.append({"row": row, "column": "", "value": str(item)[:100], "reason": f"is not a JSON object ({where})"})
-            continue
-        cells, nested = {}, None
-        for key, value in item.items():
-            if isinstance(value, (dict, list)):
-                nested = key
-                break
-            cells[str(key)] = "" if value is None else _json_text(value)
-        if nested is not None:
-            problems.append({"row": row, "column": nested, "value": "", "reason": "holds a nested object or list; values must be plain"})
-            continue
-        good.append(cells)
-        rows.append(row)
-    frame = pd.DataFrame.from_records(good).fillna("").astype(str) if good else pd.DataFrame()
-    return Chunk(frame=frame, rows=pd.Series(rows, index=frame.index, dtype="int64"), problems=problems)
+    """JSON items as a chunk of text cells, converted a column at a time; each item that is not a plain object is a problem."""
+    numbers = np.arange(first_row, first_row + len(records))
+    is_object = np.fromiter((type(item) is dict for item in records), dtype=bool, count=len(records))
+    problems = [{"row": int(row), "column": "", "value": str(item)[:100], "reason": f"is not a JSON object ({where})"}
+                for row, item in zip(numbers[~is_object], compress(records, ~is_object))]
+    if not is_object.any():
+        return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
+    objects = list(compress(records, is_object))
+    rows = numbers[is_object]
+    nested = np.zeros(len(objects), dtype=bool)
+    columns: dict[str, pa.Array] = {}
+    for name in dict.fromkeys(chain.from_iterable(objects)):  # every key, in the order first seen
+        # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
+        values = np.fromiter(map(dict.get, objects, repeat(name)), dtype=object, count=len(objects))
+        text, nested_here = _json_column_text(values)
+        for position in np.flatnonzero(nested_here & ~nested):
+            problems.append({"row": int(rows[position]), "column": str(name), "value": "",
+                             "reason": "holds a nested object or list; values must be plain"})
+        nested |= nested_here
+        columns[str(name)] = text
+    keep = pa.array(~nested)
+    frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()))
+                          for name, column in columns.items()})
+    problems.sort(key=lambda problem: problem["row"])
+    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems)
+
+
+def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """One column's JSON values as text ("" for null or absent), and which cells hold an object or list."""
+    plain = np.zeros(len(values), dtype=bool)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "integer", "empty"):  # the usual columns, converted in Arrow
+        array = pa.array(values, from_pandas=True, type=pa.string() if kind != "integer" else pa.int64())
+        return pc.fill_null(array.cast(pa.string()), ""), plain
+    if kind == "boolean":
+        array = pa.array(values, from_pandas=True, type=pa.bool_())
+        return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain
+    nested = np.fromiter((isinstance(value, (dict, list)) for value in values), dtype=bool, count=len(values))
+    texts = ["" if flag or value is None else _json_text(value) for value, flag in zip(values, nested)]
+    return pa.array(texts, pa.string()), nested
 
 
 def _json_text(value: object) -> str:
