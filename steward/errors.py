@@ -20,3 +20,13 @@ class InvalidInput(ServiceError):
 
 class NotFound(ServiceError):
     status_code = 404
+
+
+class Busy(ServiceError):
+    """Someone else holds what the call needs for now; the API maps it to 503 with a Retry-After."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after

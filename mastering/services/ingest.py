@@ -12,7 +12,7 @@ from typing import BinaryIO
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,11 +26,13 @@ from mastering.ingest.staging import open_stage, produced_ahead
 from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
 from mastering.services.liveness import keep_alive, stale_before
-from steward.errors import InvalidInput, ServiceError
+from steward.errors import Busy, InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
 
 STORED_PROBLEMS = 10_000
+# A streamed record waits this long for a batch writing to its source, then is answered 503 "busy, retry".
+STREAM_LOCK_WAIT_SECONDS = 5
 CHUNK_ROWS = 50_000
 
 
@@ -276,9 +278,23 @@ def _check_then_write(batch: IngestBatch, table: TableFile, validator: Validator
     return check, counts
 
 
-def _lock_source(source: Source) -> None:
-    """One batch at a time per source: concurrent batches queue here instead of racing."""
-    Source.objects.select_for_update().filter(pk=source.pk).first()
+def _lock_source(source: Source, *, wait_seconds: float | None = None) -> None:
+    """One batch at a time per source: concurrent batches queue here instead of racing.
+
+    With wait_seconds (PostgreSQL), give up after that long with Busy rather than wait for a long batch.
+    """
+    if wait_seconds is None or connection.vendor != "postgresql":
+        Source.objects.select_for_update().filter(pk=source.pk).first()
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout leaves the caller's transaction usable
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(wait_seconds * 1000)}ms"])
+            Source.objects.select_for_update().filter(pk=source.pk).first()
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+    except OperationalError:
+        running = IngestBatch.objects.filter(source=source, status=IngestBatch.Status.RUNNING).order_by("pk").first()
+        doing = f"batch #{running.pk} is being written to it" if running else "another write holds it"
+        raise Busy(f"The source {source.name} is busy: {doing}. Try again in a few seconds.") from None
 
 
 def _refuse_bad_table(batch: IngestBatch, check: "TableCheck") -> None:
@@ -437,7 +453,7 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
         raise InvalidInput(
             "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
         )
-    _lock_source(source)
+    _lock_source(source, wait_seconds=STREAM_LOCK_WAIT_SECONDS)
     now = timezone.now()
     batch = IngestBatch.objects.create(
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,

@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from steward.errors import ServiceError
+from steward.errors import Busy, ServiceError
 
 
 def _first_message(detail) -> str:
@@ -24,7 +24,8 @@ def exception_handler(exc, context):
         body = {"detail": exc.message}
         if exc.problems:
             body["problems"] = exc.problems
-        return Response(body, status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+        return Response(body, status=exc.status_code, headers=headers)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, ValidationError):
         response.data = {"detail": _first_message(exc.detail), "problems": exc.detail}

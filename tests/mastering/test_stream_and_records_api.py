@@ -1,6 +1,7 @@
 """Streaming upserts and tables out for sources."""
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from lineage.models import Activity
 from mastering.models import IngestBatch, SourceRecord, SourceRecordVersion
@@ -113,3 +114,26 @@ def test_source_api_creates_and_updates_sources(api_for, admin_user):
     bad = api.post("/api/sources/", {"name": "X", "key_field": "nope", "fields": [{"name": "id"}]}, format="json")
     assert bad.status_code == 400 and "key field 'nope'" in bad.json()["detail"]
     assert Activity.objects.filter(kind=Activity.Kind.CONFIGURE).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: only there does a batch hold its source's lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_record_streamed_while_a_batch_writes_its_source_is_told_to_retry(api, people, monkeypatch):
+    from mastering.services import ingest as ingest_service
+
+    monkeypatch.setattr(ingest_service, "STREAM_LOCK_WAIT_SECONDS", 0.2)
+    running = IngestBatch.objects.create(source=people, channel=IngestBatch.Channel.API, status=IngestBatch.Status.RUNNING)
+    writer = connections.create_connection(DEFAULT_DB_ALIAS)  # stands in for the batch: holds the source's row lock
+    try:
+        writer.set_autocommit(False)
+        with writer.cursor() as cursor:
+            cursor.execute("SELECT id FROM mastering_source WHERE id = %s FOR UPDATE", [people.pk])
+        busy = put(api, 7, {"name": "Ada"})
+        assert busy.status_code == 503 and busy["Retry-After"] == "5"
+        assert f"batch #{running.pk} is being written" in busy.json()["detail"]
+        assert not SourceRecord.objects.exists()
+        writer.rollback()
+    finally:
+        writer.close()
+    done = put(api, 7, {"name": "Ada"})
+    assert done.status_code == 200 and done.json()["version"] == 1
