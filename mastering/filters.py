@@ -69,7 +69,8 @@ class SourceBatchFilter(IngestBatchFilter):
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         number = value.strip().lstrip("#")
         condition = Q(file_name__icontains=value.strip())
-        return queryset.filter(condition | Q(pk=int(number)) if number.isdigit() else condition)
+        is_number = number.isascii() and number.isdigit() and len(number) < 19  # a bigint, not "²" or a phone number
+        return queryset.filter(condition | Q(pk=int(number)) if is_number else condition)
 
 
 class JobFilter(django_filters.FilterSet):

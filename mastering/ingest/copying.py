@@ -34,10 +34,8 @@ def copy_text(table: pa.Table) -> memoryview:
 def _text_cells(column: pa.Array) -> pa.Array:
     if pa.types.is_boolean(column.type):
         column = pc.if_else(column, "t", "f")
-    elif not pa.types.is_string(column.type):
-        column = column.cast(pa.string())
-    else:
-        column = _escaped(column)
+    else:  # numbers, and text of any Arrow kind (large, view, dictionary), as plain strings to escape
+        column = _escaped(column.cast(pa.string()) if not pa.types.is_string(column.type) else column)
     return pc.fill_null(column, NULL) if column.null_count else column
 
 

@@ -7,18 +7,17 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from contextlib import closing
 from itertools import chain, compress, repeat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ijson
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from mastering.ingest import json_stream
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
@@ -398,8 +397,9 @@ def _records_to_chunk(records: list, first_row: int, *, where: str) -> Chunk:
         nested |= nested_here
         columns[str(name)] = text
     keep = pa.array(~nested)
-    frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()))
-                          for name, column in columns.items()})
+    index = pd.RangeIndex(int((~nested).sum()))  # items may all be {}: rows without any column
+    frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()), index=index)
+                          for name, column in columns.items()}, index=index)
     problems.sort(key=lambda problem: problem["row"])
     return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems)
 
@@ -409,8 +409,11 @@ def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     plain = np.zeros(len(values), dtype=bool)
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "integer", "empty"):  # the usual columns, converted in Arrow
-        array = pa.array(values, from_pandas=True, type=pa.string() if kind != "integer" else pa.int64())
-        return pc.fill_null(array.cast(pa.string()), ""), plain
+        try:
+            array = pa.array(values, from_pandas=True, type=pa.string() if kind != "integer" else pa.int64())
+            return pc.fill_null(array.cast(pa.string()), ""), plain
+        except (OverflowError, pa.ArrowInvalid):
+            pass  # whole numbers beyond 64 bits: written out one by one below
     if kind == "boolean":
         array = pa.array(values, from_pandas=True, type=pa.bool_())
         return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain
@@ -426,20 +429,20 @@ def _json_text(value: object) -> str:
 
 
 def _json_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
-    """A JSON array, parsed as a stream (ijson): memory stays flat however long the array is."""
-    if _first_character(table) != "[":
-        _refuse_json_that_is_not_an_array(table)
+    """A JSON array, decoded an item at a time: memory stays flat however long the array is."""
     batch: list = []
     first_row = HEADER_ROW + 1  # JSON records are numbered from 2 too, so that row numbers read the same as for CSV
-    with closing(_Utf8Bytes(table)) as stream:
+    with open(table.path, encoding=table.encoding) as handle:
         try:
-            for item in ijson.items(stream, "item"):
+            for item in json_stream.array_items(handle):
                 batch.append(item)
                 if len(batch) == chunk_rows:
                     yield _records_to_chunk(batch, first_row, where="JSON array item")
                     first_row, batch = first_row + len(batch), []
-        except ijson.JSONError as exc:
-            raise TableError(f"The file is not valid JSON: {exc} (after about {first_row + len(batch) - 2} items).") from None
+        except json_stream.NotAnArray:
+            _refuse_json_that_is_not_an_array(table)
+        except json_stream.JsonError as exc:
+            raise TableError(f"The file is not valid JSON: {exc}.") from None
     if batch:
         yield _records_to_chunk(batch, first_row, where="JSON array item")
     elif first_row == HEADER_ROW + 1:
@@ -447,34 +450,12 @@ def _json_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _refuse_json_that_is_not_an_array(table: TableFile) -> None:
-    with closing(_Utf8Bytes(table)) as stream:
+    with open(table.path, encoding=table.encoding) as handle:
         try:
-            for _ in ijson.parse(stream):  # to the end, so broken JSON is called broken
-                pass
-        except ijson.JSONError as exc:
+            json_stream.first_value(handle)
+        except json_stream.JsonError as exc:
             raise TableError(f"The file is not valid JSON: {exc}.") from None
     raise TableError("A JSON table must be an array of objects, like [{\"id\": 1, ...}, ...].")
-
-
-def _first_character(table: TableFile) -> str:
-    with open(table.path, encoding=table.encoding) as handle:
-        while block := handle.read(SNIFF_BYTES):
-            if stripped := block.lstrip():
-                return stripped[0]
-    return ""
-
-
-class _Utf8Bytes:
-    """The table's text as UTF-8 bytes, whatever its encoding, for ijson (which parses UTF-8)."""
-
-    def __init__(self, table: TableFile):
-        self.text = open(table.path, encoding=table.encoding)
-
-    def read(self, size: int = -1) -> bytes:
-        return self.text.read(size).encode("utf-8")
-
-    def close(self) -> None:
-        self.text.close()
 
 
 def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
@@ -486,9 +467,9 @@ def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
             if not line.strip():
                 continue
             try:
-                batch.append(json.loads(line, parse_float=str))  # numbers kept as written, like ijson's
-            except ValueError as exc:
-                bad.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(), "reason": f"is not valid JSON ({exc.msg})"})
+                batch.append(json_stream.loads(line))
+            except json_stream.JsonError as exc:
+                bad.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(), "reason": f"is not valid JSON ({exc})"})
                 batch.append(None)
             if len(batch) >= chunk_rows:
                 chunk = _records_to_chunk(batch, first_row, where="JSON line")

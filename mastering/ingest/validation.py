@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mastering.ingest.documents import text_bytes
+
 MAX_KEY_LENGTH = 255
 MAX_VALUE_LENGTH = 10_000
 INTEGER = re.compile(r"[+-]?\d{1,18}")
@@ -269,7 +271,8 @@ class Problems:
 
 def _problem(row: int, column: str, value: object, reason: str) -> dict:
     text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
-    return {"row": int(row), "column": column, "value": text[:200], "reason": reason}
+    # The report is stored as JSON, which PostgreSQL refuses to hold a NUL in: show it as a symbol.
+    return {"row": int(row), "column": column, "value": text[:200].replace("\x00", "\u2400"), "reason": reason}
 
 
 class Validator:
@@ -312,6 +315,9 @@ class Validator:
                 bad_rows |= problems.add(missing, cells, spec.name, "is empty; every record needs a key")
             elif spec.required:
                 bad_rows |= problems.add(missing, cells, spec.name, "is required but empty")
+            if (text_bytes(cells) == 0).any():  # rare, so the byte scan spares the usual column the search
+                with_nul = _bools(pc.fill_null(pc.match_substring(cells, "\x00"), False))
+                bad_rows |= problems.add(with_nul, cells, spec.name, "contains a NUL character, which cannot be stored")
             too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), MAX_VALUE_LENGTH), False))
             bad_rows |= problems.add(too_long, cells, spec.name, f"is longer than {MAX_VALUE_LENGTH} characters")
             canonical, bad, reason = canonical_column(cells, spec.type)

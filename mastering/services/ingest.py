@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -125,26 +126,34 @@ def receive_stored_table(
     return run_ingest(batch_id=batch.pk)
 
 
+DEAD_BATCH_ERROR = ("The worker running this batch stopped (it may have been killed) and none of its rows were written. "
+                    "Send the table again.")
+
+
 def fail_dead_batches(*, source: Source | None = None) -> int:
     """Mark running batches whose worker stopped stamping its heartbeat (it was killed) as failed.
 
     Their writes were one transaction, which died with the worker's connection: nothing is half-written.
+    Best effort, as pages call it: a database too busy to answer now is asked again next time.
     """
     cutoff = stale_before()
     dead = IngestBatch.objects.filter(status=IngestBatch.Status.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        # Batches started before heartbeats existed get a day, so an upgrade does not fail those still running.
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=timezone.now() - timedelta(days=1)))
     if source is not None:
         dead = dead.filter(source=source)
-    found = list(dead.values_list("pk", "upload_path"))  # a read: the usual empty answer never waits for SQLite's writer
-    if not found:
-        return 0
-    failed = dead.filter(pk__in=[pk for pk, _ in found]).update(
-        status=IngestBatch.Status.FAILED, finished_at=timezone.now(), upload_path="", error=(
-            "The worker running this batch stopped (it may have been killed) and none of its rows were written. "
-            "Send the table again."))
-    for _, upload in found:
-        if upload:
-            Path(upload).unlink(missing_ok=True)
+    failed = 0
+    try:
+        for pk, upload in dead.values_list("pk", "upload_path"):  # a read: the usual empty answer never waits for a writer
+            with transaction.atomic():  # a savepoint, should the caller be in a transaction and this fail
+                updated = dead.filter(pk=pk).update(
+                    status=IngestBatch.Status.FAILED, finished_at=timezone.now(), upload_path="", error=DEAD_BATCH_ERROR)
+            if updated:
+                failed += 1
+                if upload:
+                    Path(upload).unlink(missing_ok=True)
+    except DatabaseError:
+        logger.warning("Could not look for dead batches now", exc_info=True)
     return failed
 
 
@@ -400,7 +409,10 @@ def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: "TableChec
     batch.problems, batch.problem_count, batch.warnings = check.problems, check.problem_count, warnings
     batch.finished_at = timezone.now()
     batch.upload_path = ""
-    batch.save()
+    batch.error = ""  # had a page taken it for dead while it worked, it did finish after all
+    # Named fields: the heartbeat thread stamps heartbeat_at meanwhile, and that stamp is kept.
+    batch.save(update_fields=["status", "received", "rejected", "created", "updated", "unchanged", "retired", "rows_read",
+                              "problems", "problem_count", "warnings", "finished_at", "upload_path", "error", "updated_at"])
     record_activity(
         kind=Activity.Kind.INGEST, actor=batch.user,
         summary=f"{batch.source.name}: {batch.received} rows, {counts.created} new, {counts.updated} changed, "

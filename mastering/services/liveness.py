@@ -22,11 +22,12 @@ def stale_before() -> datetime:
 
 
 @contextlib.contextmanager
-def keep_alive(rows: QuerySet, every: float = HEARTBEAT_EVERY) -> Iterator[None]:
-    """Stamp heartbeat_at on rows (say, one running job) from a thread while a long step runs.
+def keep_alive(rows: QuerySet, every: float | None = None) -> Iterator[None]:
+    """Stamp heartbeat_at on rows (say, one running job) every HEARTBEAT_EVERY seconds from a thread while a step runs.
 
     The thread has its own connection, so the stamp shows even while the step's transaction is open.
     """
+    every = HEARTBEAT_EVERY if every is None else every
     stop = threading.Event()
 
     def beat() -> None:

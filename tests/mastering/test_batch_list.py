@@ -45,6 +45,8 @@ def test_filters_by_status_searches_file_names_and_numbers_and_sorts(client_for,
     assert batch_numbers(page(client, ordering="-rejected")) == [bad.pk, good.pk]
     assert batch_numbers(page(client, ordering="received")) == [bad.pk, good.pk]
     assert "No batch matches these filters" in page(client, q="nothing-like-this")
+    for odd in ("²", "#①", "9" * 30):  # digits Python knows but int() or a bigint does not
+        assert "No batch matches these filters" in page(client, q=odd)
 
 
 def test_pages_thirty_at_a_time(client_for, steward, people):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mastering.ingest import json_stream
 from mastering.ingest.parsing import TableError, inspect_file, read_chunks
 from mastering.models import IngestBatch, SourceRecord
 from mastering.services import ingest as ingest_service
@@ -69,3 +70,39 @@ def test_json_lines_keep_numbers_as_written(people):
     batch = send(people, b'{"id": 1, "name": "Ada", "score": 2.50}\n', name="people.jsonl")
     assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
     assert SourceRecord.objects.get().data["score"] == "2.50"
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_items_split_across_read_blocks_decode_whole(people, monkeypatch, block):
+    monkeypatch.setattr(json_stream, "BLOCK_CHARS", block)
+    items = [f'{{\n  "id": "{i}",\n  "name": "Person {i}",\n  "age": {10 ** (i % 13)},\n  "score": 1.5{"0" * i}\n}}'
+             for i in range(25)]  # pretty-printed, with numbers of every length to be cut by a block's end
+    batch = send(people, ("[\n" + ",\n".join(items) + "\n]\n").encode())
+    assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
+    stored = {record.key: record.data for record in SourceRecord.objects.all()}
+    assert stored == {str(i): {"id": str(i), "name": f"Person {i}", "age": 10 ** (i % 13), "score": "1.5" + "0" * i}
+                      for i in range(25)}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # 200 KB that a prefix-building parser needs gigabytes for
+    ('[{"id": 1}, {"id": 2},]', "Expecting value (line 1)"),
+    ('[{"id": 1}]\n\n{"id": 2}', "more text after the array (line 3)"),
+    ('[{"id": 1} {"id": 2}]', "expected ',' or ']'"),
+    ('{"id": 1, "name": "Ada"', "not valid JSON"),
+    ('{"rows": [1, 2]}', "must be an array of objects"),
+])
+def test_broken_or_hostile_json_is_refused_with_where(people, text, message):
+    batch = send(people, text.encode())
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert message in batch.problems[0]["reason"]
+
+
+def test_odd_items_become_row_problems_not_failures(people):
+    items = '[{}, {"id": 2, "name": "Big", "age": 123456789012345678901234567890}, {"id": 3, "name": "x", "age": NaN},' \
+            ' {"id": 4, "name": "nul\\u0000here"}, {"id": 5, "name": "fine", "age": 5}]'
+    batch = send(people, items.encode())
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"]) for p in batch.problems] == [(2, "id"), (2, "name"), (3, "age"), (4, "age"), (5, "name")]
+    assert batch.problems[4]["value"] == "nul\u2400here"  # the report can be stored and shown
+    assert "NUL" in batch.problems[4]["reason"]

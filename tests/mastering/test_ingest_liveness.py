@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from mastering import services
 from mastering.models import IngestBatch
+from mastering.services import ingest as ingest_service, liveness
 from mastering.services.liveness import STALE_AFTER, keep_alive
 from tests.factories import IngestBatchFactory, source_with_fields
 
@@ -58,9 +59,19 @@ def test_a_dead_batch_shows_as_failed_on_its_page_and_over_the_api(notes, client
     assert {row["id"]: row["status"] for row in listed}[again.pk] == "failed"
 
 
-def test_a_batch_run_stamps_its_heartbeat(notes):
+@pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: it must see the row
+def test_a_running_batch_stamps_its_heartbeat_while_it_works(notes, monkeypatch):
+    monkeypatch.setattr(liveness, "HEARTBEAT_EVERY", 0.02)
+    real_ingest = ingest_service._ingest
+
+    def slow_ingest(batch, path):
+        time.sleep(0.3)
+        real_ingest(batch, path)
+
+    monkeypatch.setattr(ingest_service, "_ingest", slow_ingest)
     batch = send(notes, "id,note\n1,hello\n")
-    assert batch.heartbeat_at is not None and batch.started_at <= batch.heartbeat_at
+    assert batch.status == IngestBatch.Status.SUCCEEDED
+    assert (batch.heartbeat_at - batch.started_at).total_seconds() >= 0.2  # stamped while it worked, not only at start
 
 
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: it must see the row

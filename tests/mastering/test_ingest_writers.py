@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mastering import selectors, services
+from mastering.ingest.copying import copy_text
 from mastering.ingest.documents import json_texts, record_json
 from mastering.models import BatchSighting, IngestBatch, SourceRecord
 from mastering.services import ingest as ingest_service
@@ -36,6 +37,17 @@ def test_json_texts_equal_the_documents_python_would_store():
     types = {"count": "integer", "ok": "boolean"}
     for text, row in zip(json_texts(values, types).to_pylist(), values.to_pylist()):
         assert json.loads(text) == record_json(row, types)
+
+
+def test_copy_text_escapes_text_of_every_arrow_kind():
+    text = ["\\N", "tab\there", None]
+    table = pa.table({"plain": pa.array(text), "large": pa.array(text, pa.large_string()),
+                      "coded": pa.array(text).dictionary_encode(), "number": [1, None, 3], "flag": [True, False, None]})
+    assert bytes(copy_text(table)).decode().splitlines() == [
+        "\\\\N\t\\\\N\t\\\\N\t1\tt",  # the text \N stays text; only a missing value is \N
+        "tab\\there\ttab\\there\ttab\\there\t\\N\tf",
+        "\\N\t\\N\t\\N\t3\t\\N",
+    ]
 
 
 def test_values_with_quotes_newlines_and_control_characters_are_stored_exactly(notes, monkeypatch):

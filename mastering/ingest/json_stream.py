@@ -1,0 +1,120 @@
+"""JSON read as tables: the items of an array as a stream, and single lines, numbers kept as written.
+
+The array is decoded an item at a time (the standard library's C decoder on a moving window of
+text), so memory stays flat however long the array is, and deep nesting stops at Python's
+recursion limit instead of growing without bound.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+BLOCK_CHARS = 1 << 20
+MAX_ITEM_CHARS = 16 << 20  # one record larger than this is a mistake, not data
+WHITESPACE = re.compile(r"[ \t\r\n]*")
+
+# Numbers, NaN and Infinity stay text as written (1.50 stays "1.50"): a table's cells are text until checked.
+DECODER = json.JSONDecoder(parse_float=str, parse_constant=str)
+
+
+class JsonError(ValueError):
+    """The text is not valid JSON; the message says where."""
+
+
+class NotAnArray(Exception):
+    """The document does not start with "[": the caller says what it wanted instead."""
+
+
+def loads(text: str) -> object:
+    """One JSON value (a line of JSON lines), numbers kept as written."""
+    try:
+        return DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise JsonError(exc.msg) from None
+    except RecursionError:
+        raise JsonError("it is nested too deeply") from None
+
+
+def array_items(handle: TextIO) -> Iterator[object]:
+    """Each item of the JSON array that handle holds, in order; JsonError where the text goes wrong."""
+    window = _Window(handle)
+    if window.next_character() != "[":
+        raise NotAnArray()
+    window.pos += 1
+    if window.next_character() == "]":
+        window.pos += 1
+        window.expect_end()
+        return
+    while True:
+        yield window.decode_value()
+        following = window.next_character()
+        window.pos += 1
+        if following == "]":
+            window.expect_end()
+            return
+        if following != ",":
+            raise JsonError(window.where(window.pos - 1, "expected ',' or ']' after an item of the array"))
+
+
+def first_value(handle: TextIO) -> object:
+    """The document's first value (for saying what a file that is not an array holds)."""
+    return _Window(handle).decode_value()
+
+
+class _Window:
+    """The part of the file being decoded: text read ahead, less what is already decoded."""
+
+    def __init__(self, handle: TextIO):
+        self.handle = handle
+        self.text = ""
+        self.pos = 0
+        self.line = 1  # the line of text[0], for messages
+        self.at_end = False
+
+    def _read_more(self) -> bool:
+        if self.at_end:
+            return False
+        block = self.handle.read(BLOCK_CHARS)
+        if not block:
+            self.at_end = True
+            return False
+        self.line += self.text.count("\n", 0, self.pos)
+        self.text = self.text[self.pos :] + block
+        self.pos = 0
+        return True
+
+    def next_character(self) -> str:
+        """Skip whitespace; the next character, or "" at the end of the file."""
+        while True:
+            self.pos = WHITESPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self._read_more():
+                return self.text[self.pos : self.pos + 1]
+
+    def decode_value(self) -> object:
+        self.next_character()
+        while True:
+            try:
+                value, end = DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._read_more_of_value():
+                    continue  # the value goes on past the text read so far
+                raise JsonError(self.where(exc.pos, exc.msg)) from None
+            except RecursionError:
+                raise JsonError(self.where(self.pos, "an item is nested too deeply")) from None
+            if end == len(self.text) and self._read_more_of_value():
+                continue  # a number ending the window may go on in the next block
+            self.pos = end
+            return value
+
+    def _read_more_of_value(self) -> bool:
+        if len(self.text) - self.pos > MAX_ITEM_CHARS:
+            raise JsonError(self.where(self.pos, f"an item is larger than {MAX_ITEM_CHARS >> 20} MB, or never ends"))
+        return self._read_more()
+
+    def expect_end(self) -> None:
+        if self.next_character():
+            raise JsonError(self.where(self.pos, "there is more text after the array"))
+
+    def where(self, pos: int, message: str) -> str:
+        return f"{message} (line {self.line + self.text.count(chr(10), 0, pos)})"
