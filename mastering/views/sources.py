@@ -150,7 +150,7 @@ def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
     """A batch's counts, progress (polled while it runs) and problem report."""
-    services.fail_dead_batches()
+    services.fail_dead_batches(source=get_object_or_404(Source, slug=slug))
     batch = get_object_or_404(selectors.list_batches(), pk=batch_id, source__slug=slug)
     template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
     return render(request, template, {"batch": batch, "source": batch.source})
