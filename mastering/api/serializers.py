@@ -64,12 +64,15 @@ class IngestBatchSerializer(serializers.ModelSerializer):
     counts = CountsSerializer(read_only=True)
     problems = ProblemSerializer(many=True, read_only=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:batch-detail")
+    progress = serializers.FloatField(read_only=True, allow_null=True, help_text="Share of rows read (0..1) while it runs.")
+    eta_seconds = serializers.IntegerField(read_only=True, allow_null=True, help_text="Seconds left at the pace so far.")
 
     class Meta:
         model = IngestBatch
         fields = [
             "id", "url", "source", "user", "channel", "file_name", "checksum", "size_bytes", "mode", "partial",
-            "status", "counts", "rows_read", "problem_count", "problems", "warnings", "timings", "error",
+            "status", "counts", "rows_read", "rows_expected", "progress", "eta_seconds", "problem_count", "problems",
+            "warnings", "timings", "error",
             "created_at", "started_at", "finished_at",
         ]
 

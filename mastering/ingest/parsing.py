@@ -45,6 +45,14 @@ class TableFile:
     warnings: list[str] = field(default_factory=list)
     blank_lines: bool = True  # an empty line somewhere (perhaps inside a quoted value); True when unsure
     quotes_even: bool = False  # an even count of double quotes: no quoted value can be left open at the end
+    lines: int = 0  # line breaks, plus a last line without one
+
+    @property
+    def expected_rows(self) -> int | None:
+        """About how many rows the table has, from its lines, for progress; None when lines do not tell (a JSON array)."""
+        if self.kind == "json" or not self.lines:
+            return None
+        return max(self.lines - (1 if self.kind == "csv" else 0), 0)  # a CSV's first line is its header
 
     @property
     def plainly_numbered(self) -> bool:
@@ -69,9 +77,10 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok, saw_multibyte = True, False
     first_bad_offset = None
-    blank_lines, tail, quotes = False, b"", 0
+    blank_lines, tail, quotes, newlines, returns, last_byte = False, b"", 0, 0, 0, b""
     with open(path, "rb") as handle:
         while block := handle.read(BLOCK):
+            newlines, returns, last_byte = newlines + block.count(b"\n"), returns + block.count(b"\r"), block[-1:]
             seam = tail + block[:2]  # an empty line may straddle two blocks
             blank_lines = blank_lines or any(mark in block or mark in seam for mark in BLANK_LINE_MARKS)
             tail = block[-2:]
@@ -123,7 +132,9 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     delimiter = _sniff_delimiter(text_head) if kind == "csv" else ","
     if kind == "csv" and delimiter != ",":
         notes.append(f"Columns are separated by {_delimiter_name(delimiter)}.")
-    return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes, blank_lines, quotes % 2 == 0)
+    lines = max(newlines, returns) + (0 if last_byte in (b"\n", b"\r") else 1)  # \r alone ends lines in old Mac files
+    return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes, blank_lines,
+                     quotes % 2 == 0, lines)
 
 
 def _line_of_offset(path: Path, offset: int) -> int:

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
+from django.utils import timezone
 
 from steward.models import TimeStampedModel
 
@@ -111,6 +112,8 @@ class IngestBatch(TimeStampedModel):
     rejected = models.PositiveIntegerField(default=0)
     retired = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0, help_text="Progress while the batch runs.")
+    rows_expected = models.PositiveIntegerField(null=True, blank=True,
+                                                help_text="About how many rows the table has (from its lines), for progress.")
     problems = models.JSONField(default=list, blank=True, help_text="Rejected rows: row, column, value, reason.")
     problem_count = models.PositiveIntegerField(default=0, help_text="All problems, even beyond those stored.")
     warnings = models.JSONField(default=list, blank=True)
@@ -141,6 +144,22 @@ class IngestBatch(TimeStampedModel):
     @property
     def finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.REJECTED, self.Status.FAILED}
+
+    @property
+    def progress(self) -> float | None:
+        """Share of the rows read so far (0..1), while that can be told."""
+        if not self.rows_expected:
+            return None
+        return min(self.rows_read / self.rows_expected, 1.0)
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Seconds left at the pace so far, once there is a pace to go by."""
+        progress = self.progress
+        if progress is None or progress < 0.02 or progress >= 1 or self.started_at is None:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return round(elapsed * (1 - progress) / progress)
 
 
 class SourceRecordQuerySet(models.QuerySet):

@@ -227,8 +227,8 @@ def _ingest(batch: IngestBatch, path: Path) -> None:
     started = time.perf_counter()
     watch = Stopwatch()
     table = inspect_file(path, batch.file_name)
-    _set_progress(batch.pk, checksum=table.checksum)
-    batch.checksum = table.checksum
+    _set_progress(batch.pk, checksum=table.checksum, rows_expected=table.expected_rows)
+    batch.checksum, batch.rows_expected = table.checksum, table.expected_rows
     watch.lap("inspect_s")
     specs = _field_specs(batch.source)
     validator = Validator(specs, batch.source.key_field)
