@@ -60,7 +60,7 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
             refuse_if_too_large(request)
         except TooLarge as exc:
             messages.error(request, exc.message)
-            return render(request, "mastering/upload.html", {"source": source, "form": UploadForm()}, status=413)
+            return render(request, "mastering/upload.html", _upload_context(source, UploadForm()), status=413)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
@@ -71,13 +71,18 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
         except TooLarge as exc:
             path.unlink(missing_ok=True)
             messages.error(request, exc.message)
-            return render(request, "mastering/upload.html", {"source": source, "form": form}, status=413)
+            return render(request, "mastering/upload.html", _upload_context(source, form), status=413)
         token = uuid.uuid4().hex
         pending = request.session.get(UPLOADS_SESSION_KEY, {})
         pending[token] = {"path": str(path), "file_name": upload_file.name, "source": source.slug}
         request.session[UPLOADS_SESSION_KEY] = pending
         return redirect("mastering:source-upload-confirm", slug=source.slug, token=token)
-    return render(request, "mastering/upload.html", {"source": source, "form": form})
+    return render(request, "mastering/upload.html", _upload_context(source, form))
+
+
+def _upload_context(source: Source, form: UploadForm) -> dict:
+    limit = settings.STEWARD_MAX_UPLOAD_BYTES
+    return {"source": source, "form": form, "max_bytes": limit, "max_mb": limit // (1024 * 1024)}
 
 
 def _pending_upload(request: HttpRequest, source: Source, token: str) -> dict:

@@ -8,6 +8,14 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(open));
     });
   }
+  // File inputs with a size limit refuse a file that is too large before it is sent: <input data-max-bytes="...">.
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach((input) => {
+    input.addEventListener("change", () => {
+      const tooLarge = Array.from(input.files).some((file) => file.size > Number(input.dataset.maxBytes));
+      input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+      if (tooLarge) input.reportValidity();
+    });
+  });
   // Forms that ask before doing something drastic: <form data-confirm="Really?">.
   document.body.addEventListener("submit", (event) => {
     const message = event.target.dataset && event.target.dataset.confirm;

@@ -55,3 +55,18 @@ def test_a_bad_file_shows_its_problems_and_writes_nothing(page, sign_in, people)
     expect(page.locator("#batch-status")).to_contain_text("Nothing was written")
     expect(page.locator("#problems")).to_contain_text("is required but empty")
     assert SourceRecord.objects.count() == 0
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, sign_in, people, settings):
+    settings.STEWARD_MAX_UPLOAD_BYTES = 1024 * 1024
+    sign_in(make_user("stella", "steward"))
+    page.goto("/sources/people/upload/")
+    expect(page.locator("main")).to_contain_text("Up to 1 MB")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    choose_file(page, "big.csv", b"id,name,age\n" + b"1,Ada Lovelace,36\n" * 70_000)
+    message = page.eval_on_selector("#id_file", "input => input.validationMessage")
+    assert posts == []  # the browser kept the file: nothing was sent
+    assert "larger than the 1 MB limit" in message
+    choose_file(page, "people.csv", GOOD)  # a file within the limit clears the refusal
+    expect(page.locator("h1")).to_have_text("people.csv")
