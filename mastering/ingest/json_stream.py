@@ -14,12 +14,19 @@ BLOCK_CHARS = 1 << 20
 MAX_ITEM_CHARS = 16 << 20  # one record larger than this is a mistake, not data
 WHITESPACE = re.compile(r"[ \t\r\n]*")
 
-# Numbers, NaN and Infinity stay text as written (1.50 stays "1.50"): a table's cells are text until checked.
-DECODER = json.JSONDecoder(parse_float=str, parse_constant=str)
+# Numbers, NaN and Infinity stay text as written (1.50 stays "1.50", and a 5,000-digit number is no
+# trouble): a table's cells are text until they are checked against their field's type.
+DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+# A value that ends this close to the end of the text read so far may go on (a number cut after "1." or "1e").
+NEAR_END = 64
 
 
 class JsonError(ValueError):
     """The text is not valid JSON; the message says where."""
+
+
+class ItemTooLarge(JsonError):
+    """One value is larger than MAX_ITEM_CHARS (or never ends)."""
 
 
 class NotAnArray(Exception):
@@ -34,6 +41,8 @@ def loads(text: str) -> object:
         raise JsonError(exc.msg) from None
     except RecursionError:
         raise JsonError("it is nested too deeply") from None
+    except ValueError as exc:  # whatever else the decoder refuses
+        raise JsonError(str(exc)) from None
 
 
 def array_items(handle: TextIO) -> Iterator[object]:
@@ -97,19 +106,23 @@ class _Window:
             try:
                 value, end = DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
-                if self._read_more_of_value():
-                    continue  # the value goes on past the text read so far
+                # Cut off by the end of the text read so far, rather than wrong: read on and try again.
+                cut_off = exc.pos >= len(self.text) - NEAR_END or exc.msg.startswith("Unterminated string")
+                if cut_off and self._read_more_of_value():
+                    continue
                 raise JsonError(self.where(exc.pos, exc.msg)) from None
             except RecursionError:
                 raise JsonError(self.where(self.pos, "an item is nested too deeply")) from None
-            if end == len(self.text) and self._read_more_of_value():
-                continue  # a number ending the window may go on in the next block
+            except ValueError as exc:  # whatever else the decoder refuses
+                raise JsonError(self.where(self.pos, str(exc))) from None
+            if end > len(self.text) - NEAR_END and self._read_more_of_value():
+                continue  # a number near the end of the window may go on in the next block
             self.pos = end
             return value
 
     def _read_more_of_value(self) -> bool:
         if len(self.text) - self.pos > MAX_ITEM_CHARS:
-            raise JsonError(self.where(self.pos, f"an item is larger than {MAX_ITEM_CHARS >> 20} MB, or never ends"))
+            raise ItemTooLarge(self.where(self.pos, f"an item is larger than {MAX_ITEM_CHARS >> 20} MB, or never ends"))
         return self._read_more()
 
     def expect_end(self) -> None:

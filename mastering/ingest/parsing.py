@@ -386,11 +386,14 @@ def _parser_message(exc: Exception) -> str:
     return f"The file is not valid CSV: {text}"
 
 
-def _records_to_chunk(records: list, first_row: int, *, where: str) -> Chunk:
-    """JSON items as a chunk of text cells, converted a column at a time; each item that is not a plain object is a problem."""
-    numbers = np.arange(first_row, first_row + len(records))
+def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chunk:
+    """JSON items (with their row numbers) as a chunk of text cells, converted a column at a time.
+
+    Each item that is not a plain object, and each that holds a nested value, is a problem.
+    """
     is_object = np.fromiter((type(item) is dict for item in records), dtype=bool, count=len(records))
-    problems = [{"row": int(row), "column": "", "value": str(item)[:100], "reason": f"is not a JSON object ({where})"}
+    problems = [{"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
+                 "reason": f"is not a JSON object ({where})"}
                 for row, item in zip(numbers[~is_object], compress(records, ~is_object))]
     if not is_object.any():
         return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
@@ -419,12 +422,8 @@ def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """One column's JSON values as text ("" for null or absent), and which cells hold an object or list."""
     plain = np.zeros(len(values), dtype=bool)
     kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("string", "integer", "empty"):  # the usual columns, converted in Arrow
-        try:
-            array = pa.array(values, from_pandas=True, type=pa.string() if kind != "integer" else pa.int64())
-            return pc.fill_null(array.cast(pa.string()), ""), plain
-        except (OverflowError, pa.ArrowInvalid):
-            pass  # whole numbers beyond 64 bits: written out one by one below
+    if kind in ("string", "empty"):  # the usual columns (numbers arrive as text too), converted in Arrow
+        return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""), plain
     if kind == "boolean":
         array = pa.array(values, from_pandas=True, type=pa.bool_())
         return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain
@@ -448,58 +447,63 @@ def _json_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
             for item in json_stream.array_items(handle):
                 batch.append(item)
                 if len(batch) == chunk_rows:
-                    yield _records_to_chunk(batch, first_row, where="JSON array item")
+                    yield _records_to_chunk(batch, _numbered(first_row, batch), where="JSON array item")
                     first_row, batch = first_row + len(batch), []
         except json_stream.NotAnArray:
             _refuse_json_that_is_not_an_array(table)
         except json_stream.JsonError as exc:
             raise TableError(f"The file is not valid JSON: {exc}.") from None
     if batch:
-        yield _records_to_chunk(batch, first_row, where="JSON array item")
+        yield _records_to_chunk(batch, _numbered(first_row, batch), where="JSON array item")
     elif first_row == HEADER_ROW + 1:
         raise TableError("The JSON array is empty: there are no records.")
+
+
+def _numbered(first_row: int, items: list) -> np.ndarray:
+    return np.arange(first_row, first_row + len(items))
 
 
 def _refuse_json_that_is_not_an_array(table: TableFile) -> None:
     with open(table.path, encoding=table.encoding) as handle:
         try:
             json_stream.first_value(handle)
+        except json_stream.ItemTooLarge:
+            pass  # a large document that is not an array: say what was wanted
         except json_stream.JsonError as exc:
             raise TableError(f"The file is not valid JSON: {exc}.") from None
     raise TableError("A JSON table must be an array of objects, like [{\"id\": 1, ...}, ...].")
 
 
 def _jsonl_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
-    batch: list = []
-    first_row = HEADER_ROW + 1
-    bad: list[dict] = []
+    """JSON lines, each numbered by its line (plus one, so that the first record is row 2 as in CSV)."""
+    items: list = []
+    rows: list[int] = []
+    unreadable: list[dict] = []
+    seen_any = False
     with open(table.path, encoding=table.encoding) as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            seen_any = True
             try:
-                batch.append(json_stream.loads(line))
+                items.append(json_stream.loads(line))
+                rows.append(HEADER_ROW + line_number)
             except json_stream.JsonError as exc:
-                bad.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(), "reason": f"is not valid JSON ({exc})"})
-                batch.append(None)
-            if len(batch) >= chunk_rows:
-                chunk = _records_to_chunk(batch, first_row, where="JSON line")
-                chunk.problems = _merge_line_problems(chunk.problems, bad)
-                bad = []
-                yield chunk
-                first_row += len(batch)
-                batch = []
-    if batch or first_row == HEADER_ROW + 1:
-        if not batch:
-            raise TableError("The file has no JSON lines.")
-        chunk = _records_to_chunk(batch, first_row, where="JSON line")
-        chunk.problems = _merge_line_problems(chunk.problems, bad)
-        yield chunk
+                unreadable.append({"row": HEADER_ROW + line_number, "column": "", "value": line[:100].strip(),
+                                   "reason": f"is not valid JSON ({exc})"})
+            if len(items) + len(unreadable) >= chunk_rows:
+                yield _json_lines_chunk(items, rows, unreadable)
+                items, rows, unreadable = [], [], []
+    if not seen_any:
+        raise TableError("The file has no JSON lines.")
+    if items or unreadable:
+        yield _json_lines_chunk(items, rows, unreadable)
 
 
-def _merge_line_problems(problems: list[dict], bad: list[dict]) -> list[dict]:
-    bad_rows = {problem["row"] for problem in bad}
-    return bad + [problem for problem in problems if problem["row"] not in bad_rows]
+def _json_lines_chunk(items: list, rows: list[int], unreadable: list[dict]) -> Chunk:
+    chunk = _records_to_chunk(items, np.asarray(rows, dtype=np.int64), where="JSON line")
+    chunk.problems = sorted(chunk.problems + unreadable, key=lambda problem: problem["row"])
+    return chunk
 
 
 def write_upload(stream: io.RawIOBase | io.BufferedIOBase, path: Path, *, max_bytes: int) -> int:

@@ -147,8 +147,8 @@ class IngestBatch(TimeStampedModel):
 
     @property
     def progress(self) -> float | None:
-        """Share of the rows read so far (0..1), while that can be told."""
-        if not self.rows_expected:
+        """Share of the rows read so far (0..1), while the batch runs and that can be told."""
+        if self.status != self.Status.RUNNING or not self.rows_expected:
             return None
         return min(self.rows_read / self.rows_expected, 1.0)
 

@@ -142,18 +142,24 @@ def fail_dead_batches(*, source: Source | None = None) -> int:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=timezone.now() - timedelta(days=1)))
     if source is not None:
         dead = dead.filter(source=source)
-    failed = 0
     try:
-        for pk, upload in dead.values_list("pk", "upload_path"):  # a read: the usual empty answer never waits for a writer
+        found = list(dead.values_list("pk", "upload_path"))  # a read: the usual empty answer never waits for a writer
+    except DatabaseError:
+        logger.warning("Could not look for dead batches now", exc_info=True)
+        return 0
+    failed = 0
+    for pk, upload in found:
+        try:
             with transaction.atomic():  # a savepoint, should the caller be in a transaction and this fail
                 updated = dead.filter(pk=pk).update(
                     status=IngestBatch.Status.FAILED, finished_at=timezone.now(), upload_path="", error=DEAD_BATCH_ERROR)
-            if updated:
-                failed += 1
-                if upload:
-                    Path(upload).unlink(missing_ok=True)
-    except DatabaseError:
-        logger.warning("Could not look for dead batches now", exc_info=True)
+        except DatabaseError:
+            logger.warning("Could not mark batch %s failed now", pk, exc_info=True)
+            continue
+        if updated:
+            failed += 1
+            if upload:
+                Path(upload).unlink(missing_ok=True)
     return failed
 
 
@@ -297,9 +303,11 @@ def _lock_source(source: Source, *, wait_seconds: float | None = None) -> None:
         return
     try:
         with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout leaves the caller's transaction usable
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(wait_seconds * 1000)}ms"])
+            cursor.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                           [f"{round(wait_seconds * 1000)}ms"])
+            before = cursor.fetchone()[0]
             Source.objects.select_for_update().filter(pk=source.pk).first()
-            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
     except OperationalError:
         running = IngestBatch.objects.filter(source=source, status=IngestBatch.Status.RUNNING).order_by("pk").first()
         doing = f"batch #{running.pk} is being written to it" if running else "another write holds it"
@@ -429,6 +437,7 @@ def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: in
         IngestBatch.objects.filter(pk=batch.pk).update(
             status=IngestBatch.Status.REJECTED, problems=problems, problem_count=problem_count, warnings=warnings,
             received=received, rejected=rejected, rows_read=received, finished_at=timezone.now(), upload_path="",
+            error="",
         )
         batch.refresh_from_db()
         record_activity(

@@ -106,3 +106,17 @@ def test_odd_items_become_row_problems_not_failures(people):
     assert [(p["row"], p["column"]) for p in batch.problems] == [(2, "id"), (2, "name"), (3, "age"), (4, "age"), (5, "name")]
     assert batch.problems[4]["value"] == "nul\u2400here"  # the report can be stored and shown
     assert "NUL" in batch.problems[4]["reason"]
+
+
+def test_json_lines_are_numbered_by_their_line_even_after_a_blank_one(people):
+    text = b'{"id": 1, "name": "Ada"}\n\nnot json\n{"id": 4, "name": ""}\n[true]\n'
+    batch = send(people, text, name="people.jsonl")
+    assert batch.status == IngestBatch.Status.REJECTED
+    # Line 1 is row 2, as the first record of a CSV is: so line 3 is row 4, line 4 row 5, line 5 row 6.
+    assert [(p["row"], p["column"], p["value"]) for p in batch.problems] == [
+        (4, "", "not json"), (5, "name", ""), (6, "", "[true]")]
+
+
+def test_items_that_are_not_objects_are_shown_as_json(people):
+    batch = send(people, b'[null, true, ["a"], {"id": 1, "name": "Ada"}]')
+    assert [p["value"] for p in batch.problems] == ["null", "true", '["a"]']

@@ -92,3 +92,45 @@ def test_keep_alive_stamps_the_heartbeat_while_the_work_runs(notes):
 def test_a_dead_batch_reads_as_failed_on_its_own_api_address(notes, api_for, steward):
     dead = running_batch(notes, silent_for=STALE_AFTER * 2)
     assert api_for(steward).get(f"/api/batches/{dead.pk}/").json()["status"] == "failed"
+
+
+def test_the_batch_page_looks_only_at_its_own_source(notes, client_for, steward):
+    other = source_with_fields("other")
+    dead_elsewhere = running_batch(other, silent_for=STALE_AFTER * 2)
+    shown = IngestBatchFactory(source=notes)
+    client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, shown.pk]))
+    dead_elsewhere.refresh_from_db()
+    assert dead_elsewhere.status == IngestBatch.Status.RUNNING
+
+
+def test_batches_from_before_heartbeats_get_a_day(notes):
+    def unstamped(hours_ago: float) -> IngestBatch:
+        return IngestBatchFactory(source=notes, status=IngestBatch.Status.RUNNING, heartbeat_at=None,
+                                  started_at=timezone.now() - timezone.timedelta(hours=hours_ago))
+
+    recent, old = unstamped(hours_ago=2), unstamped(hours_ago=30)
+    assert services.fail_dead_batches(source=notes) == 1
+    recent.refresh_from_db(), old.refresh_from_db()
+    assert (recent.status, old.status) == (IngestBatch.Status.RUNNING, IngestBatch.Status.FAILED)
+
+
+def test_a_database_too_busy_for_the_sweep_does_not_break_the_page(notes, client_for, steward, monkeypatch):
+    from django.db import DatabaseError
+    from django.db.models import QuerySet
+
+    dead = running_batch(notes, silent_for=STALE_AFTER * 2)
+
+    def busy(*args, **kwargs):
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(QuerySet, "update", busy)
+    assert services.fail_dead_batches(source=notes) == 0
+    monkeypatch.undo()
+    response = client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, dead.pk]))
+    assert response.status_code == 200
+
+
+def test_a_finished_batch_has_no_progress_or_time_left(notes):
+    done = IngestBatchFactory(source=notes, rows_read=90, rows_expected=100,
+                              started_at=timezone.now() - timezone.timedelta(days=3))
+    assert done.progress is None and done.eta_seconds is None

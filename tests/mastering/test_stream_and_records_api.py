@@ -137,3 +137,33 @@ def test_a_record_streamed_while_a_batch_writes_its_source_is_told_to_retry(api,
         writer.close()
     done = put(api, 7, {"name": "Ada"})
     assert done.status_code == 200 and done.json()["version"] == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: lock_timeout is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_bounded_wait_leaves_the_transaction_and_its_settings_as_they_were(people, monkeypatch):
+    from django.db import transaction
+
+    from mastering import services
+    from mastering.services import ingest as ingest_service
+    from steward.errors import Busy
+
+    monkeypatch.setattr(ingest_service, "STREAM_LOCK_WAIT_SECONDS", 0.2)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '7s'")
+        services.upsert_record(source=people, key="1", data={"name": "Ada"}, user=None)  # got the lock at once
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "7s"
+
+    writer = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        writer.set_autocommit(False)
+        with writer.cursor() as held:
+            held.execute("SELECT id FROM mastering_source WHERE id = %s FOR UPDATE", [people.pk])
+        with transaction.atomic():
+            with pytest.raises(Busy):
+                services.upsert_record(source=people, key="2", data={"name": "Alan"}, user=None)
+            assert SourceRecord.objects.count() == 1  # the caller's transaction is still usable
+        writer.rollback()
+    finally:
+        writer.close()
