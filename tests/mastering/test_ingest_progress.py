@@ -47,3 +47,11 @@ def test_a_running_batch_shows_its_share_and_time_left(client_for, api_for, stew
     assert body["progress"] == 0.25 and 29 <= body["eta_seconds"] <= 31 and body["rows_expected"] == 1_000_000
     listed = client_for(steward).get(reverse("mastering:batch-list", args=[source.slug])).content.decode()
     assert "250000 rows read (25%)" in listed
+
+
+def test_a_batch_that_has_read_every_row_says_it_is_writing(client_for, steward):
+    source = source_with_fields("notes", key="id", id="string")
+    batch = IngestBatchFactory(source=source, status=IngestBatch.Status.RUNNING, rows_read=1000, rows_expected=1000,
+                               started_at=timezone.now() - timedelta(seconds=10), heartbeat_at=timezone.now())
+    html = client_for(steward).get(reverse("mastering:batch-detail", args=[source.slug, batch.pk])).content.decode()
+    assert "All 1000 rows read; writing them" in html and "s left" not in html
