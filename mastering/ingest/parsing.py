@@ -7,8 +7,8 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from itertools import chain, compress, repeat
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 import numpy as np

@@ -1,7 +1,14 @@
 """Every write to mastering data goes through these functions."""
 
 from mastering.services.entity_types import create_entity_type, infer_attributes, propose_mappings, set_mappings
-from mastering.services.ingest import fail_dead_batches, new_upload_path, receive_stored_table, receive_table, run_ingest, upsert_record
+from mastering.services.ingest import (
+    fail_dead_batches,
+    new_upload_path,
+    receive_stored_table,
+    receive_table,
+    run_ingest,
+    upsert_record,
+)
 from mastering.services.jobs import cancel_job, run_job, start_job
 from mastering.services.sources import create_source, propose_fields, update_source
 

@@ -16,7 +16,6 @@ from steward.errors import InvalidInput, ServiceError
 logger = logging.getLogger(__name__)
 
 
-
 class JobAlreadyRunning(ServiceError):
     def __init__(self, job: Job):
         super().__init__(f"A {job.get_kind_display().lower()} job (#{job.pk}) is already {job.status} for {job.entity_type}.")

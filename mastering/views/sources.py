@@ -82,7 +82,8 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _upload_context(source: Source, form: UploadForm) -> dict:
     limit = settings.STEWARD_MAX_UPLOAD_BYTES
-    return {"source": source, "form": form, "max_bytes": limit, "max_mb": limit // (1024 * 1024)}
+    return {"source": source, "form": form, "max_bytes": limit, "max_mb": limit // (1024 * 1024),
+            "too_large": TooLarge(limit).message}
 
 
 def _pending_upload(request: HttpRequest, source: Source, token: str) -> dict:
@@ -155,10 +156,11 @@ def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
     """A batch's counts, progress (polled while it runs) and problem report."""
-    services.fail_dead_batches(source=get_object_or_404(Source, slug=slug))
-    batch = get_object_or_404(selectors.list_batches(), pk=batch_id, source__slug=slug)
+    source = get_object_or_404(Source, slug=slug)
+    services.fail_dead_batches(source=source)
+    batch = get_object_or_404(selectors.list_batches(source=source), pk=batch_id)
     template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
-    return render(request, template, {"batch": batch, "source": batch.source})
+    return render(request, template, {"batch": batch, "source": source})
 
 
 def record_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
