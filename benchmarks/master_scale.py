@@ -81,7 +81,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from accounts.services import create_user
-    from mastering import benchmarking
+    from curation import benchmarking
     from mastering.models import Job
     from mastering.services import start_job
     from steward.celery import app as celery_app

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from accounts.services import create_user
-from mastering import benchmarking
+from curation import benchmarking
 from mastering.models import EntityType
 from steward.celery import app as celery_app
 
