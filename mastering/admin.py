@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from mastering import services
+from mastering.forms import missing_values_field
 from mastering.ingest.parsing import TableError, write_upload
 from mastering.models import (
     Attribute,
@@ -25,13 +26,22 @@ from steward.errors import ServiceError
 class SourceFieldInline(admin.TabularInline):
     model = SourceField
     extra = 1
-    fields = ["position", "name", "type", "required", "description"]
+    fields = ["position", "name", "type", "required", "max_length", "description"]
 
 
 class SourceAdminForm(forms.ModelForm):
+    missing_values = missing_values_field()
+
     class Meta:
         model = Source
         fields = "__all__"
+
+    def clean_missing_values(self) -> list[str]:
+        # The same rule the source services apply to the API's list.
+        try:
+            return services.clean_missing_values(self.cleaned_data["missing_values"])
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 class SampleForm(forms.Form):
@@ -87,7 +97,8 @@ class SourceAdmin(admin.ModelAdmin):
             try:
                 with form.cleaned_data["sample"].open("rb") as stream:
                     write_upload(stream, path_, max_bytes=50 * 1024 * 1024)
-                context["proposals"] = services.propose_fields(path=path_, file_name=form.cleaned_data["sample"].name)
+                context["proposals"] = services.propose_fields(path=path_, file_name=form.cleaned_data["sample"].name,
+                                                               missing_values=source.missing_values)
                 context["types"] = SourceField.Type.choices
             except (TableError, ServiceError) as exc:
                 messages.error(request, exc.message)

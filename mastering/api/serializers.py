@@ -17,18 +17,23 @@ from mastering.models import (
 class SourceFieldSerializer(serializers.ModelSerializer):
     class Meta:
         model = SourceField
-        fields = ["name", "type", "required", "description"]
+        fields = ["name", "type", "required", "description", "max_length"]
 
 
 class SourceSerializer(serializers.ModelSerializer):
     fields = SourceFieldSerializer(many=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     record_count = serializers.IntegerField(read_only=True, default=None)
+    missing_values = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=50,
+        help_text="Cell values stored as missing (empty), matched on the whole trimmed cell, ignoring case. "
+                  f"Empty unless given; a common choice is {list(Source.COMMON_MISSING_VALUES)}.",
+    )
 
     class Meta:
         model = Source
         fields = [
-            "name", "slug", "description", "owner", "key_field", "active", "ingest_mode", "priority",
+            "name", "slug", "description", "owner", "key_field", "active", "ingest_mode", "priority", "missing_values",
             "fields", "record_count", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]

@@ -1,5 +1,9 @@
 from steward.errors import ServiceError
 
+# Longest value a field accepts unless it declares its own limit (SourceField.max_length), and the most it may declare.
+DEFAULT_VALUE_LENGTH = 10_000
+LONGEST_VALUE_LENGTH = 1_000_000
+
 
 class TooLarge(ServiceError):
     """A table over the configured upload limit; refused before it is read."""

@@ -21,6 +21,7 @@ from mastering.ingest import json_stream
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
+ARROW_BLOCK_BYTES = 4 << 20
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = [",", ";", "\t", "|"]
 BLANK_LINE_MARKS = (b"\n\n", b"\n\r\n", b"\r\r")
@@ -297,6 +298,10 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
         raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
 
 
+class _BlockTooSmall(Exception):
+    """A row is longer than Arrow's read block (long text values): read again with a larger block."""
+
+
 def _arrow_csv_chunks(table: TableFile, header: list[str], rows: np.ndarray | None, problems: list[dict],
                       chunk_rows: int, *, strict: bool = False, skip: int = 0) -> Iterator[Chunk]:
     """The table's rows as frames of Arrow-backed text, read in C++ threads.
@@ -304,12 +309,33 @@ def _arrow_csv_chunks(table: TableFile, header: list[str], rows: np.ndarray | No
     rows numbers the rows Arrow keeps, the ragged ones being known and skipped; without it (strict)
     rows are numbered in order, and a ragged or unreadable row raises NeedsExactScan instead. The
     first skip rows (already handed out by a strict read) are passed over.
+
+    Arrow needs each row to fit in one read block. Blocks are ARROW_BLOCK_BYTES, which is plenty
+    unless fields hold long text; a longer row is read again, from where the reading stopped, with a
+    block four times as large, up to the size of the file.
     """
+    block_size, handed = ARROW_BLOCK_BYTES, 0
+    while True:
+        try:
+            for chunk in _arrow_csv_read(table, header, rows, problems, chunk_rows, strict=strict, skip=skip + handed,
+                                         block_size=block_size):
+                handed += len(chunk.frame)
+                problems = []  # they travel with the first chunk only
+                yield chunk
+            return
+        except _BlockTooSmall as exc:
+            if block_size > table.size:
+                raise TableError(f"The file is not valid CSV: {exc.__cause__}") from None
+            block_size = min(block_size * 4, table.size + 1)
+
+
+def _arrow_csv_read(table: TableFile, header: list[str], rows: np.ndarray | None, problems: list[dict],
+                    chunk_rows: int, *, strict: bool, skip: int, block_size: int) -> Iterator[Chunk]:
     try:
         reader = pacsv.open_csv(
             table.path,
             read_options=pacsv.ReadOptions(
-                column_names=header, skip_rows=1, block_size=4 << 20,
+                column_names=header, skip_rows=1, block_size=block_size,
                 encoding="utf8" if table.encoding in ("utf-8", "utf-8-sig") else table.encoding,
             ),
             parse_options=pacsv.ParseOptions(
@@ -343,6 +369,8 @@ def _arrow_csv_chunks(table: TableFile, header: list[str], rows: np.ndarray | No
             yield _arrow_chunk(pa.Table.from_batches(pending, schema=reader.schema).slice(skip), rows, offset + skip,
                                problems)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "straddl" in str(exc):  # "straddling object straddles two block boundaries"
+            raise _BlockTooSmall from exc
         if strict:
             raise NeedsExactScan from exc
         raise TableError(f"The file is not valid CSV: {exc}") from None

@@ -26,13 +26,13 @@ class Preview:
     error: str = ""
 
 
-def preview_table(*, fields: list[FieldSpec], key_field: str, path: Path, file_name: str) -> Preview:
-    """Dry-run the checks ingest will make, on the whole table or its first CHECK_ROWS rows."""
+def preview_table(*, validator: Validator, path: Path, file_name: str) -> Preview:
+    """Dry-run the checks ingest will make (with a fresh validator for the source), on the whole table or its first CHECK_ROWS rows."""
+    fields, key_field = validator.fields, validator.key_field
     preview = Preview(file_name=file_name, size=path.stat().st_size)
     try:
         table = inspect_file(path, file_name)
         preview.warnings.extend(table.warnings)
-        validator = Validator(fields, key_field)
         for chunk in read_chunks(table, chunk_rows=20_000):
             if not preview.columns:
                 preview.columns = list(chunk.frame.columns)

@@ -11,6 +11,7 @@ matched by an ASCII spelling of the same rule, and the rare non-ASCII cells by `
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress
 
@@ -20,9 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mastering.ingest.documents import text_bytes
+from mastering.ingest.limits import DEFAULT_VALUE_LENGTH, LONGEST_VALUE_LENGTH
 
 MAX_KEY_LENGTH = 255
-MAX_VALUE_LENGTH = 10_000
+MAX_VALUE_LENGTH = DEFAULT_VALUE_LENGTH
+SHOWN_MISSING_VALUES = 8  # a reason lists this many of a source's missing values
 INTEGER = re.compile(r"[+-]?\d{1,18}")
 DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -41,6 +44,7 @@ class FieldSpec:
     name: str
     type: str
     required: bool = False
+    max_length: int = MAX_VALUE_LENGTH
 
 
 @dataclass
@@ -269,6 +273,12 @@ class Problems:
         return self.items
 
 
+def _too_long_reason(limit: int) -> str:
+    raise_it = (f"raise the field's max length (max_length in the admin or the sources API, up to {LONGEST_VALUE_LENGTH:,})"
+                if limit < LONGEST_VALUE_LENGTH else "split the value, or keep it outside Steward")
+    return f"is longer than this field's limit of {limit:,} characters; {raise_it} to accept longer values"
+
+
 def _problem(row: int, column: str, value: object, reason: str) -> dict:
     text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
     # The report is stored as JSON, which PostgreSQL refuses to hold a NUL in: show it as a symbol.
@@ -276,14 +286,29 @@ def _problem(row: int, column: str, value: object, reason: str) -> dict:
 
 
 class Validator:
-    """Validates the chunks of one table against a source's fields, remembering keys across chunks."""
+    """Validates the chunks of one table against a source's fields, remembering keys across chunks.
 
-    def __init__(self, fields: list[FieldSpec], key_field: str):
+    missing_values are cell values the source writes for "no value" (NA, null): a cell that is one of them,
+    whole, after trimming and ignoring case, is empty, exactly as a blank cell is.
+    """
+
+    def __init__(self, fields: list[FieldSpec], key_field: str, missing_values: Sequence[str] = ()):
         self.fields = fields
         self.key_field = key_field
         self.first_row_of_key: dict[str, int] = {}
         self.warnings: list[str] = []
         self._checked_columns = False
+        tokens = [token.strip() for token in missing_values if token.strip()]
+        # Lowered by Arrow, as the cells are, so that both sides fold case the same way.
+        self._missing = pc.unique(pc.utf8_lower(pa.array(tokens, pa.string()))) if tokens else None
+        shown = ", ".join(tokens[:SHOWN_MISSING_VALUES]) + (", …" if len(tokens) > SHOWN_MISSING_VALUES else "")
+        self._counts_as_missing = f"counts as missing in this source (its missing values: {shown})"
+
+    def _marked_missing(self, cells: pa.Array) -> np.ndarray | None:
+        """Which cells hold one of the source's missing values; None when it has none."""
+        if self._missing is None:
+            return None
+        return _bools(pc.fill_null(pc.is_in(pc.utf8_lower(cells), value_set=self._missing), False))
 
     def check_columns(self, columns: list[str]) -> list[str]:
         """Refuse a table without the key or a required column; warn about columns that are ignored."""
@@ -310,16 +335,25 @@ class Validator:
         columns: dict[str, pa.Array] = {}
         for spec in self.fields:
             cells = _stripped_cells(frame, spec.name)
+            written = cells  # as the table has it, for problem reports
+            marked = self._marked_missing(cells)
+            if marked is not None and marked.any():
+                cells = pc.if_else(pa.array(marked), pa.scalar(None, pa.string()), cells)
             missing = ~_bools(cells.is_valid())
-            if spec.name == self.key_field:
-                bad_rows |= problems.add(missing, cells, spec.name, "is empty; every record needs a key")
-            elif spec.required:
-                bad_rows |= problems.add(missing, cells, spec.name, "is required but empty")
+            if spec.name == self.key_field or spec.required:
+                empty = missing if marked is None else missing & ~marked
+                reason = "is empty; every record needs a key" if spec.name == self.key_field else "is required but empty"
+                bad_rows |= problems.add(empty, cells, spec.name, reason)
+                if marked is not None:
+                    reason = f"is required but {self._counts_as_missing}"
+                    if spec.name == self.key_field:
+                        reason = f"{self._counts_as_missing}; every record needs a key"
+                    bad_rows |= problems.add(marked, written, spec.name, reason)
             if (text_bytes(cells) == 0).any():  # rare, so the byte scan spares the usual column the search
                 with_nul = _bools(pc.fill_null(pc.match_substring(cells, "\x00"), False))
                 bad_rows |= problems.add(with_nul, cells, spec.name, "contains a NUL character, which cannot be stored")
-            too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), MAX_VALUE_LENGTH), False))
-            bad_rows |= problems.add(too_long, cells, spec.name, f"is longer than {MAX_VALUE_LENGTH} characters")
+            too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), spec.max_length), False))
+            bad_rows |= problems.add(too_long, cells, spec.name, _too_long_reason(spec.max_length))
             canonical, bad, reason = canonical_column(cells, spec.type)
             bad_rows |= problems.add(bad, cells, spec.name, reason)
             columns[spec.name] = canonical

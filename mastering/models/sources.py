@@ -1,12 +1,13 @@
 """Sources, their fields, ingest batches and versioned source records."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
+from mastering.ingest.limits import DEFAULT_VALUE_LENGTH, LONGEST_VALUE_LENGTH
 from steward.models import TimeStampedModel
 
 field_name_validator = RegexValidator(
@@ -37,6 +38,16 @@ class Source(TimeStampedModel):
     priority = models.IntegerField(
         default=0, help_text="Higher wins when a survivorship rule prefers one source over another."
     )
+    # Empty by default: "NA" is also Namibia, "Na" a surname and "-" a real code, so a source opts in.
+    missing_values = models.JSONField(
+        default=list, blank=True,
+        help_text="Cell values that mean 'no value' in this source's data, stored as empty (so a required field "
+                  "holding one is rejected). A value matches when it is the whole cell, ignoring case and spaces "
+                  "around it. Common choice: NA, N/A, null, None, -. Applies to data received from now on.",
+    )
+
+    # Offered in the admin and the API documentation; never applied unless chosen.
+    COMMON_MISSING_VALUES = ("NA", "N/A", "null", "None", "-")
 
     class Meta:
         ordering = ["name"]
@@ -67,6 +78,11 @@ class SourceField(models.Model):
     required = models.BooleanField(default=False, help_text="A row with this field empty is rejected.")
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveIntegerField(default=0, help_text="Column order on pages and in exports.")
+    max_length = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(LONGEST_VALUE_LENGTH)],
+        help_text=f"Longest value accepted, in characters; blank for {DEFAULT_VALUE_LENGTH:,}. "
+                  f"Raise it (up to {LONGEST_VALUE_LENGTH:,}) for long text such as product descriptions.",
+    )
 
     class Meta:
         ordering = ["source", "position", "id"]
@@ -74,6 +90,11 @@ class SourceField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.name}.{self.name}"
+
+    @property
+    def longest_value(self) -> int:
+        """The longest value this field accepts, in characters."""
+        return self.max_length or DEFAULT_VALUE_LENGTH
 
 
 class IngestBatch(TimeStampedModel):

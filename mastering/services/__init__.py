@@ -7,13 +7,15 @@ from mastering.services.ingest import (
     receive_stored_table,
     receive_table,
     run_ingest,
+    source_validator,
     upsert_record,
 )
 from mastering.services.jobs import cancel_job, run_job, start_job
-from mastering.services.sources import create_source, propose_fields, update_source
+from mastering.services.sources import clean_missing_values, create_source, propose_fields, update_source
 
 __all__ = [
     "cancel_job",
+    "clean_missing_values",
     "create_entity_type",
     "create_source",
     "fail_dead_batches",
@@ -26,6 +28,7 @@ __all__ = [
     "run_ingest",
     "run_job",
     "set_mappings",
+    "source_validator",
     "start_job",
     "update_source",
     "upsert_record",

@@ -47,8 +47,14 @@ def upload_folder() -> Path:
     return folder
 
 
-def _field_specs(source: Source) -> list[FieldSpec]:
-    return [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
+def field_specs(source: Source) -> list[FieldSpec]:
+    """What ingest checks each of a source's fields against: type, required, longest value."""
+    return [FieldSpec(f.name, f.type, f.required, f.longest_value) for f in source.fields.all()]
+
+
+def source_validator(source: Source) -> Validator:
+    """A validator with the source's fields and the values it treats as missing; every way in uses one."""
+    return Validator(field_specs(source), source.key_field, missing_values=source.missing_values)
 
 
 def _check_active(source: Source) -> None:
@@ -236,9 +242,8 @@ def _ingest(batch: IngestBatch, path: Path) -> None:
     _set_progress(batch.pk, checksum=table.checksum, rows_expected=table.expected_rows)
     batch.checksum, batch.rows_expected = table.checksum, table.expected_rows
     watch.lap("inspect_s")
-    specs = _field_specs(batch.source)
-    validator = Validator(specs, batch.source.key_field)
-    types = {s.name: s.type for s in specs}
+    validator = source_validator(batch.source)
+    types = {s.name: s.type for s in validator.fields}
     write = _write_while_checking if connection.vendor == "postgresql" else _check_then_write
     try:
         check, counts = write(batch, table, validator, types, watch)
@@ -464,8 +469,7 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
     cells = {name: ("" if value is None else ("true" if value is True else "false" if value is False else str(value)))
              for name, value in data.items()}
     cells[source.key_field] = str(key)
-    specs = _field_specs(source)
-    validator = Validator(specs, source.key_field)
+    validator = source_validator(source)
     frame = pd.DataFrame([cells])
     validated, problems = validator.validate(frame, pd.Series([2], index=frame.index))
     if problems:
@@ -480,7 +484,7 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
         status=IngestBatch.Status.RUNNING, started_at=now, heartbeat_at=now, received=1, rows_read=1,
     )
-    with open_merger(batch, {s.name: s.type for s in specs}) as merger:
+    with open_merger(batch, {s.name: s.type for s in validator.fields}) as merger:
         merger.add(validated)
         counts = merger.finish(snapshot=False, present_keys=set())
     batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged

@@ -7,9 +7,32 @@ from django.utils.text import slugify
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.ingest.inference import infer_field_type
+from mastering.ingest.limits import LONGEST_VALUE_LENGTH
 from mastering.ingest.parsing import inspect_file, read_chunks
 from mastering.models import Source, SourceField
 from steward.errors import InvalidInput
+
+
+MAX_MISSING_VALUES = 50
+MAX_MISSING_VALUE_LENGTH = 100
+
+
+def clean_missing_values(values: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The values a source treats as missing: trimmed, none empty, each once (ignoring case), in the order given."""
+    if values is None:
+        return []
+    if isinstance(values, str) or not all(isinstance(value, str) for value in values):
+        raise InvalidInput("Missing values are a list of texts, such as [\"NA\", \"null\"].")
+    cleaned: dict[str, str] = {}
+    for value in values:
+        value = value.strip()
+        if len(value) > MAX_MISSING_VALUE_LENGTH:
+            raise InvalidInput(f"A missing value may be at most {MAX_MISSING_VALUE_LENGTH} characters: {value[:40]!r}….")
+        if value:
+            cleaned.setdefault(value.lower(), value)
+    if len(cleaned) > MAX_MISSING_VALUES:
+        raise InvalidInput(f"A source may treat at most {MAX_MISSING_VALUES} values as missing.")
+    return list(cleaned.values())
 
 
 def _check_fields(key_field: str, fields: list[dict]) -> None:
@@ -21,6 +44,11 @@ def _check_fields(key_field: str, fields: list[dict]) -> None:
         raise InvalidInput(f"Field names must be unique; repeated: {', '.join(duplicates)}.")
     if key_field not in names:
         raise InvalidInput(f"The key field {key_field!r} must be one of the fields: {', '.join(names)}.")
+    for spec in fields:
+        limit = spec.get("max_length")
+        if limit is not None and not (isinstance(limit, int) and 1 <= limit <= LONGEST_VALUE_LENGTH):
+            raise InvalidInput(f"The max length of {spec['name']!r} must be a whole number from 1 to {LONGEST_VALUE_LENGTH:,}, "
+                               "or empty for the default.")
 
 
 def _write_fields(source: Source, fields: list[dict]) -> None:
@@ -36,6 +64,7 @@ def _write_fields(source: Source, fields: list[dict]) -> None:
         field.type = spec.get("type") or SourceField.Type.STRING
         field.required = bool(spec.get("required", False)) or spec["name"] == source.key_field
         field.description = spec.get("description", "")
+        field.max_length = spec.get("max_length")
         field.position = index
         field.save()
 
@@ -53,19 +82,22 @@ def create_source(
     active: bool = True,
     ingest_mode: str = Source.IngestMode.BATCH,
     priority: int = 0,
+    missing_values: list[str] | None = None,
 ) -> Source:
     """Create a source with its fields; the key field is always required."""
     _check_fields(key_field, fields)
+    missing_values = clean_missing_values(missing_values)
     slug = slug or slugify(name)[:50]
     if Source.objects.filter(slug=slug).exists() or Source.objects.filter(name=name).exists():
         raise InvalidInput(f"A source named {name!r} (slug {slug!r}) already exists.")
     source = Source.objects.create(
         name=name, slug=slug, key_field=key_field, description=description, owner=owner,
-        active=active, ingest_mode=ingest_mode, priority=priority,
+        active=active, ingest_mode=ingest_mode, priority=priority, missing_values=missing_values,
     )
     _write_fields(source, fields)
     record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Created source {name}", outputs=[source],
-                    parameters={"key_field": key_field, "fields": [f["name"] for f in fields]})
+                    parameters={"key_field": key_field, "fields": [f["name"] for f in fields],
+                                "missing_values": missing_values})
     return source
 
 
@@ -77,18 +109,22 @@ def update_source(*, source: Source, actor: AbstractBaseUser | None, fields: lis
         _check_fields(key_field, fields)
     elif "key_field" in changes and not source.fields.filter(name=key_field).exists():
         raise InvalidInput(f"The key field {key_field!r} must be one of the source's fields.")
+    if "missing_values" in changes:
+        changes["missing_values"] = clean_missing_values(changes["missing_values"])
     for attribute, value in changes.items():
         setattr(source, attribute, value)
     source.save()
     if fields is not None:
         _write_fields(source, fields)
     record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Changed source {source.name}", outputs=[source],
-                    parameters={"changed": sorted(changes) + (["fields"] if fields is not None else [])})
+                    parameters={"changed": sorted(changes) + (["fields"] if fields is not None else []),
+                                **({"missing_values": changes["missing_values"]} if "missing_values" in changes else {})})
     return source
 
 
-def propose_fields(*, path: Path, file_name: str, sample_rows: int = 5000) -> list[dict]:
-    """Read a sample table and propose one field per column, with an inferred type."""
+def propose_fields(*, path: Path, file_name: str, sample_rows: int = 5000, missing_values: list[str] | None = None) -> list[dict]:
+    """Read a sample table and propose one field per column, with an inferred type; missing values count as empty."""
+    missing = {value.strip().lower() for value in missing_values or ()}
     table = inspect_file(path, file_name)
     columns: dict[str, list[str]] = {}
     seen = 0
@@ -100,7 +136,7 @@ def propose_fields(*, path: Path, file_name: str, sample_rows: int = 5000) -> li
             break
     proposals = []
     for name, values in columns.items():
-        filled = [v.strip() for v in values if v and v.strip()]
+        filled = [v.strip() for v in values if v and v.strip() and v.strip().lower() not in missing]
         proposals.append(
             {
                 "name": name,

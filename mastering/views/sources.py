@@ -16,7 +16,6 @@ from mastering.api.uploads import refuse_if_too_large
 from mastering.ingest.limits import TooLarge
 from mastering.ingest.parsing import write_upload
 from mastering.ingest.preview import preview_table
-from mastering.ingest.validation import FieldSpec
 from mastering.models import IngestBatch, Source, SourceRecord
 from steward.errors import ServiceError
 from steward.htmx import is_htmx
@@ -124,8 +123,7 @@ def upload_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             messages.warning(request, exc.message)
             return redirect("mastering:source-upload", slug=source.slug)
         return redirect(batch.get_absolute_url())
-    specs = [FieldSpec(f.name, f.type, f.required) for f in source.fields.all()]
-    preview = preview_table(fields=specs, key_field=source.key_field, path=Path(pending["path"]), file_name=pending["file_name"])
+    preview = preview_table(validator=services.source_validator(source), path=Path(pending["path"]), file_name=pending["file_name"])
     return render(request, "mastering/upload_confirm.html", {"source": source, "preview": preview, "form": form, "token": token})
 
 

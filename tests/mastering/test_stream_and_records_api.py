@@ -108,7 +108,9 @@ def test_source_api_creates_and_updates_sources(api_for, admin_user):
     }, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["slug"] == "suppliers"
-    assert response.json()["fields"][0] == {"name": "vat", "type": "string", "required": True, "description": ""}
+    assert response.json()["fields"][0] == {"name": "vat", "type": "string", "required": True, "description": "",
+                                            "max_length": None}
+    assert response.json()["missing_values"] == []
     patched = api.patch("/api/sources/suppliers/", {"priority": 9, "active": False}, format="json")
     assert patched.status_code == 200 and patched.json()["priority"] == 9 and patched.json()["active"] is False
     bad = api.post("/api/sources/", {"name": "X", "key_field": "nope", "fields": [{"name": "id"}]}, format="json")
