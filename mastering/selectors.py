@@ -1,6 +1,16 @@
 from django.db.models import Count, Max, Q, QuerySet
 
-from mastering.models import AttributeMapping, BatchSighting, EntityType, IngestBatch, Job, Source, SourceRecord, SourceRecordVersion
+from mastering.models import (
+    AttributeMapping,
+    BatchSighting,
+    EntityType,
+    IngestBatch,
+    Job,
+    MatchModel,
+    Source,
+    SourceRecord,
+    SourceRecordVersion,
+)
 
 
 def list_sources() -> QuerySet[Source]:
@@ -64,6 +74,21 @@ def record_history(*, record: SourceRecord) -> list[dict]:
         if older and older["retired"] != newer["retired"]:
             newer["changes"].append({"field": "(retired)", "before": older["retired"], "after": newer["retired"]})
     return versions
+
+
+def match_threshold_for(*, entity_type: EntityType, model: MatchModel | None) -> float | None:
+    """The score a pair must pass to be clustered with this model: the entity type's when set, else the model's own.
+
+    None only when the type sets none and there is no model yet. Every place that clusters, or says
+    what a run clusters at, asks here, so a job and the pages agree.
+    """
+    if entity_type.match_threshold is not None:
+        return entity_type.match_threshold
+    if model is None:
+        return None
+    from mastering.services.master.blocking import matcher  # the per-process matcher cache
+
+    return matcher(model).threshold
 
 
 def list_entity_types() -> QuerySet[EntityType]:

@@ -16,9 +16,11 @@ class EntityType(TimeStampedModel):
     slug = models.SlugField(max_length=50, unique=True)
     description = models.TextField(blank=True)
     match_threshold = models.FloatField(
-        # 0.4 rather than dedupe's 0.5: measured on Febrl, DBLP-ACM and the Chicago example, it keeps precision and finds more.
-        default=0.4, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Pairs scoring at or above this are clustered together by the next run.",
+        # Blank by default: the bar belongs with the model, which sets it from how it was trained (0.5, or 0.4 when
+        # linking clean tables); a value here is a deliberate override. See mastering.selectors.match_threshold_for.
+        null=True, blank=True, default=None, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Pairs scoring above this are clustered together by the next run. "
+                  "Blank: use the active model's own threshold, suggested by its training.",
     )
     retrain_every = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)],
                                                 help_text="Retrain automatically after this many new labels.")

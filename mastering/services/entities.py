@@ -234,16 +234,20 @@ def change_rule(*, attribute: Attribute, rule: str, user: AbstractBaseUser) -> J
 
 
 @transaction.atomic
-def set_threshold(*, entity_type: EntityType, threshold: float, user: AbstractBaseUser) -> EntityType:
-    """Set the match threshold the next run clusters at."""
-    if not 0.0 < threshold < 1.0:
+def set_threshold(*, entity_type: EntityType, threshold: float | None, user: AbstractBaseUser) -> EntityType:
+    """Set the match threshold the next run clusters at; None goes back to the model's own."""
+    if threshold is not None and not 0.0 < threshold < 1.0:
         raise InvalidInput("The threshold must be between 0 and 1.")
     previous = entity_type.match_threshold
     EntityType.objects.filter(pk=entity_type.pk).update(match_threshold=threshold)
-    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{entity_type.name}: threshold {previous} → {threshold}",
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{entity_type.name}: threshold {_threshold_text(previous)} → {_threshold_text(threshold)}",
                     outputs=[entity_type], parameters={"from": previous, "to": threshold})
     entity_type.refresh_from_db()
     return entity_type
+
+
+def _threshold_text(threshold: float | None) -> str:
+    return "the model's own" if threshold is None else f"{threshold:g}"
 
 
 def run_golden_job(job: Job, progress) -> dict:

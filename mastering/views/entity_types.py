@@ -20,6 +20,7 @@ def entity_type_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Attributes, mappings, model versions with their quality, and recent jobs."""
     entity_type = get_object_or_404(selectors.list_entity_types(), slug=slug)
     models = list(entity_type.models.order_by("version"))
+    active = next((m for m in reversed(models) if m.active), None)
     chart = ""
     scored = [m for m in models if m.precision is not None]
     if scored:
@@ -28,7 +29,8 @@ def entity_type_detail(request: HttpRequest, slug: str) -> HttpResponse:
                     Series("recall", [(m.label_count, m.recall) for m in scored], "series-b")],
             x_label="labels", y_label="estimated quality")))
     return render(request, "mastering/entity_type_detail.html", {
-        "entity_type": entity_type, "models": list(reversed(models)), "quality_chart": chart,
+        "entity_type": entity_type, "models": list(reversed(models)), "quality_chart": chart, "active_model": active,
+        "threshold": selectors.match_threshold_for(entity_type=entity_type, model=active),
         "jobs": selectors.list_jobs().filter(entity_type=entity_type)[:10],
         "sources": selectors.mapped_sources(entity_type=entity_type),
         "job_kinds": [(Job.Kind.TRAIN, "Train now"), (Job.Kind.MASTER, "Run mastering")],

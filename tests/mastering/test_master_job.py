@@ -1,11 +1,13 @@
 """The batch mastering job end to end: entities, ids kept across runs, golden records, failures and cancellation."""
 
+import importlib
 
 import pytest
 
 from lineage.models import Activity
-from mastering import services
-from mastering.models import ClusterEdit, Entity, Job, Membership, RunChange, ScoredPair, SourceRecord
+from mastering import selectors, services
+from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair, SourceRecord
+from mastering.services import entities as entity_services
 from tests.factories import trained_entity_type, truth_of
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +191,75 @@ def test_entity_filters(person, django_capture_on_commit_callbacks, api_for, bus
     assert 0 < singles < total
     low = api.get(base + "?confidence_max=0.99&ordering=confidence").json()["results"]
     assert all(e["confidence"] <= 0.99 for e in low)
+
+
+def spy_on_clustering(monkeypatch) -> list[float]:
+    """The thresholds the finish stage clusters at."""
+    from mastering import engine
+
+    used, cluster_pairs = [], engine.cluster_pairs
+
+    def spy(pairs, *, threshold, **kwargs):
+        used.append(threshold)
+        return cluster_pairs(pairs, threshold=threshold, **kwargs)
+
+    monkeypatch.setattr(engine, "cluster_pairs", spy)
+    return used
+
+
+def test_a_type_without_a_threshold_clusters_at_its_models_own(person, django_capture_on_commit_callbacks, monkeypatch):
+    from mastering import engine
+
+    entity_type, _ = person
+    assert entity_type.match_threshold is None  # the default: the model decides
+    model = entity_type.active_model
+    own = engine.Matcher.from_settings(bytes(model.learned_settings)).threshold
+    used = spy_on_clustering(monkeypatch)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE, job.error
+    assert used == [own] and job.counts["threshold"] == own
+    activity = Activity.objects.get(kind=Activity.Kind.MASTER)
+    assert activity.parameters["threshold"] == own and activity.parameters["threshold_from"] == "model"
+    assert selectors.match_threshold_for(entity_type=entity_type, model=model) == own
+
+
+def test_a_type_with_a_threshold_clusters_at_it(person, django_capture_on_commit_callbacks, monkeypatch, steward):
+    entity_type, _ = person
+    entity_type = entity_services.set_threshold(entity_type=entity_type, threshold=0.7, user=steward)
+    used = spy_on_clustering(monkeypatch)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert used == [0.7] and job.counts["threshold"] == 0.7
+    activity = Activity.objects.get(kind=Activity.Kind.MASTER)
+    assert activity.parameters["threshold"] == 0.7 and activity.parameters["threshold_from"] == "entity type"
+    assert "clustered above 0.7" in activity.summary
+
+
+def test_clearing_a_types_threshold_goes_back_to_the_models(person, steward, client_for):
+    entity_type, _ = person
+    entity_services.set_threshold(entity_type=entity_type, threshold=0.7, user=steward)
+    entity_type = entity_services.set_threshold(entity_type=entity_type, threshold=None, user=steward)
+    assert entity_type.match_threshold is None
+    assert Activity.objects.filter(summary=f"{entity_type.name}: threshold 0.7 → the model's own").exists()
+    page = client_for(steward).get(entity_type.get_absolute_url()).content.decode()
+    assert "0.5 <span class=\"muted small\">(model v1's own)</span>" in page
+
+
+def test_without_a_model_or_a_threshold_there_is_none_to_say(db):
+    entity_type = EntityType.objects.create(name="Thing", slug="thing")
+    assert entity_type.match_threshold is None
+    assert selectors.match_threshold_for(entity_type=entity_type, model=None) is None
+
+
+def test_migration_leaves_chosen_thresholds_and_hands_default_ones_to_the_model(db):
+    from django.apps import apps
+
+    migration = importlib.import_module("mastering.migrations.0008_entity_type_threshold_from_model")
+    at_default = EntityType.objects.create(name="A", slug="a", match_threshold=0.4)
+    chosen = EntityType.objects.create(name="B", slug="b", match_threshold=0.65)
+    migration.default_thresholds_to_model(apps, None)
+    at_default.refresh_from_db()
+    chosen.refresh_from_db()
+    assert (at_default.match_threshold, chosen.match_threshold) == (None, 0.65)
+    migration.blank_thresholds_to_old_default(apps, None)
+    at_default.refresh_from_db()
+    assert at_default.match_threshold == 0.4

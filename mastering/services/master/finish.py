@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from lineage.models import Activity
 from lineage.services import record_activity
-from mastering import engine
+from mastering import engine, selectors
 from mastering.mapping import projection_for
 from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair
 from mastering.resolution.edits import Edit, apply_edits
@@ -49,13 +49,14 @@ def _finish(job: Job, progress: Progress) -> None:
     progress.begin("clustering", 0.8)
     facts = golden.record_facts(projection_for(entity_type))
     live = set(facts)
+    threshold = selectors.match_threshold_for(entity_type=entity_type, model=job.model)
     # Pairs far below the threshold cannot join a cluster; leaving them out keeps connected components small.
-    floor = entity_type.match_threshold * CLUSTER_FLOOR
+    floor = threshold * CLUSTER_FLOOR
     scored = ScoredPair.objects.filter(job=job, score__gte=floor).values_list("left", "right", "score")
     pairs = numpy.array([((left, right), score) for left, right, score in scored.iterator(chunk_size=50_000)],
                         dtype=engine.SCORE_DTYPE)
     group_of = {rid: str(fact["source_id"]) for rid, fact in facts.items()} if entity_type.one_per_source else None
-    clusters = engine.cluster_pairs(pairs, threshold=entity_type.match_threshold, group_of=group_of) if len(pairs) else []
+    clusters = engine.cluster_pairs(pairs, threshold=threshold, group_of=group_of) if len(pairs) else []
     confidence: dict[int, float] = {}
     grouped: list[frozenset[int]] = []
     for cluster in clusters:
@@ -80,12 +81,15 @@ def _finish(job: Job, progress: Progress) -> None:
         assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
         progress.begin("golden records", 0.9)
         counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous)
+        counts["threshold"] = threshold
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
             summary=f"{entity_type.name}: {counts['entities']} entities from {len(live)} records "
-                    f"({counts['new']} new, {counts['unchanged']} unchanged, {counts['retired']} retired)",
+                    f"({counts['new']} new, {counts['unchanged']} unchanged, {counts['retired']} retired), "
+                    f"clustered above {threshold:g}",
             inputs=[entity_type, job.model], outputs=[job],
-            parameters={"model_version": job.model.version, "threshold": entity_type.match_threshold, **counts},
+            parameters={"model_version": job.model.version, "threshold": threshold,
+                        "threshold_from": "model" if entity_type.match_threshold is None else "entity type", **counts},
         )
         progress.stage_done()
         finish_job(job, counts=counts, timings=progress.timings)
