@@ -9,6 +9,7 @@ from django.utils import timezone
 from curation.models import CandidatePair, Label
 from mastering.engine import LabeledPair
 from mastering.models import EntityType
+from mastering.selectors import match_threshold_for
 
 MIN_LABELS_PER_ANSWER = 3
 
@@ -189,4 +190,4 @@ def diagnostics(*, entity_type: EntityType) -> dict:
             curve.append({"threshold": threshold, "precision": round(hits / len(predicted), 4) if predicted else None,
                           "recall": round(hits / positives, 4) if positives else None})
     return {"last_run": last_run, "histogram": bins, "pairs": sum(bins), "curve": curve, "labels": len(labels),
-            "threshold": entity_type.match_threshold, "model": model}
+            "threshold": match_threshold_for(entity_type=entity_type, model=model), "model": model}

@@ -193,16 +193,18 @@ def diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
             messages.warning(request, getattr(exc, "message", "Give a number between 0 and 1."))
         return redirect("curation:diagnostics", slug=slug)
     data = selectors.diagnostics(entity_type=entity_type)
-    threshold_bin = int(entity_type.match_threshold * 20)
+    threshold = data["threshold"]  # the type's, or its model's own: what the next run clusters at
+    threshold_bin = int(threshold * 20) if threshold is not None else 20
     histogram = mark_safe(bar_chart_svg(
         [Bar(f"{i / 20:.2f}", n, "series-b" if i >= threshold_bin else "series-a") for i, n in enumerate(data["histogram"])],
-        x_label="model score of compared pairs", markers=[(threshold_bin, f"threshold {entity_type.match_threshold:.2f}")]))
+        x_label="model score of compared pairs",
+        markers=[(threshold_bin, f"threshold {threshold:.2f}")] if threshold is not None else []))
     curve = ""
     points = [c for c in data["curve"] if c["precision"] is not None]
     if points:
         curve = mark_safe(line_chart_svg(LineChart(
             series=[Series("precision", [(c["threshold"], c["precision"]) for c in points], "series-a"),
                     Series("recall", [(c["threshold"], c["recall"]) for c in points], "series-b")],
-            x_label="threshold", y_label="estimated from labels", markers=[(entity_type.match_threshold, "current")])))
+            x_label="threshold", y_label="estimated from labels", markers=[(threshold, "current")] if threshold is not None else [])))
     return render(request, "curation/diagnostics.html", {"entity_type": entity_type, "data": data, "histogram": histogram,
                                                          "curve": curve})
