@@ -29,7 +29,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mastering.engine import (  # noqa: E402
-    DEFAULT_MAX_BLOCK_SIZE,
     ActiveLearner,
     AttributeSpec,
     LabeledPair,
@@ -70,8 +69,9 @@ class Dataset:
 def load(name: str) -> Dataset:
     """Read a dataset in the dedup or link layout into int-keyed records and truth."""
     folder = DATASETS / name
-    if (folder / "data.csv").exists():
-        rows = list(csv.DictReader(open(folder / "data.csv", encoding="utf-8", newline="")))
+    if name.endswith(".csv") or (folder / "data.csv").exists():
+        path = Path(name) if name.endswith(".csv") else folder / "data.csv"
+        rows = list(csv.DictReader(open(path, encoding="utf-8", newline="")))
         hidden = {"record_id", "source", "true_cluster_id"}
         fields = [f for f in rows[0] if f not in hidden]
         records = {i: {f: (row[f] or None) for f in fields} for i, row in enumerate(rows)}
@@ -115,7 +115,7 @@ def true_pairs(data: Dataset) -> set[tuple[int, int]]:
 
 def choose_specs(args: argparse.Namespace, data: Dataset) -> list[AttributeSpec]:
     """The attributes to match on: the dataset's preset, or inferred, with --spec overrides."""
-    preset_name = "febrl" if args.dataset.startswith("febrl") else args.dataset
+    preset_name = "febrl" if Path(args.dataset).stem.startswith(("febrl", "synth", "ht")) else args.dataset
     if args.fields:
         fields = args.fields.split(",")
     elif preset_name in SPECS:
@@ -202,6 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     matcher = Matcher.from_settings(model.settings, num_workers=args.workers)
     keys = matcher.blocking_keys(data.records)
     candidates = candidate_pairs(keys, max_block_size=args.max_block_size, group_of=data.group_of,
+                                 pair_budget=matcher.pair_budget(len(data.records)),
                                  predicate_names=matcher.predicates())
     scored = list(matcher.score(candidates.pairs, data.records))
     threshold = args.threshold if args.threshold is not None else matcher.threshold
@@ -244,7 +245,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-share", type=float, default=0.0)
     parser.add_argument("--recall", type=float, default=1.0)
     parser.add_argument("--threshold", type=float, default=None)
-    parser.add_argument("--max-block-size", type=int, default=DEFAULT_MAX_BLOCK_SIZE)
+    parser.add_argument("--max-block-size", type=int, default=None, help="fixed block cap (default: the model's pair budget)")
     parser.add_argument("--workers", type=int, default=1)
 
 

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         keys = list(keys)
         stages["fingerprint"] = time.perf_counter() - mark
         mark = time.perf_counter()
-    candidates = candidate_pairs(keys, max_block_size=args.max_block_size, predicate_names=matcher.predicates())
+    candidates = candidate_pairs(keys, max_block_size=args.max_block_size, pair_budget=matcher.pair_budget(len(prepared)),
+                                 predicate_names=matcher.predicates())
     del keys
     stages["pairs" if not args.stream_keys else "fingerprint_and_pairs"] = time.perf_counter() - mark
 

@@ -38,9 +38,12 @@ Matching (``scoring``, ``blocking``, ``clustering``)
     list[AttributeContribution(attribute, distance, contribution)]`` (log-odds shares, last entry
     the baseline), ``.threshold`` (the model's suggested bar: 0.5, or 0.4 for link models). ``num_workers > 1`` forks scoring workers: not possible
     inside a Celery prefork child (daemonic), so keep 1 there.
-    ``candidate_pairs(keys, *, max_block_size=50, group_of=None, predicate_names=()) ->
-    CandidatePairs(pairs, per_predicate)``: the block-key join in Python, skipping blocks larger
-    than the cap, with pairs/new pairs/capped blocks per predicate (``blocking`` shows the SQL).
+    ``.pair_budget(n_records)``: pairs a run may compare (a multiple of what the rules compared on
+    the training sample, projected). ``candidate_pairs(keys, *, pair_budget=None, max_block_size=None,
+    group_of=None, predicate_names=()) -> CandidatePairs(pairs, per_predicate)``: the block-key join
+    in Python, taking blocks smallest first while the budget lasts (``block_size_cap(blocks_by_size,
+    budget)``, never below 50 records), with pairs/new pairs/capped blocks per predicate
+    (``blocking`` shows the SQL).
     ``cluster_pairs(scored, *, threshold=0.5, group_of=None, min_score=None) ->
     list[Cluster(record_ids, confidences)]``: dedupe's hierarchical clustering, or with
     ``group_of`` at most one record per source per cluster (greedy by score).
@@ -53,6 +56,7 @@ from mastering.engine.blocking import (
     BlockKey,
     CandidatePairs,
     PredicateReport,
+    block_size_cap,
     candidate_pairs,
 )
 from mastering.engine.clustering import SCORE_DTYPE, Cluster, cluster_pairs
@@ -101,6 +105,7 @@ __all__ = [
     "TrainedModel",
     "TrainingError",
     "TrainingMetrics",
+    "block_size_cap",
     "candidate_pairs",
     "cluster_pairs",
     "draw_training_sample",

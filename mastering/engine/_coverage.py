@@ -1,19 +1,25 @@
 """Bounded predicate coverage of a training sample, the part of dedupe's learner that grows with n².
 
 dedupe's own `prepare_training` stores, for every candidate predicate, the set of sample pairs it
-blocks together, as Python tuples. Broad predicates (Exists, a state column, "hundreds of the
-street number") cover 20-100% of all pairs, which is why its memory grows with the square of
-the sample (1.3 GB for 1,000 Febrl records). A predicate that broad can never be used to block a
-real data set anyway, so it is left out here before its pairs are materialised, and the remaining
-pairs are stored as single integers. Index predicates are left out as well: their block keys
-depend on the indexed corpus, so they could not be written to a table and joined on.
+blocks together, as Python tuples: broad predicates (a state column, a birth year) cover 20-100% of
+all pairs, which is why its memory grows with the square of the sample (1.3 GB for 1,000 Febrl
+records). Here every predicate keeps its blocks as memberships (`_blocks.Blocks`) and only narrow
+ones keep their pairs, so broad predicates stay usable: inside conjunctions ("same birth year and
+same birth month"), and alone where most of what they compare are matches (clusters of hundreds).
+
+Rules are held to budgets of *wasted* comparisons, pairs that are not matches, projected from the
+sample to the full data set: matches have to be compared whatever they cost, so data with large
+clusters or many duplicates gets the comparisons it needs, while a rule that compares mostly
+strangers stays out. Index predicates are left out: their block keys depend on the indexed corpus,
+so they could not be written to a table and joined on.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dedupe.blocking
@@ -22,29 +28,44 @@ import dedupe.training
 import numpy
 import numpy.typing
 
+from mastering.engine._blocks import Blocks, IntArray, conjoin, union_count, unpack
 from mastering.engine.records import PreparedRecord
 
-IntArray = numpy.typing.NDArray[numpy.int64]
-
-# A predicate that blocks more than this share of the sample's pairs is too broad to block with...
-DEFAULT_MAX_COVER_FRACTION = 0.01
-# ...unless it compares only this many pairs in all: a small data set can afford to compare everything.
-MIN_MAX_COVER = 10_000
-# A learned blocking rule may compare at most this many pairs per record of the full data set
-# (projected from the sample). Broader rules can still take part in conjunctions. Without this, rules
-# that look cheap on a 3,000-record sample turn into blocks of hundreds at 100,000 records, which the
-# block-size cap then drops, losing their matches (measured: blocking recall 0.88).
+# A learned blocking rule may compare at most this many non-matching pairs per record of the full
+# data set (projected from the sample). Without a bound, rules that look cheap on a 3,000-record
+# sample turn into blocks of hundreds at 100,000 records (measured: blocking recall 0.88 once capped).
 COMPARISONS_PER_RECORD = 2.0
-# Full-data pair count any rule may reach regardless, so small data sets can use broad rules.
-MIN_RULE_PAIRS = 10_000
+# Non-matching pairs any one rule may compare regardless: a small data set can afford broad rules
+# (a person register of 10,000 needs "same birth year and month", 80,000 pairs).
+MIN_RULE_PAIRS = 100_000
 # dedupe picks the cheapest rules that cover each labelled match once. A new duplicate whose one
 # covering attribute was mistyped is then lost, so rules are added, best gain per comparison first,
 # until no match depends on a single attribute and each is covered REDUNDANCY times, or the rules'
-# comparisons reach TOTAL_COMPARISONS_PER_RECORD (at 100,000 people: blocking recall 0.976 -> 0.999).
+# wasted comparisons reach the total budget (at 100,000 people: blocking recall 0.976 -> 0.999).
 REDUNDANCY = 4
 TOTAL_COMPARISONS_PER_RECORD = 6.0
+MIN_TOTAL_PAIRS = 300_000
+# Only predicates comparing at most this share of the sample's pairs (or VOTING_MIN pairs) vote for the
+# pairs the learner asks about: broad ones would fill its pool with strangers (DBLP-ACM at 50 labels:
+# F1 0.92 with every predicate voting, 0.985 with narrow ones only).
+VOTING_SHARE = 0.01
+VOTING_MIN = 10_000
 # How many rules per attribute, those covering the most matches, are tried in pairs.
-CONJUNCTION_BASES_PER_FIELD = 5
+CONJUNCTION_BASES_PER_FIELD = 6
+# Pairs drawn from a rule's blocks to estimate the share of them that are matches, for rules
+# comparing more than DISCOUNT_FROM sample pairs (below that, billing every pair costs nothing).
+PRECISION_SAMPLE = 64
+DISCOUNT_FROM = 2_000
+
+MatchProbability = Callable[[IntArray, IntArray], numpy.typing.NDArray[numpy.float64]]
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Non-matching sample pairs one rule, and all rules together, may compare."""
+
+    rule: int
+    total: int
 
 
 def simple_predicates(predicates: Iterable[object]) -> list[object]:
@@ -53,14 +74,13 @@ def simple_predicates(predicates: Iterable[object]) -> list[object]:
 
 
 class SampleCoverage(dedupe.training.BlockLearner):
-    """The pairs of a record sample that each usable predicate would compare."""
+    """The blocks each usable predicate makes of a record sample, and the rules learned from them."""
 
     def __init__(
         self,
         predicates: Iterable[object],
         records: Sequence[PreparedRecord],
         groups: Sequence[str] | None = None,
-        max_cover_fraction: float = DEFAULT_MAX_COVER_FRACTION,
         population: int | None = None,
     ) -> None:
         self.blocker = dedupe.blocking.Fingerprinter(simple_predicates(predicates))
@@ -69,62 +89,44 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.population = max(population or 0, self.n_records)
         self._group_codes = _group_codes(groups) if groups is not None else None
         self.total_pairs = _total_pairs(self.n_records, self._group_codes)
-        self.max_cover = max(MIN_MAX_COVER, int(max_cover_fraction * self.total_pairs))
-        # Pairs scale with the square of the sampling rate: a rule covering k sample pairs
-        # compares about k / rate² pairs in the full data.
-        self.rule_budget, self.total_budget = self.budgets(self.population)
-        self._codes: dict[object, IntArray] = {}
-        self.comparison_cover: dict[object, frozenset[int]] = {}
-        self.dropped_broad = 0
+        self.blocks: dict[object, Blocks] = {}
         self.candidates: list[tuple[int, int]] = []
         for predicate in self.blocker.predicates:
-            codes = self._predicate_codes(predicate, records)
-            if codes is None:
-                self.dropped_broad += 1
-            elif len(codes):
-                self._codes[predicate] = codes
-                self.comparison_cover[predicate] = frozenset(codes.tolist())
+            blocks = self._predicate_blocks(predicate)
+            # A predicate putting every record in one block (as dedupe also skips) cannot block anything.
+            if blocks.pairs and blocks.pairs < self.total_pairs:
+                self.blocks[predicate] = blocks
 
-    def _predicate_codes(self, predicate: object, records: Sequence[PreparedRecord]) -> IntArray | None:
-        blocks: dict[str, list[int]] = defaultdict(list)
-        for position, record in enumerate(records):
-            for key in predicate(record):  # type: ignore[operator]
-                blocks[key].append(position)
-        members = [numpy.array(b, dtype=numpy.int64) for b in blocks.values() if len(b) > 1]
-        count = self._pair_count(members)
-        # Too broad, or one block holding every record (as dedupe also skips): no use for blocking.
-        if count > self.max_cover or count >= self.total_pairs:
-            return None
-        chunks = [self._block_codes(m) for m in members]
-        chunks = [c for c in chunks if len(c)]
-        if not chunks:
-            return numpy.empty(0, dtype=numpy.int64)
-        return numpy.unique(numpy.concatenate(chunks))
+    @property
+    def comparison_cover(self) -> dict[object, Blocks]:  # type: ignore[override]
+        """dedupe's name for what each usable predicate compares."""
+        return self.blocks
 
-    def _pair_count(self, members: list[IntArray]) -> int:
-        if self._group_codes is None:
-            return sum(len(m) * (len(m) - 1) // 2 for m in members)
-        total = 0
-        for m in members:
-            counts = numpy.bincount(self._group_codes[m])
-            total += (len(m) ** 2 - int((counts**2).sum())) // 2
-        return total
+    def _predicate_blocks(self, predicate: Any) -> Blocks:
+        key_codes: dict[str, int] = {}
+        positions: list[int] = []
+        keys: list[int] = []
+        for position, record in enumerate(self.records):
+            for key in predicate(record):
+                positions.append(position)
+                keys.append(key_codes.setdefault(key, len(key_codes)))
+        return Blocks.from_keys(numpy.array(positions, dtype=numpy.int64), numpy.array(keys, dtype=numpy.int64),
+                                self._group_codes)
 
-    def _block_codes(self, member: IntArray) -> IntArray:
-        left, right = _upper_triangle(len(member))
-        a, b = member[left], member[right]
-        if self._group_codes is not None:
-            cross = self._group_codes[a] != self._group_codes[b]
-            a, b = a[cross], b[cross]
-        return a * self.n_records + b
-
-    def budgets(self, population: int) -> tuple[int, int]:
-        """Sample-pair budgets for one rule and for all rules, for a data set of `population` records."""
+    def budgets(self, population: int) -> Budgets:
+        """Sample-pair budgets of non-matches for one rule and for all rules, for `population` records."""
         population = max(population, self.n_records)
-        rate = self.n_records / population
-        rule = max(MIN_RULE_PAIRS, COMPARISONS_PER_RECORD * population) * rate**2
-        total = max(MIN_RULE_PAIRS, TOTAL_COMPARISONS_PER_RECORD * population) * rate**2
-        return int(rule), int(total)
+        # Pairs scale with the square of the sampling rate: a rule covering k sample pairs
+        # compares about k / rate² pairs in the full data.
+        rate2 = (self.n_records / population) ** 2
+        rule = max(MIN_RULE_PAIRS, COMPARISONS_PER_RECORD * population) * rate2
+        total = max(MIN_TOTAL_PAIRS, TOTAL_COMPARISONS_PER_RECORD * population) * rate2
+        return Budgets(int(rule), int(total))
+
+    def projected_pairs(self, sample_pairs: float, population: int | None = None) -> float:
+        """Pairs of the full data set that `sample_pairs` compared pairs of the sample stand for."""
+        population = max(population or self.population, self.n_records)
+        return sample_pairs * (population / self.n_records) ** 2
 
     def learn(
         self,
@@ -133,57 +135,70 @@ class SampleCoverage(dedupe.training.BlockLearner):
         index_predicates: bool,
         candidate_types: str = "simple",
         population: int | None = None,
+        match_probability: MatchProbability | None = None,
+        rng: numpy.random.Generator | None = None,
     ) -> tuple[Any, ...]:
-        """dedupe's BlockLearner.learn, with rules held to the comparison budget and made redundant.
+        """dedupe's BlockLearner.learn, with rules held to the budgets of wasted comparisons and made redundant.
 
         `candidate_types="random forest"` (training) also considers pairs of rules and adds redundant
         rules; "simple" (the active learner's running guess) takes the cheapest single-rule cover.
+        `match_probability` (the classifier, on sample positions) lets a rule's matches go unbilled.
         """
         if not matches:
             return ()
-        rule_budget, total_budget = self.budgets(population or self.population)
-        match_cover = self.cover(matches, index_predicates=index_predicates)  # type: ignore[arg-type]
-        match_cover = {p: cover for p, cover in match_cover.items() if p in self.comparison_cover}
+        budgets = self.budgets(population or self.population)
+        match_cover = self.cover(matches, index_predicates=False)  # type: ignore[arg-type]
+        match_cover = {p: cover for p, cover in match_cover.items() if p in self.blocks}
         if not match_cover:
             return ()
-        candidates = dedupe.training.simple_candidates(match_cover, self.comparison_cover)  # type: ignore[arg-type]
+        blocks: dict[Any, Blocks] = {p: self.blocks[p] for p in match_cover}
+        candidates = dict(match_cover)
         if candidate_types == "random forest":
-            candidates.update(self._conjunctions(match_cover, rule_budget))
-        affordable = {p: cover for p, cover in candidates.items() if p.cover_count <= rule_budget}
+            conjunctions = self._conjunctions(match_cover, budgets.rule)
+            blocks.update({p: b for p, (b, _) in conjunctions.items()})
+            candidates.update({p: cover for p, (_, cover) in conjunctions.items()})
+        waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self._group_codes)
+        for predicate in candidates:
+            predicate.cover_count = blocks[predicate].pairs
+        waste.discount(candidates, budgets.rule)
+        affordable = {p: cover for p, cover in candidates.items() if waste(p) <= budgets.rule}
         if not affordable:
             return ()
         coverable = len(frozenset.union(*affordable.values()))
         target = min(int(recall * len(matches)), coverable)
         chosen = list(dedupe.branch_and_bound.search(affordable, target, 2500))
         if candidate_types == "random forest":
-            chosen += self._redundant_rules(affordable, chosen, total_budget)
+            chosen += self._redundant_rules(affordable, chosen, budgets.total, waste)
+        self.last_blocks = {p: blocks[p].stored(self._group_codes) for p in chosen}
         return tuple(chosen)
 
-    def _conjunctions(self, match_cover: dict[Any, frozenset[int]], rule_budget: int) -> dict[Any, frozenset[int]]:
+    def _conjunctions(self, match_cover: dict[Any, frozenset[int]], rule_budget: int) -> dict[Any, tuple[Blocks, frozenset[int]]]:
         # Replaces dedupe's random-forest search, which takes minutes with a thousand matches: pair
         # up, across attributes, the rules covering the most matches, where one is too broad alone.
         by_field: dict[str, list[Any]] = defaultdict(list)
-        for predicate in sorted(match_cover, key=lambda p: (-len(match_cover[p]), p.cover_count, repr(p))):
+        for predicate in sorted(match_cover, key=lambda p: (-len(match_cover[p]), self.blocks[p].pairs, repr(p))):
             if len(by_field[predicate.field]) < CONJUNCTION_BASES_PER_FIELD:
                 by_field[predicate.field].append(predicate)
         bases = sorted((p for ps in by_field.values() for p in ps), key=repr)
-        found: dict[Any, frozenset[int]] = {}
+        found: dict[Any, tuple[Blocks, frozenset[int]]] = {}
         for i, first in enumerate(bases):
             for second in bases[i + 1 :]:
-                if first.field == second.field or max(first.cover_count, second.cover_count) <= rule_budget:
+                if first.field == second.field or max(self.blocks[first].pairs, self.blocks[second].pairs) <= rule_budget:
                     continue
                 both = match_cover[first] & match_cover[second]
                 if not both:
                     continue
-                conjunction = first + second
-                conjunction.cover_count = len(numpy.intersect1d(self._codes[first], self._codes[second], assume_unique=True))
-                found[conjunction] = both
+                # Counted from block sizes only: pairs are stored for the few conjunctions chosen.
+                blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self._group_codes, limit=0)
+                if blocks.pairs:
+                    found[first + second] = (blocks, both)
         return found
 
-    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], total_budget: int) -> list[Any]:
+    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], total_budget: int,
+                         waste: _Waste) -> list[Any]:
         # A match whose covering rules all read one attribute is lost when that attribute is mistyped;
         # rules are added, best gain per comparison first, until no match hangs on a single attribute
-        # and each is covered REDUNDANCY times, or the comparison budget is spent.
+        # and each is covered REDUNDANCY times, or the budget of wasted comparisons is spent.
         shared_fields: dict[int, frozenset[str]] = {}
         times_covered: dict[int, int] = defaultdict(int)
 
@@ -206,20 +221,21 @@ class SampleCoverage(dedupe.training.BlockLearner):
 
         for predicate in chosen:
             add(predicate)
-        spent = sum(p.cover_count for p in chosen)
+        spent = sum(waste(p) for p in chosen)
         # Lazy greedy: a rule's gain only shrinks as others are added, so a re-scored entry that
         # still tops the heap is the true best.
         heap = [(-gain(p), p.cover_count, repr(p), p) for p in affordable if p not in chosen]
         heapq.heapify(heap)
         added: list[Any] = []
         while heap:
-            _, cost, name, predicate = heapq.heappop(heap)
+            _, _, name, predicate = heapq.heappop(heap)
             current = gain(predicate)
             if current <= 0:
                 continue
             if heap and -current > heap[0][0]:
-                heapq.heappush(heap, (-current, cost, name, predicate))
+                heapq.heappush(heap, (-current, predicate.cover_count, name, predicate))
                 continue
+            cost = waste(predicate)
             if spent + cost > total_budget:
                 continue
             add(predicate)
@@ -233,16 +249,19 @@ class SampleCoverage(dedupe.training.BlockLearner):
         blocked = self._weighted_blocked_pairs(size - n_random, rng)
         randoms = self._random_pairs(n_random, rng, exclude=set(blocked.tolist()))
         codes = numpy.unique(numpy.concatenate([blocked, randoms]))
+        a, b = unpack(codes)
         # Kept so training can ask the classifier which of these pairs look like matches.
-        self.candidates = [(int(c // self.n_records), int(c % self.n_records)) for c in codes]
+        self.candidates = list(zip(a.tolist(), b.tolist()))
         return self.candidates
 
     def _weighted_blocked_pairs(self, size: int, rng: numpy.random.Generator) -> IntArray:
-        if not self._codes or size <= 0:
+        narrow = max(VOTING_MIN, VOTING_SHARE * self.total_pairs)
+        stored = [b.codes for b in self.blocks.values() if b.codes is not None and 0 < len(b.codes) <= narrow]
+        if not stored or size <= 0:
             return numpy.empty(0, dtype=numpy.int64)
         # As in dedupe: each predicate votes for the pairs it covers, a narrow predicate's vote counting more.
-        all_codes = numpy.concatenate(list(self._codes.values()))
-        votes = numpy.concatenate([numpy.full(len(c), 1.0 / len(c)) for c in self._codes.values()])
+        all_codes = numpy.concatenate(stored)
+        votes = numpy.concatenate([numpy.full(len(c), 1.0 / len(c)) for c in stored])
         unique, inverse = numpy.unique(all_codes, return_inverse=True)
         weights = numpy.bincount(inverse, weights=votes)
         if size >= len(unique):
@@ -261,34 +280,54 @@ class SampleCoverage(dedupe.training.BlockLearner):
             if self._group_codes is not None:
                 keep &= self._group_codes[a] != self._group_codes[b]
             lo, hi = numpy.minimum(a, b)[keep], numpy.maximum(a, b)[keep]
-            for code in (lo * self.n_records + hi).tolist():
+            for code in ((lo << 32) | hi).tolist():
                 if code not in exclude and len(found) < size:
                     found.add(code)
         return numpy.array(sorted(found), dtype=numpy.int64)
 
     def pair_count(self, predicates: Iterable[object]) -> int:
         """How many sample pairs a disjunction of learned (possibly compound) predicates compares."""
-        chunks = [numpy.empty(0, dtype=numpy.int64)]
-        for predicate in predicates:
-            blocks: dict[str, list[int]] = defaultdict(list)
-            for position, record in enumerate(self.records):
-                for key in predicate(record):  # type: ignore[operator]
-                    blocks[key].append(position)
-            chunks += [self._block_codes(numpy.array(b, dtype=numpy.int64)) for b in blocks.values() if len(b) > 1]
-        return len(numpy.unique(numpy.concatenate(chunks)))
+        known = getattr(self, "last_blocks", {})
+        return union_count([known[p] if p in known else self._predicate_blocks(p) for p in predicates])
 
 
-_TRIANGLES: dict[int, tuple[IntArray, IntArray]] = {}
+class _Waste:
+    """The non-matching sample pairs a rule compares: all of them, less the share the classifier calls matches."""
 
+    def __init__(self, blocks: dict[Any, Blocks], match_probability: MatchProbability | None,
+                 rng: numpy.random.Generator, group_codes: IntArray | None) -> None:
+        self.blocks = blocks
+        self.match_probability = match_probability
+        self.rng = rng
+        self.group_codes = group_codes
+        self._known: dict[Any, float] = {}
 
-def _upper_triangle(n: int) -> tuple[IntArray, IntArray]:
-    if n not in _TRIANGLES:
-        left, right = numpy.triu_indices(n, 1)
-        triangle = (left.astype(numpy.int64), right.astype(numpy.int64))
-        if n > 256:
-            return triangle
-        _TRIANGLES[n] = triangle
-    return _TRIANGLES[n]
+    def __call__(self, predicate: Any) -> float:
+        pairs = self.blocks[predicate].pairs
+        return self._known.get(predicate, float(pairs))
+
+    def discount(self, predicates: Iterable[Any], budget: int) -> None:
+        """Estimate, for rules over `budget`, the share of their pairs that are matches; matches are not waste."""
+        if self.match_probability is None:
+            return
+        over = [p for p in predicates if self.blocks[p].pairs > max(budget, DISCOUNT_FROM) and p not in self._known]
+        # A few pairs first, for every rule at once; only a rule that could come within budget gets more.
+        for size in (PRECISION_SAMPLE // 4, PRECISION_SAMPLE):
+            drawn = {p: self.blocks[p].sample(size, self.rng, self.group_codes) for p in over}
+            codes = numpy.concatenate(list(drawn.values())) if drawn else numpy.empty(0, dtype=numpy.int64)
+            if not len(codes):
+                return
+            matches = self.match_probability(*unpack(codes)) > 0.5
+            bounds = numpy.cumsum([0] + [len(c) for c in drawn.values()])
+            promising = []
+            for (predicate, sample), start, stop in zip(drawn.items(), bounds[:-1], bounds[1:]):
+                share = float(matches[start:stop].mean()) if len(sample) else 0.0
+                pairs = self.blocks[predicate].pairs
+                self._known[predicate] = pairs * (1.0 - share)
+                # Two more non-matches in the small draw than the budget allows: no larger draw will save it.
+                if pairs * (1.0 - share) - 2 * pairs / max(len(sample), 1) <= budget:
+                    promising.append(predicate)
+            over = promising
 
 
 def _fields(predicate: Any) -> frozenset[str]:

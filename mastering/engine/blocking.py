@@ -1,4 +1,9 @@
-"""Candidate pairs from block keys, with a cap on block size.
+"""Candidate pairs from block keys, within a budget of pairs.
+
+Blocks are taken smallest first until the pairs they compare reach the model's pair budget
+(`block_size_cap`); blocks up to DEFAULT_MAX_BLOCK_SIZE records are always taken. A block of
+hundreds is then compared when the data can afford it (a cluster of 300 records is one such block)
+and skipped only where it would crowd out everything else (every "smith" of a million people).
 
 The app writes `Matcher.blocking_keys` rows to a table and joins it on (predicate, key); this module
 is the same join in Python, for benchmarks, tests and small data. In SQL the capped join reads:
@@ -26,10 +31,22 @@ from mastering.engine.records import RecordId
 IntArray = numpy.typing.NDArray[numpy.int64]
 _MAX_ID = 2**31
 
-# A block of more records than this is skipped: its pairs are mostly non-matches, and one such block
-# (say every "smith") costs more comparisons than the rest of the data. Blocks grow with the data, so
-# the cap is what keeps the pair count roughly linear in the number of records.
+# Blocks of up to this many records are always compared. Larger ones are compared while the pair
+# budget lasts: their pairs are mostly non-matches, and one such block (say every "smith") can cost
+# more comparisons than the rest of the data. The budget grows linearly with the records, so the
+# pair count does too.
 DEFAULT_MAX_BLOCK_SIZE = 50
+# A model's pair budget: this many times the pairs its rules compared on the training sample,
+# projected to the data set's size, and at least MIN_PAIR_BUDGET (small data sets compare freely).
+PAIR_BUDGET_HEADROOM = 3.0
+MIN_PAIR_BUDGET = 200_000
+
+
+def pair_budget(pairs_per_record: float | None, n_records: int) -> int | None:
+    """Pairs a run over `n_records` may compare, for rules expected to compare `pairs_per_record` each."""
+    if pairs_per_record is None:
+        return None
+    return int(max(MIN_PAIR_BUDGET, PAIR_BUDGET_HEADROOM * pairs_per_record * n_records))
 
 
 class BlockKey(NamedTuple):
@@ -67,22 +84,30 @@ class CandidatePairs:
 def candidate_pairs(
     keys: Iterable[BlockKey],
     *,
-    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    pair_budget: int | None = None,
+    max_block_size: int | None = None,
     group_of: Mapping[RecordId, str] | None = None,
     predicate_names: Sequence[str] = (),
 ) -> CandidatePairs:
-    """Join block keys into distinct candidate pairs, skipping blocks larger than `max_block_size`."""
+    """Join block keys into distinct candidate pairs, skipping blocks over `max_block_size` or, by default,
+    the largest blocks that do not fit `pair_budget` (`Matcher.pair_budget`)."""
     columns: dict[int, tuple[list[str], list[RecordId]]] = defaultdict(lambda: ([], []))
     for predicate, key, rid in keys:
         column = columns[predicate]
         column[0].append(key)
         column[1].append(rid)
+    grouped = {predicate: _blocks(*columns.pop(predicate)) for predicate in sorted(columns)}
+    if max_block_size is None:
+        sizes: dict[int, int] = defaultdict(int)
+        for _, _, block_sizes, _ in grouped.values():
+            for size, count in zip(*numpy.unique(block_sizes[block_sizes > 1], return_counts=True)):
+                sizes[int(size)] += int(count)
+        max_block_size = block_size_cap(sizes, pair_budget)
     group_codes = _group_codes(group_of) if group_of is not None else None
     seen = numpy.empty(0, dtype=numpy.int64)
     reports = []
-    for predicate in sorted(columns):
-        block_keys, record_ids = columns.pop(predicate)
-        codes, report = _predicate_pairs(block_keys, record_ids, max_block_size, group_codes)
+    for predicate, blocks in grouped.items():
+        codes, report = _predicate_pairs(*blocks, max_block_size, group_codes)
         new = numpy.setdiff1d(codes, seen, assume_unique=True)
         seen = numpy.union1d(seen, new)
         name = predicate_names[predicate] if predicate < len(predicate_names) else str(predicate)
@@ -91,12 +116,26 @@ def candidate_pairs(
     return CandidatePairs(pairs=pairs, per_predicate=reports)
 
 
-def _predicate_pairs(
-    block_keys: list[str],
-    record_ids: list[RecordId],
-    cap: int,
-    group_codes: IntArray | None,
-) -> tuple[IntArray, dict[str, int]]:
+def block_size_cap(blocks_by_size: Mapping[int, int], pair_budget: int | None) -> int:
+    """The largest block size such that every block of that size or smaller compares at most `pair_budget` pairs.
+
+    `blocks_by_size` counts the blocks of each size. Never below DEFAULT_MAX_BLOCK_SIZE; without a budget
+    (models trained before budgets existed) exactly that.
+    """
+    cap = DEFAULT_MAX_BLOCK_SIZE
+    if pair_budget is None:
+        return cap
+    spent = 0
+    for size in sorted(blocks_by_size):
+        spent += blocks_by_size[size] * size * (size - 1) // 2
+        if spent > pair_budget:
+            break
+        cap = max(cap, size)
+    return cap
+
+
+def _blocks(block_keys: list[str], record_ids: list[RecordId]) -> tuple[IntArray, IntArray, IntArray, int]:
+    """Record ids sorted by block, with each block's start and size, and how many distinct keys there were."""
     key_codes: dict[str, int] = {}
     blocks = numpy.fromiter((key_codes.setdefault(k, len(key_codes)) for k in block_keys), numpy.int64, len(block_keys))
     ids = numpy.array(record_ids, dtype=numpy.int64)
@@ -106,6 +145,12 @@ def _predicate_pairs(
     blocks, ids = blocks[order], ids[order]
     starts = numpy.flatnonzero(numpy.r_[True, blocks[1:] != blocks[:-1]]) if len(blocks) else blocks
     sizes = numpy.diff(numpy.r_[starts, len(blocks)])
+    return ids, starts, sizes, len(key_codes)
+
+
+def _predicate_pairs(
+    ids: IntArray, starts: IntArray, sizes: IntArray, n_blocks: int, cap: int, group_codes: IntArray | None
+) -> tuple[IntArray, dict[str, int]]:
     oversized = sizes > cap
     chunks = [numpy.empty(0, dtype=numpy.int64)]
     # Blocks of equal size are paired in one vectorised step: members form a (blocks, size) matrix.
@@ -120,7 +165,7 @@ def _predicate_pairs(
         chunks.append((a[keep] << 32) | b[keep])
     codes = numpy.unique(numpy.concatenate(chunks))
     report = {
-        "blocks": len(key_codes),
+        "blocks": n_blocks,
         "capped_blocks": int(oversized.sum()),
         "capped_records": int(sizes[oversized].sum()),
         "pairs": len(codes),

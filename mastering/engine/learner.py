@@ -11,7 +11,7 @@ import dedupe.labeler
 import numpy
 
 from mastering.engine._classifier import new_logistic_regression
-from mastering.engine._coverage import DEFAULT_MAX_COVER_FRACTION, SampleCoverage
+from mastering.engine._coverage import SampleCoverage
 from mastering.engine._seeding import SeededRandom
 from mastering.engine.records import LabeledPair, Pair, PreparedRecord, RawRecord, RecordId, ordered
 from mastering.engine.sampling import MAX_TRAINING_RECORDS, draw_training_sample
@@ -76,7 +76,6 @@ class ActiveLearner:
         max_records: int = MAX_TRAINING_RECORDS,
         candidate_pairs: int = CANDIDATE_PAIRS,
         random_pair_share: float = RANDOM_PAIR_SHARE,
-        max_cover_fraction: float = DEFAULT_MAX_COVER_FRACTION,
         population: int | None = None,
     ) -> None:
         if not records:
@@ -93,7 +92,7 @@ class ActiveLearner:
         self.data_model = dedupe.datamodel.DataModel(to_dedupe_variables(self.specs, corpus=sample))
         # The rules must suit the whole data set, which may be far larger than what the learner holds.
         self.coverage = SampleCoverage(
-            self.data_model.predicates, sample, groups, max_cover_fraction, population=population or len(records)
+            self.data_model.predicates, sample, groups, population=population or len(records)
         )
         with self._random.active():
             rng = self._random.generator()

@@ -15,7 +15,7 @@ import numpy.typing
 from mastering.engine._classifier import linear_model
 from mastering.engine._fingerprint import compile_rules, record_keys
 from mastering.engine._settings import LoadedSettings, load_settings
-from mastering.engine.blocking import BlockKey
+from mastering.engine.blocking import BlockKey, pair_budget
 from mastering.engine.clustering import SCORE_DTYPE
 from mastering.engine.records import Pair, PreparedRecord, RawRecord, RecordId
 from mastering.engine.training import DEFAULT_THRESHOLD, predicate_name
@@ -58,6 +58,10 @@ class Matcher:
     def predicates(self) -> list[str]:
         """Readable names of the learned blocking predicates, indexed like `BlockKey.predicate`."""
         return [predicate_name(p) for p in self._predicates]
+
+    def pair_budget(self, n_records: int) -> int | None:
+        """Pairs a run over `n_records` may compare (None for models without a recorded cost: fixed block cap)."""
+        return pair_budget(self._loaded.metadata.get("pairs_per_record"), n_records)
 
     def prepare(self, records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
         """Convert raw records into the values the comparators expect."""

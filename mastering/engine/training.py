@@ -11,7 +11,7 @@ import dedupe.datamodel
 import numpy
 
 from mastering.engine._classifier import cross_validated_predictions, fit_classifier, linear_model
-from mastering.engine._coverage import DEFAULT_MAX_COVER_FRACTION, SampleCoverage
+from mastering.engine._coverage import SampleCoverage
 from mastering.engine._seeding import seeded
 from mastering.engine._settings import dump_settings
 from mastering.engine.learner import CANDIDATE_PAIRS, RANDOM_PAIR_SHARE, ActiveLearner
@@ -108,7 +108,6 @@ def train_model(
     sample: Mapping[RecordId, RawRecord] | None = None,
     group_of: Mapping[RecordId, str] | None = None,
     recall: float = DEFAULT_RECALL,
-    max_cover_fraction: float = DEFAULT_MAX_COVER_FRACTION,
     population: int | None = None,
 ) -> TrainedModel:
     """Learn classifier and blocking rules from labels; reuse a live learner's sample or build one from `sample`."""
@@ -121,7 +120,7 @@ def train_model(
     if not matches or len(matches) == len(pairs):
         raise TrainingError("Training needs at least one pair labelled match and one labelled distinct.")
     coverage = learner.coverage if learner is not None else _coverage_from_sample(
-        specs, sample, group_of, seed, max_cover_fraction, population
+        specs, sample, group_of, seed, population
     )
     # Text and Set comparators weigh words by their rarity in the sample the blocking rules saw.
     data_model = dedupe.datamodel.DataModel(to_dedupe_variables(specs, corpus=coverage.records))
@@ -131,9 +130,12 @@ def train_model(
         if not coverage.candidates:
             coverage.sample_pairs(CANDIDATE_PAIRS, stream.generator(), RANDOM_PAIR_SHARE)
         probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
-        predicates = _learn_predicates(coverage, matches + probable, recall, population)
+        probability = _position_probability(coverage, data_model, classifier)
+        predicates = _learn_predicates(coverage, matches + probable, recall, population, probability, stream.generator())
     names = [predicate_name(p) for p in predicates]
     blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
+    compared = coverage.pair_count(predicates)
+    population = max(population or coverage.population, coverage.n_records)
     metrics = TrainingMetrics(
         labels=len(pairs),
         matches=len(matches),
@@ -141,7 +143,7 @@ def train_model(
         predicates=len(predicates),
         sample_records=coverage.n_records,
         sample_pairs=coverage.total_pairs,
-        sample_pairs_compared=coverage.pair_count(predicates),
+        sample_pairs_compared=compared,
         labelled_matches_blocked=blocked,
         probable_matches=len(probable),
         regularisation_c=float(linear_model(classifier).C),
@@ -154,6 +156,8 @@ def train_model(
         "threshold": threshold,
         "predicate_names": names,
         "link": link,
+        # What the rules are expected to compare per record of the full data, which sets the run's pair budget.
+        "pairs_per_record": coverage.projected_pairs(compared, population) / population,
     }
     settings = dump_settings(data_model, classifier, tuple(predicates), metadata)
     return TrainedModel(settings=settings, predicates=names, metrics=metrics, threshold=threshold)
@@ -192,7 +196,6 @@ def _coverage_from_sample(
     sample: Mapping[RecordId, RawRecord] | None,
     group_of: Mapping[RecordId, str] | None,
     seed: int,
-    max_cover_fraction: float,
     population: int | None,
 ) -> SampleCoverage:
     if not sample:
@@ -206,7 +209,7 @@ def _coverage_from_sample(
     prepared = [prepare_record(specs, sample[rid]) for rid in ids]
     groups = [group_of[rid] for rid in ids] if group_of is not None else None
     predicates = dedupe.datamodel.DataModel(to_dedupe_variables(specs)).predicates
-    return SampleCoverage(predicates, prepared, groups, max_cover_fraction, population=population or len(sample))
+    return SampleCoverage(predicates, prepared, groups, population=population or len(sample))
 
 
 def _probable_matches(
@@ -230,13 +233,30 @@ def _probable_matches(
     return probable
 
 
+def _position_probability(coverage: SampleCoverage, data_model: Any, classifier: Any) -> Any:
+    """The classifier's match probability for pairs of sample positions."""
+    records = coverage.records
+
+    def probability(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+        pairs = [(records[i], records[j]) for i, j in zip(a.tolist(), b.tolist())]
+        return classifier.predict_proba(data_model.distances(pairs))[:, 1] if pairs else numpy.empty(0)
+
+    return probability
+
+
 def _learn_predicates(
-    coverage: SampleCoverage, matches: list[tuple[PreparedRecord, PreparedRecord]], recall: float, population: int | None
+    coverage: SampleCoverage,
+    matches: list[tuple[PreparedRecord, PreparedRecord]],
+    recall: float,
+    population: int | None,
+    probability: Any,
+    rng: numpy.random.Generator,
 ) -> tuple[Any, ...]:
     # `learn` only reads the coverage, so a live learner sharing it keeps working afterwards; this is
     # what avoids dedupe's "train() resets the learner's index predicates" failure.
     predicates = coverage.learn(
-        matches, recall=recall, index_predicates=False, candidate_types="random forest", population=population
+        matches, recall=recall, index_predicates=False, candidate_types="random forest", population=population,
+        match_probability=probability, rng=rng,
     )
     if not predicates:
         raise TrainingError("No affordable set of blocking rules puts the labelled matches together; label more matches.")

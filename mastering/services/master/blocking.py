@@ -15,7 +15,6 @@ from steward.errors import ServiceError
 
 RECORDS_PER_CHUNK = 20_000
 PAIRS_PER_CHUNK = 20_000
-MAX_BLOCK_SIZE = engine.DEFAULT_MAX_BLOCK_SIZE
 BLOCKING, SCORING = "blocking", "scoring"
 
 
@@ -110,11 +109,21 @@ def _pair_and_score(job: Job) -> None:
 
 
 def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
-    """Join block keys into distinct pairs inside the database, skipping blocks over the size cap."""
+    """Join block keys into distinct pairs inside the database, skipping the largest blocks the pair budget cannot take."""
     cross_source = "AND a.source <> b.source" if one_per_source else ""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL work_mem = '256MB'")  # the join and its sort stay in memory, not on disk
+        cursor.execute(
+            """
+            SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM mastering_blockkey WHERE job_id = %(job)s
+                                     GROUP BY block HAVING COUNT(*) > 1) sized
+            GROUP BY n
+            """,
+            {"job": job.pk},
+        )
+        records = (job.counts or {}).get("records") or mapped_record_queryset(projection_for(job.entity_type)).count()
+        cap = engine.block_size_cap(dict(cursor.fetchall()), matcher(job.model).pair_budget(records))
         cursor.execute(
             """
             SELECT predicate, COUNT(*) AS blocks,
@@ -125,11 +134,12 @@ def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool)
                   GROUP BY predicate, block HAVING COUNT(*) > 1) sized
             GROUP BY predicate ORDER BY predicate
             """,
-            {"job": job.pk, "cap": MAX_BLOCK_SIZE},
+            {"job": job.pk, "cap": cap},
         )
         report = [
             {"predicate": predicate_names[p] if p < len(predicate_names) else str(p), "blocks": int(blocks),
-             "capped_blocks": int(capped or 0), "capped_records": int(capped_records or 0), "pairs": int(pairs or 0)}
+             "capped_blocks": int(capped or 0), "capped_records": int(capped_records or 0), "pairs": int(pairs or 0),
+             "block_size_cap": cap}
             for p, blocks, capped, capped_records, pairs in cursor.fetchall()
         ]
         cursor.execute(
@@ -145,6 +155,6 @@ def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool)
                 JOIN mastering_blockkey b ON b.job_id = %(job)s AND b.block = a.block AND a.record < b.record {cross_source}
             ) pairs
             """,
-            {"job": job.pk, "cap": MAX_BLOCK_SIZE, "chunk": PAIRS_PER_CHUNK},
+            {"job": job.pk, "cap": cap, "chunk": PAIRS_PER_CHUNK},
         )
     return report

@@ -1,6 +1,6 @@
 import pytest
 
-from mastering.engine import BlockKey, candidate_pairs
+from mastering.engine import BlockKey, block_size_cap, candidate_pairs
 
 
 def _keys(blocks: dict[tuple[int, str], list[int]]) -> list[BlockKey]:
@@ -38,3 +38,18 @@ def test_ids_outside_the_packable_range_are_refused():
 def test_no_keys_no_pairs():
     result = candidate_pairs([])
     assert len(result) == 0 and result.per_predicate == []
+
+
+def test_blocks_over_fifty_are_compared_while_the_pair_budget_lasts():
+    # A cluster of 120 records is one block of 7,140 pairs: compared when the budget allows it.
+    keys = _keys({(0, "big"): list(range(120)), (0, "small"): [500, 501]})
+    assert len(candidate_pairs(keys)) == 1  # no budget (models trained before budgets): blocks over 50 skipped
+    assert len(candidate_pairs(keys, pair_budget=10_000)) == 7_141
+    assert len(candidate_pairs(keys, pair_budget=5_000)) == 1
+
+
+def test_block_size_cap_takes_the_smallest_blocks_first_and_never_goes_below_fifty():
+    assert block_size_cap({2: 1000, 60: 3, 300: 2}, None) == 50
+    assert block_size_cap({2: 1000, 60: 3, 300: 2}, 10_000) == 60  # 1,000 + 3 × 1,770 pairs fit; 300s do not
+    assert block_size_cap({2: 1000, 60: 3, 300: 2}, 100_000) == 300
+    assert block_size_cap({2: 10**6}, 10) == 50
