@@ -14,6 +14,7 @@ link, each matched pair).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import resource
 import time
@@ -152,9 +153,21 @@ def run_dedupe_baseline(
 
 
 def run_dedupe_baseline_isolated(**arguments: Any) -> list[BaselineResult]:
-    """`run_dedupe_baseline` in a fresh interpreter: its memory high-water mark is its own, and dedupe's state stays there."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_measured, arguments).result()
+    """`run_dedupe_baseline` in a fresh interpreter: its memory high-water mark is its own, and dedupe's state stays there.
+
+    The interpreter's string hashing is seeded too: dedupe walks sets of strings, so without it the
+    same seed asks different questions from one process to the next.
+    """
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = str(int(arguments.get("seed", 0)) % 2**32)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(_measured, arguments).result()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
 
 
 def _measured(arguments: dict[str, Any]) -> list[BaselineResult]:
