@@ -2,6 +2,8 @@
 
 Used by `manage.py benchmark_matching` and `benchmarks/master_scale.py`. The simulated curator answers
 the pairs the queue hands it, from the truth, through the same services as the labeling page.
+`run_baseline` runs plain dedupe (mastering.engine.baseline) on the same records, attributes, truth
+and label budgets, scored the same way.
 """
 
 import csv
@@ -17,7 +19,10 @@ from pathlib import Path
 from curation import selectors as curation_selectors
 from curation import services as curation_services
 from curation.queue_state import next_for
+from curation.services.learning import attribute_specs
 from mastering import engine, services
+from mastering.engine import baseline
+from mastering.mapping import mapped_records, normalize_name, projection_for
 from mastering.models import EntityType, Job, Membership, Source, SourceRecord
 
 
@@ -26,9 +31,17 @@ class Dataset:
     name: str
     tables: list[tuple[str, Path]]  # (source slug, CSV path)
     id_column: str
-    fields: list[str]
+    fields: list[str]  # the entity type's attributes, in order
     truth: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, key) → cluster
     link: bool = False
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # source slug → {column: attribute}
+    missing_values: list[str] = field(default_factory=list)  # cells that mean "no value", such as NA
+
+    def columns_of(self, slug: str) -> dict[str, str]:
+        """The table's columns that feed attributes, and the attribute each feeds."""
+        if slug in self.columns:
+            return self.columns[slug]
+        return {f: f for f in self.fields}
 
 
 def read_header(path: Path) -> list[str]:
@@ -36,25 +49,69 @@ def read_header(path: Path) -> list[str]:
         return next(csv.reader(handle))
 
 
-def dedup_dataset(path: Path, *, id_column: str, truth_column: str, fields: list[str] | None) -> Dataset:
+def dedup_dataset(path: Path, *, id_column: str, truth_column: str, fields: list[str] | None,
+                  missing_values: list[str] = ()) -> Dataset:
     """One table with a truth (cluster) column; the id and truth columns are never features."""
     header = read_header(path)
     for column in (id_column, truth_column):
         if column not in header:
             raise ValueError(f"{path.name} has no column {column!r}; columns: {', '.join(header)}")
+    unknown = [f for f in fields or () if f not in header]
+    if unknown:
+        raise ValueError(f"{path.name} has no column {', '.join(map(repr, unknown))}; columns: {', '.join(header)}")
     chosen = fields or [c for c in header if c not in (id_column, truth_column)]
     chosen = [c for c in chosen if c not in (id_column, truth_column)]
     truth = {}
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
             truth[("data", row[id_column].strip())] = row[truth_column]
-    return Dataset(path.stem if path.stem != "data" else path.parent.name, [("data", path)], id_column, chosen, truth)
+    return Dataset(path.stem if path.stem != "data" else path.parent.name, [("data", path)], id_column, chosen, truth,
+                   columns={"data": {c: c for c in chosen}}, missing_values=list(missing_values))
 
 
-def link_dataset(left: Path, right: Path, truth_path: Path, *, fields: list[str] | None) -> Dataset:
+def pair_columns(left: list[str], right: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Attributes for two tables: a column of the right table feeds the left column of the same name;
+    the right table's other columns feed the left table's unclaimed columns in order, and any beyond
+    those become attributes of their own. Returns (attributes, left column → attribute, right column → attribute).
+
+    Names compare as the admin's mapping proposals compare them ("same name": case, accents and
+    punctuation aside). The proposals themselves also weigh synonyms and shared values, and need
+    the tables loaded; two tables of one data set that name fields differently still list them
+    in the same order, which is what a benchmark can rely on.
+    """
+    left_map = {column: column for column in left}
+    by_name = {normalize_name(column): column for column in reversed(left)}  # the first of equal names wins
+    right_map: dict[str, str] = {}
+    for column in right:
+        partner = by_name.pop(normalize_name(column), None)
+        if partner is not None:
+            right_map[column] = partner
+    unclaimed = [column for column in left if column in by_name.values()]
+    extra: list[str] = []
+    for column in right:
+        if column in right_map:
+            continue
+        if unclaimed:
+            right_map[column] = unclaimed.pop(0)
+        else:
+            right_map[column] = column
+            extra.append(column)
+    return list(left) + extra, left_map, right_map
+
+
+def link_dataset(left: Path, right: Path, truth_path: Path, *, fields: list[str] | None,
+                 missing_values: list[str] = ()) -> Dataset:
     """Two tables and a list of matching (left_id, right_id) pairs; clusters are their connected groups."""
-    header = read_header(left)
-    chosen = fields or [c for c in header if c != "id"]
+    attributes, left_map, right_map = pair_columns([c for c in read_header(left) if c != "id"],
+                                                   [c for c in read_header(right) if c != "id"])
+    if fields:
+        unknown = [f for f in fields if f not in attributes]
+        if unknown:
+            raise ValueError(f"No column {', '.join(map(repr, unknown))} in the left table or the right table's own; "
+                             f"attributes: {', '.join(attributes)}")
+        attributes = [a for a in attributes if a in fields]
+        left_map = {c: a for c, a in left_map.items() if a in fields}
+        right_map = {c: a for c, a in right_map.items() if a in fields}
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
     def find(x):
@@ -73,7 +130,8 @@ def link_dataset(left: Path, right: Path, truth_path: Path, *, fields: list[str]
             for row in csv.DictReader(handle):
                 node = (slug, row["id"].strip())
                 truth[node] = "|".join(find(node))
-    return Dataset(left.parent.name, [("left", left), ("right", right)], "id", chosen, truth, link=True)
+    return Dataset(left.parent.name, [("left", left), ("right", right)], "id", attributes, truth, link=True,
+                   columns={"left": left_map, "right": right_map}, missing_values=list(missing_values))
 
 
 def load(dataset: Dataset, *, sample_size: int = 3000, seed: int = 1) -> EntityType:
@@ -81,8 +139,9 @@ def load(dataset: Dataset, *, sample_size: int = 3000, seed: int = 1) -> EntityT
     for slug, path in dataset.tables:
         header = read_header(path)
         fields = [{"name": dataset.id_column, "type": "string"}] + [
-            {"name": f, "type": "string"} for f in dataset.fields if f in header and f != dataset.id_column]
-        source = services.create_source(name=slug, slug=slug, key_field=dataset.id_column, fields=fields, actor=None)
+            {"name": c, "type": "string"} for c in dataset.columns_of(slug) if c in header and c != dataset.id_column]
+        source = services.create_source(name=slug, slug=slug, key_field=dataset.id_column, fields=fields, actor=None,
+                                        missing_values=dataset.missing_values)
         with open(path, "rb") as stream:
             batch = services.receive_table(source=source, stream=stream, file_name=path.name, user=None,
                                            channel="command", background=False)
@@ -93,8 +152,9 @@ def load(dataset: Dataset, *, sample_size: int = 3000, seed: int = 1) -> EntityT
         name=dataset.name.title(), slug="bench", actor=None, one_per_source=dataset.link, training_sample_size=sample_size,
         learning_seed=seed,
         attributes=[{"name": f, "comparator": comparators[f]} for f in dataset.fields],
-        mappings=[{"source": slug, "field": f, "attribute": f, "transforms": ["trim", "collapse_whitespace"]}
-                  for slug, path in dataset.tables for f in dataset.fields if f in read_header(path)],
+        mappings=[{"source": slug, "field": column, "attribute": attribute, "transforms": ["trim", "collapse_whitespace"]}
+                  for slug, path in dataset.tables for column, attribute in dataset.columns_of(slug).items()
+                  if column in read_header(path)],
     )
 
 
@@ -102,11 +162,13 @@ def _infer_comparators(dataset: Dataset) -> dict[str, str]:
     """Comparators from the values; a few repeated values only count as categories if the tables spell them alike."""
     values: dict[str, list] = defaultdict(list)
     per_table: dict[str, list[set]] = defaultdict(list)
-    for _, path in dataset.tables:
+    missing = {m.strip().casefold() for m in dataset.missing_values}
+    for slug, path in dataset.tables:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             rows = list(itertools.islice(csv.DictReader(handle), 2000))
-        for f in dataset.fields:
-            column = [row[f].strip() or None for row in rows if f in row]
+        for name, f in dataset.columns_of(slug).items():
+            column = [row[name].strip() or None for row in rows if name in row]
+            column = [None if v is not None and v.casefold() in missing else v for v in column]
             values[f].extend(column)
             per_table[f].append({v.casefold() for v in column if v})
     chosen = {}
@@ -150,33 +212,66 @@ class SimulatedCurator:
         return self.answered
 
 
+def truth_by_record(dataset: Dataset) -> dict[int, str | None]:
+    """Record id → true cluster (None for a record the truth does not mention)."""
+    rows = SourceRecord.objects.values_list("pk", "source__slug", "key")
+    return {pk: dataset.truth.get((slug, key)) for pk, slug, key in rows}
+
+
+def source_by_record() -> dict[int, str]:
+    return dict(SourceRecord.objects.values_list("pk", "source__slug"))
+
+
 def evaluate(dataset: Dataset, entity_type: EntityType) -> dict:
     """Pairwise precision, recall and F1 of the entities against the truth (cross-source pairs only for links)."""
-    keys = dict(SourceRecord.objects.values_list("pk", "source__slug"))
-    record_keys = {pk: (slug, key) for pk, slug, key in SourceRecord.objects.values_list("pk", "source__slug", "key")}
     members = defaultdict(list)
     for entity_id, record_id in Membership.objects.filter(entity_type=entity_type).values_list("entity_id", "record_id"):
         members[entity_id].append(record_id)
-    predicted = set()
-    for records in members.values():
-        for a, b in itertools.combinations(sorted(records), 2):
-            if not dataset.link or keys[a] != keys[b]:
-                predicted.add((a, b))
+    return pairwise_quality(members.values(), truth=truth_by_record(dataset),
+                            source_of=source_by_record() if dataset.link else None)
+
+
+def pairwise_quality(clusters, *, truth: dict[int, str | None], source_of: dict[int, str] | None) -> dict:
+    """Pairwise precision, recall and F1 of predicted clusters (lists of record ids); with `source_of`, cross-source pairs only."""
+
+    def pairs(groups) -> set[tuple[int, int]]:
+        found = set()
+        for records in groups:
+            for a, b in itertools.combinations(sorted(records), 2):
+                if source_of is None or source_of[a] != source_of[b]:
+                    found.add((a, b))
+        return found
+
     by_cluster = defaultdict(list)
-    for pk, node in record_keys.items():
-        cluster = dataset.truth.get(node)
+    for pk, cluster in truth.items():
         if cluster is not None:
             by_cluster[cluster].append(pk)
-    actual = set()
-    for records in by_cluster.values():
-        for a, b in itertools.combinations(sorted(records), 2):
-            if not dataset.link or keys[a] != keys[b]:
-                actual.add((a, b))
+    predicted, actual = pairs(clusters), pairs(by_cluster.values())
     true_positive = len(predicted & actual)
     precision = true_positive / len(predicted) if predicted else 0.0
     recall = true_positive / len(actual) if actual else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def run_baseline(dataset: Dataset, entity_type: EntityType, *, budgets: list[int], seed: int) -> list[dict]:
+    """Plain dedupe on the same records (as the entity type's mappings project them), attributes and truth,
+    one result per label budget, scored like Steward's entities. It runs in a fresh interpreter, so its
+    peak memory is its own."""
+    projection = projection_for(entity_type)
+    truth = truth_by_record(dataset)
+    source_of = source_by_record() if dataset.link else None
+    results = baseline.run_dedupe_baseline_isolated(
+        records=mapped_records(projection), specs=attribute_specs(projection), is_match=baseline.SameCluster(truth),
+        labels=budgets, seed=seed, group_of=source_of,
+    )
+    lines = []
+    for result in results:
+        quality = pairwise_quality(result.clusters, truth=truth, source_of=source_of)
+        lines.append({**quality, "labels": result.labels, "matches": result.matches, "seconds": result.seconds,
+                      **result.timings, "peak_rss_mb": result.peak_rss_mb,
+                      **({"note": result.note} if result.note else {})})
+    return lines
 
 
 def run_master(entity_type: EntityType) -> tuple[Job, float]:
