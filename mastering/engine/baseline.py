@@ -4,8 +4,8 @@ None of Steward's own learning is used here. One dedupe variable per attribute, 
 comparator names (no extra word-level variables, no corpora), dedupe's own sampling and active
 learner, ``train()`` with its defaults, and ``partition`` (dedup) or a one-to-one ``join`` (link)
 at threshold 0.5. The labels come from ``is_match``, one uncertain pair at a time, as a person
-at dedupe's console labeller would answer them. Departures, none of which changes what dedupe
-learns: the learner gets a sample of ``sample_size`` records per table (dedupe 3.0.3 ignores that
+at dedupe's console labeller would answer them. Departures, each needed to run it at all or to
+repeat it: the learner gets a sample of ``sample_size`` records per table (dedupe 3.0.3 ignores that
 parameter and runs out of memory), everything random is seeded so a run can be repeated, and it
 uses one core (``num_cores=1``, and one job for the classifier's grid search).
 
