@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "matches_labelled": sum(lb.match for lb in labels), "trainings": trained["trainings"],
         **pairwise_quality(clusters, data),
         "blocking_recall": round(len(blocked & truth) / len(truth), 4),
-        "pairs_scored": len(candidates), "predicates": model.predicates,
+        "pairs_scored": len(candidates), "predicates": model.predicates, "estimated": model.quality,
         "threshold": threshold, "max_block_size": args.max_block_size, "sample_size": trained["sample_size"],
         "learner_build_seconds": round(trained["learner_build_seconds"], 2),
         "train_seconds": round(trained["train_seconds"], 2), "match_seconds": round(match_seconds, 2),

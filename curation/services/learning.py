@@ -201,9 +201,7 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
         progress.begin("training", 0.3)
     trained = engine.train_model(specs=specs, labels=labels, records=records, seed=entity_type.learning_seed, learner=learner,
                                  group_of=learner.group_of, population=mapped_record_queryset(projection).count())
-    if progress:
-        progress.begin("estimating quality", 0.7)
-    quality = engine.estimate_quality(specs, labels, records, entity_type.learning_seed)
+    quality = trained.quality or {}
     label_ids = sorted(selectors.list_labels(entity_type=entity_type).filter(revoked_at__isnull=True).values_list("pk", flat=True))
     with transaction.atomic():
         version = (MatchModel.objects.filter(entity_type=entity_type).order_by("-version").values_list("version", flat=True).first() or 0) + 1
@@ -211,13 +209,14 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
         model = MatchModel.objects.create(
             entity_type=entity_type, version=version, learned_settings=trained.settings, predicates=trained.predicates,
             label_ids=label_ids, label_count=counts["labels"], match_count=counts["match"], distinct_count=counts["distinct"],
-            precision=quality["precision"], recall=quality["recall"], f1=quality["f1"], metrics=dict(trained.metrics),
+            precision=quality.get("precision"), recall=quality.get("recall"), f1=quality.get("f1"),
+            metrics={**trained.metrics, "quality": quality},
             active=True, job=job,
         )
         record_activity(
             kind=Activity.Kind.TRAIN, actor=job, summary=f"{entity_type.name} model v{version} from {counts['labels']} labels",
             inputs=[entity_type], outputs=[model],
-            parameters={"labels": counts["labels"], "precision": quality["precision"], "recall": quality["recall"],
+            parameters={"labels": counts["labels"], "precision": quality.get("precision"), "recall": quality.get("recall"),
                         "predicates": len(trained.predicates)},
         )
     return model

@@ -26,9 +26,10 @@ Learning (``sampling``, ``learner``, ``training``)
     population=None, recall=1.0) -> TrainedModel(settings, predicates, metrics, threshold)``
     (threshold: 0.5, or ``DEFAULT_LINK_THRESHOLD`` 0.4 for link tasks):
     reuses the learner's sample (or builds one from ``sample``) and never modifies the learner,
-    so labelling goes on after training. ``estimate_quality(specs, labels, records, seed) ->
-    {precision, recall, f1, labels}``: 5-fold cross-validation on the labels, None values with
-    fewer than 5 labels of either answer. ``TrainingError`` when labels cannot make a model.
+    so labelling goes on after training. ``TrainedModel.quality`` (``quality``): estimated
+    precision, recall and blocking recall of the model's runs, from its probabilities on pairs its
+    rules compare in the sample and from held-out matches (None values, with the reason in
+    ``basis``, below 5 labels of either answer). ``TrainingError`` when labels cannot make a model.
 
 Matching (``scoring``, ``blocking``, ``clustering``)
     ``Matcher.from_settings(settings, num_workers=1)``: ``.predicates() -> list[str]``,
@@ -68,12 +69,11 @@ from mastering.engine.training import (
     DEFAULT_LINK_THRESHOLD,
     DEFAULT_RECALL,
     DEFAULT_THRESHOLD,
-    QualityEstimate,
     TrainedModel,
     TrainingMetrics,
-    estimate_quality,
     train_model,
 )
+from mastering.engine.quality import QualityEstimate
 from mastering.engine.variables import (
     COMPARATORS,
     AttributeSpec,
@@ -109,7 +109,6 @@ __all__ = [
     "candidate_pairs",
     "cluster_pairs",
     "draw_training_sample",
-    "estimate_quality",
     "infer_comparator",
     "ordered",
     "prepare_value",

@@ -80,6 +80,11 @@ class Blocks:
         return self.records[order], block[order]
 
     @property
+    def block_pairs(self) -> int:
+        """Pairs counted block by block (a pair two blocks share counts twice), as a run's pair budget counts them."""
+        return int((self.sizes * (self.sizes - 1) // 2).sum())
+
+    @property
     def largest(self) -> int:
         return int(self.sizes.max()) if len(self.sizes) else 0
 

@@ -87,8 +87,8 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.records = records
         self.n_records = len(records)
         self.population = max(population or 0, self.n_records)
-        self._group_codes = _group_codes(groups) if groups is not None else None
-        self.total_pairs = _total_pairs(self.n_records, self._group_codes)
+        self.group_codes = _group_codes(groups) if groups is not None else None
+        self.total_pairs = _total_pairs(self.n_records, self.group_codes)
         self.blocks: dict[object, Blocks] = {}
         self.candidates: list[tuple[int, int]] = []
         for predicate in self.blocker.predicates:
@@ -111,7 +111,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
                 positions.append(position)
                 keys.append(key_codes.setdefault(key, len(key_codes)))
         return Blocks.from_keys(numpy.array(positions, dtype=numpy.int64), numpy.array(keys, dtype=numpy.int64),
-                                self._group_codes)
+                                self.group_codes)
 
     def budgets(self, population: int) -> Budgets:
         """Sample-pair budgets of non-matches for one rule and for all rules, for `population` records."""
@@ -157,7 +157,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
             conjunctions = self._conjunctions(match_cover, budgets.rule)
             blocks.update({p: b for p, (b, _) in conjunctions.items()})
             candidates.update({p: cover for p, (_, cover) in conjunctions.items()})
-        waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self._group_codes)
+        waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self.group_codes)
         for predicate in candidates:
             predicate.cover_count = blocks[predicate].pairs
         waste.discount(candidates, budgets.rule)
@@ -169,7 +169,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         chosen = list(dedupe.branch_and_bound.search(affordable, target, 2500))
         if candidate_types == "random forest":
             chosen += self._redundant_rules(affordable, chosen, budgets.total, waste)
-        self.last_blocks = {p: blocks[p].stored(self._group_codes) for p in chosen}
+        self.last_blocks = {p: blocks[p].stored(self.group_codes) for p in chosen}
         return tuple(chosen)
 
     def _conjunctions(self, match_cover: dict[Any, frozenset[int]], rule_budget: int) -> dict[Any, tuple[Blocks, frozenset[int]]]:
@@ -189,7 +189,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
                 if not both:
                     continue
                 # Counted from block sizes only: pairs are stored for the few conjunctions chosen.
-                blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self._group_codes, limit=0)
+                blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self.group_codes, limit=0)
                 if blocks.pairs:
                     found[first + second] = (blocks, both)
         return found
@@ -277,8 +277,8 @@ class SampleCoverage(dedupe.training.BlockLearner):
             a = rng.integers(0, self.n_records, size=2 * size)
             b = rng.integers(0, self.n_records, size=2 * size)
             keep = a != b
-            if self._group_codes is not None:
-                keep &= self._group_codes[a] != self._group_codes[b]
+            if self.group_codes is not None:
+                keep &= self.group_codes[a] != self.group_codes[b]
             lo, hi = numpy.minimum(a, b)[keep], numpy.maximum(a, b)[keep]
             for code in ((lo << 32) | hi).tolist():
                 if code not in exclude and len(found) < size:

@@ -10,7 +10,8 @@ from typing import Any, TypedDict
 import dedupe.datamodel
 import numpy
 
-from mastering.engine._classifier import cross_validated_predictions, fit_classifier, linear_model
+from mastering.engine import quality as quality_estimate
+from mastering.engine._classifier import fit_classifier, linear_model
 from mastering.engine._coverage import SampleCoverage
 from mastering.engine._seeding import seeded
 from mastering.engine._settings import dump_settings
@@ -24,11 +25,9 @@ __all__ = [
     "DEFAULT_LINK_THRESHOLD",
     "DEFAULT_RECALL",
     "MAX_TRAINING_RECORDS",
-    "QualityEstimate",
     "TrainedModel",
     "TrainingMetrics",
     "draw_training_sample",
-    "estimate_quality",
     "predicate_name",
     "train_model",
 ]
@@ -47,8 +46,6 @@ DEFAULT_LINK_THRESHOLD = 0.4
 # blocking recall 0.983 from labels alone).
 PROBABLE_MATCH = DEFAULT_THRESHOLD
 MAX_PROBABLE_MATCHES = 500
-# Cross-validated quality needs a few labels of each answer to mean anything.
-MIN_PER_CLASS_FOR_QUALITY = 5
 
 
 class TrainingMetrics(TypedDict):
@@ -67,15 +64,6 @@ class TrainingMetrics(TypedDict):
     train_seconds: float
 
 
-class QualityEstimate(TypedDict):
-    """Cross-validated precision and recall of the classifier on the labels (None when too few)."""
-
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    labels: int
-
-
 @dataclass(frozen=True)
 class TrainedModel:
     """A learned model: dedupe settings bytes plus what the app shows about it."""
@@ -84,6 +72,7 @@ class TrainedModel:
     predicates: list[str]
     metrics: TrainingMetrics
     threshold: float = DEFAULT_THRESHOLD
+    quality: quality_estimate.QualityEstimate | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,15 +114,36 @@ def train_model(
     # Text and Set comparators weigh words by their rarity in the sample the blocking rules saw.
     data_model = dedupe.datamodel.DataModel(to_dedupe_variables(specs, corpus=coverage.records))
     y = numpy.array([int(a) for a in answers])
+    link = (learner.group_of if learner is not None else group_of) is not None
+    threshold = DEFAULT_LINK_THRESHOLD if link else DEFAULT_THRESHOLD
+    enough = min(len(matches), len(pairs) - len(matches)) >= quality_estimate.MIN_PER_CLASS
     with seeded(seed) as stream:
         classifier = fit_classifier(data_model.distances(pairs), y, seed)
         if not coverage.candidates:
             coverage.sample_pairs(CANDIDATE_PAIRS, stream.generator(), RANDOM_PAIR_SHARE)
         probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
         probability = _position_probability(coverage, data_model, classifier)
-        predicates = _learn_predicates(coverage, matches + probable, recall, population, probability, stream.generator())
+        rng = stream.generator()
+
+        def learn(known: Sequence[tuple[PreparedRecord, PreparedRecord]]) -> tuple[Any, ...]:
+            return coverage.learn(list(known), recall=recall, index_predicates=False, candidate_types="random forest",
+                                  population=population, match_probability=probability, rng=rng)
+
+        held_out = quality_estimate.held_out_blocking_recall(matches + probable, learn, rng) if enough else None
+        predicates = _learn_predicates(coverage, matches + probable, learn)
+        blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
+        if held_out is not None and blocked < len(matches):
+            # Rules that leave out labelled matches cannot be trusted to find more than that share.
+            held_out = min(held_out, blocked / len(matches))
+        if enough:
+            quality = quality_estimate.estimate(
+                compared=[coverage.last_blocks[p] for p in predicates], held_out_recall=held_out, probability=probability,
+                threshold=threshold, labels=len(pairs), sample_records=coverage.n_records, rng=rng,
+                group_codes=coverage.group_codes,
+            )
+        else:
+            quality = quality_estimate.not_yet(len(pairs), len(matches), len(pairs) - len(matches))
     names = [predicate_name(p) for p in predicates]
-    blocked = sum(1 for a, b in matches if any(not p(a).isdisjoint(p(b, target=True)) for p in predicates))
     compared = coverage.pair_count(predicates)
     population = max(population or coverage.population, coverage.n_records)
     metrics = TrainingMetrics(
@@ -149,18 +159,18 @@ def train_model(
         regularisation_c=float(linear_model(classifier).C),
         train_seconds=round(time.perf_counter() - started, 3),
     )
-    link = (learner.group_of if learner is not None else group_of) is not None
-    threshold = DEFAULT_LINK_THRESHOLD if link else DEFAULT_THRESHOLD
     metadata = {
         "specs": [spec.as_dict() for spec in specs],
         "threshold": threshold,
         "predicate_names": names,
         "link": link,
-        # What the rules are expected to compare per record of the full data, which sets the run's pair budget.
-        "pairs_per_record": coverage.projected_pairs(compared, population) / population,
+        # What the rules are expected to compare per record of the full data, counted block by block as
+        # a run counts against its pair budget.
+        "pairs_per_record": coverage.projected_pairs(sum(coverage.last_blocks[p].block_pairs for p in predicates),
+                                                     population) / population,
     }
     settings = dump_settings(data_model, classifier, tuple(predicates), metadata)
-    return TrainedModel(settings=settings, predicates=names, metrics=metrics, threshold=threshold)
+    return TrainedModel(settings=settings, predicates=names, metrics=metrics, threshold=threshold, quality=quality)
 
 
 def _latest(labels: Sequence[LabeledPair]) -> dict[Pair, bool]:
@@ -247,48 +257,11 @@ def _position_probability(coverage: SampleCoverage, data_model: Any, classifier:
 def _learn_predicates(
     coverage: SampleCoverage,
     matches: list[tuple[PreparedRecord, PreparedRecord]],
-    recall: float,
-    population: int | None,
-    probability: Any,
-    rng: numpy.random.Generator,
+    learn: Any,
 ) -> tuple[Any, ...]:
     # `learn` only reads the coverage, so a live learner sharing it keeps working afterwards; this is
     # what avoids dedupe's "train() resets the learner's index predicates" failure.
-    predicates = coverage.learn(
-        matches, recall=recall, index_predicates=False, candidate_types="random forest", population=population,
-        match_probability=probability, rng=rng,
-    )
+    predicates = learn(matches)
     if not predicates:
         raise TrainingError("No affordable set of blocking rules puts the labelled matches together; label more matches.")
     return tuple(predicates)
-
-
-def estimate_quality(
-    specs: Sequence[AttributeSpec],
-    labels: Sequence[LabeledPair],
-    records: Mapping[RecordId, RawRecord],
-    seed: int,
-    folds: int = 5,
-) -> QualityEstimate:
-    """Estimate the classifier's precision and recall by k-fold cross-validation on the labels.
-
-    The labels were chosen by active learning, so they over-represent hard pairs: read the figures
-    as a conservative, relative measure between model versions, not as the precision on all data.
-    """
-    latest = _latest(labels)
-    answers = numpy.array([int(m) for m in latest.values()])
-    n_match = int(answers.sum())
-    smallest = min(n_match, len(answers) - n_match)
-    if smallest < MIN_PER_CLASS_FOR_QUALITY:
-        return QualityEstimate(precision=None, recall=None, f1=None, labels=len(answers))
-    prepared = {rid: prepare_record(specs, records[rid]) for pair in latest for rid in pair}
-    data_model = dedupe.datamodel.DataModel(to_dedupe_variables(specs, corpus=prepared.values()))
-    features = data_model.distances([(prepared[a], prepared[b]) for a, b in latest])
-    with seeded(seed):
-        probabilities = cross_validated_predictions(features, answers, seed, min(folds, smallest))
-    predicted = probabilities > DEFAULT_THRESHOLD
-    true_positive = int(numpy.sum(predicted & (answers == 1)))
-    precision = true_positive / int(predicted.sum()) if predicted.any() else 0.0
-    recall = true_positive / n_match
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return QualityEstimate(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4), labels=len(answers))

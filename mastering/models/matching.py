@@ -133,7 +133,10 @@ class MatchModel(TimeStampedModel):
     label_count = models.PositiveIntegerField(default=0)
     match_count = models.PositiveIntegerField(default=0)
     distinct_count = models.PositiveIntegerField(default=0)
-    precision = models.FloatField(null=True, blank=True, help_text="Cross-validated on the labels.")
+    precision = models.FloatField(
+        null=True, blank=True,
+        help_text="Estimated precision of its runs, from its probabilities on sample pairs (metrics.quality says how).",
+    )
     recall = models.FloatField(null=True, blank=True)
     f1 = models.FloatField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)

@@ -10,7 +10,6 @@ from mastering.engine import (
     TrainingError,
     candidate_pairs,
     cluster_pairs,
-    estimate_quality,
     train_model,
 )
 
@@ -69,20 +68,25 @@ def test_training_refuses_a_learner_built_for_other_attributes(trained):
         train_model(specs=SPECS[:3], labels=trained.labels, records=RECORDS, seed=SEED, learner=trained.learner)
 
 
-def test_estimate_quality_is_none_with_few_labels():
-    quality = estimate_quality(SPECS, seed_labels(), RECORDS, SEED)
-    assert quality == {"precision": None, "recall": None, "f1": None, "labels": 4}
+def test_quality_is_not_estimated_from_too_few_labels():
+    labels = seed_labels() + [answer((105, 106))]
+    model = train_model(specs=SPECS, labels=labels, records=RECORDS, seed=SEED, sample=RECORDS)
+    assert model.quality["precision"] is None and model.quality["recall"] is None
+    assert model.quality["basis"].startswith("Not estimated yet: needs 5 labels of each answer")
 
 
-def test_estimate_quality_cross_validates_on_enough_labels():
+def test_quality_is_estimated_on_the_sample_once_both_answers_have_a_few_labels():
     ids = sorted(RECORDS)
     pairs = [(a, b) for a, b in itertools.combinations(ids, 2) if ENTITY[a] == ENTITY[b]][:12]
     pairs += [(a, b) for a, b in itertools.combinations(ids, 2) if ENTITY[a] != ENTITY[b]][::40][:12]
     labels = [answer(pair) for pair in pairs]
-    quality = estimate_quality(SPECS, labels, RECORDS, SEED)
+    model = train_model(specs=SPECS, labels=labels, records=RECORDS, seed=SEED, sample=RECORDS)
+    quality = model.quality
     assert quality["labels"] == 24
-    assert quality["precision"] >= 0.8 and quality["recall"] >= 0.8
-    assert quality == estimate_quality(SPECS, labels, RECORDS, SEED)
+    assert quality["precision"] >= 0.8 and quality["recall"] >= 0.8 and quality["blocking_recall"] >= 0.8
+    assert "pairs its rules compare" in quality["basis"]
+    again = train_model(specs=SPECS, labels=labels, records=RECORDS, seed=SEED, sample=RECORDS)
+    assert again.quality == quality
 
 
 def test_link_models_suggest_a_lower_threshold():
