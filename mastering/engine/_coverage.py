@@ -52,6 +52,8 @@ VOTING_SHARE = 0.01
 VOTING_MIN = 10_000
 # How many rules per attribute, those covering the most matches, are tried in pairs.
 CONJUNCTION_BASES_PER_FIELD = 6
+# Conjunctions kept between trainings (each holds its member positions, a few hundred KB at most).
+CONJUNCTIONS_KEPT = 4000
 # Pairs drawn from a rule's blocks to estimate the share of them that are matches, for rules
 # comparing more than DISCOUNT_FROM sample pairs (below that, billing every pair costs nothing).
 PRECISION_SAMPLE = 64
@@ -91,6 +93,8 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.total_pairs = _total_pairs(self.n_records, self.group_codes)
         self.blocks: dict[object, Blocks] = {}
         self.candidates: list[tuple[int, int]] = []
+        # Conjunctions depend on the sample alone, so every training reuses them (bounded, see CONJUNCTIONS_KEPT).
+        self._conjoined: dict[tuple[Any, Any], Blocks] = {}
         for predicate in self.blocker.predicates:
             blocks = self._predicate_blocks(predicate)
             # A predicate putting every record in one block (as dedupe also skips) cannot block anything.
@@ -137,12 +141,14 @@ class SampleCoverage(dedupe.training.BlockLearner):
         population: int | None = None,
         match_probability: MatchProbability | None = None,
         rng: numpy.random.Generator | None = None,
+        known_waste: dict[Any, float] | None = None,
     ) -> tuple[Any, ...]:
         """dedupe's BlockLearner.learn, with rules held to the budgets of wasted comparisons and made redundant.
 
         `candidate_types="random forest"` (training) also considers pairs of rules and adds redundant
         rules; "simple" (the active learner's running guess) takes the cheapest single-rule cover.
-        `match_probability` (the classifier, on sample positions) lets a rule's matches go unbilled.
+        `match_probability` (the classifier, on sample positions) lets a rule's matches go unbilled;
+        `known_waste`, shared between calls with the same classifier, keeps what was measured.
         """
         if not matches:
             return ()
@@ -157,7 +163,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
             conjunctions = self._conjunctions(match_cover, budgets.rule)
             blocks.update({p: b for p, (b, _) in conjunctions.items()})
             candidates.update({p: cover for p, (_, cover) in conjunctions.items()})
-        waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self.group_codes)
+        waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self.group_codes, known_waste)
         for predicate in candidates:
             predicate.cover_count = blocks[predicate].pairs
         waste.discount(candidates, budgets.rule)
@@ -188,11 +194,20 @@ class SampleCoverage(dedupe.training.BlockLearner):
                 both = match_cover[first] & match_cover[second]
                 if not both:
                     continue
-                # Counted from block sizes only: pairs are stored for the few conjunctions chosen.
-                blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self.group_codes, limit=0)
+                blocks = self._conjoin(first, second)
                 if blocks.pairs:
                     found[first + second] = (blocks, both)
         return found
+
+    def _conjoin(self, first: Any, second: Any) -> Blocks:
+        key = (first, second)
+        if key not in self._conjoined:
+            # Counted from block sizes only: pairs are stored for the few conjunctions chosen.
+            blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self.group_codes, limit=0)
+            if len(self._conjoined) >= CONJUNCTIONS_KEPT:
+                return blocks
+            self._conjoined[key] = blocks
+        return self._conjoined[key]
 
     def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], total_budget: int,
                          waste: _Waste) -> list[Any]:
@@ -295,12 +310,12 @@ class _Waste:
     """The non-matching sample pairs a rule compares: all of them, less the share the classifier calls matches."""
 
     def __init__(self, blocks: dict[Any, Blocks], match_probability: MatchProbability | None,
-                 rng: numpy.random.Generator, group_codes: IntArray | None) -> None:
+                 rng: numpy.random.Generator, group_codes: IntArray | None, known: dict[Any, float] | None = None) -> None:
         self.blocks = blocks
         self.match_probability = match_probability
         self.rng = rng
         self.group_codes = group_codes
-        self._known: dict[Any, float] = {}
+        self._known: dict[Any, float] = {} if known is None else known
 
     def __call__(self, predicate: Any) -> float:
         pairs = self.blocks[predicate].pairs

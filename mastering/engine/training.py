@@ -124,10 +124,12 @@ def train_model(
         probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
         probability = _position_probability(coverage, data_model, classifier)
         rng = stream.generator()
+        known_waste: dict[Any, float] = {}
 
         def learn(known: Sequence[tuple[PreparedRecord, PreparedRecord]]) -> tuple[Any, ...]:
             return coverage.learn(list(known), recall=recall, index_predicates=False, candidate_types="random forest",
-                                  population=population, match_probability=probability, rng=rng)
+                                  population=population, match_probability=probability, rng=rng,
+                                  known_waste=known_waste)
 
         held_out = quality_estimate.held_out_blocking_recall(matches + probable, learn, rng) if enough else None
         predicates = _learn_predicates(coverage, matches + probable, learn)
