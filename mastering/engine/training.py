@@ -11,7 +11,7 @@ import dedupe.datamodel
 import numpy
 
 from mastering.engine import quality as quality_estimate
-from mastering.engine._classifier import fit_classifier, linear_model
+from mastering.engine._classifier import cross_validated_predictions, fit_classifier, linear_model
 from mastering.engine._coverage import SampleCoverage
 from mastering.engine._seeding import seeded
 from mastering.engine._settings import dump_settings
@@ -118,7 +118,8 @@ def train_model(
     threshold = DEFAULT_LINK_THRESHOLD if link else DEFAULT_THRESHOLD
     enough = min(len(matches), len(pairs) - len(matches)) >= quality_estimate.MIN_PER_CLASS
     with seeded(seed) as stream:
-        classifier = fit_classifier(data_model.distances(pairs), y, seed)
+        features = data_model.distances(pairs)
+        classifier = fit_classifier(features, y, seed)
         if not coverage.candidates:
             coverage.sample_pairs(CANDIDATE_PAIRS, stream.generator(), RANDOM_PAIR_SHARE)
         probable = _probable_matches(coverage, data_model, classifier, pairs, stream.generator())
@@ -141,6 +142,7 @@ def train_model(
             quality = quality_estimate.estimate(
                 compared=[coverage.last_blocks[p] for p in predicates], held_out_recall=held_out, probability=probability,
                 threshold=threshold, labels=len(pairs), sample_records=coverage.n_records, rng=rng,
+                labelled_recall=_labelled_recall(features, y, seed, threshold),
                 group_codes=coverage.group_codes,
             )
         else:
@@ -243,6 +245,13 @@ def _probable_matches(
         keep = numpy.sort(rng.choice(len(probable), size=MAX_PROBABLE_MATCHES, replace=False))
         probable = [probable[i] for i in keep]
     return probable
+
+
+def _labelled_recall(features: numpy.ndarray, y: numpy.ndarray, seed: int, threshold: float) -> float:
+    """Share of labelled matches the classifier finds when they are held out (5-fold)."""
+    folds = min(5, int(y.sum()), int(len(y) - y.sum()))
+    held_out = cross_validated_predictions(features, y, seed, folds)
+    return float((held_out[y == 1] > threshold).mean())
 
 
 def _position_probability(coverage: SampleCoverage, data_model: Any, classifier: Any) -> Any:

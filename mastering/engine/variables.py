@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dedupe.variables
+from simplecosine.cosine import CosineTextSimilarity
 
 from mastering.engine.records import PreparedRecord, RawRecord, RecordId
 
@@ -64,6 +65,34 @@ class AttributeSpec:
 
 # Comparators that weigh words by rarity (TF-IDF cosine) and so learn word weights from a corpus.
 CORPUS_COMPARATORS = ("String", "Text", "Set")
+# Text attributes (product names, descriptions, titles) are also compared by the codes in them
+# (model and part numbers: "KDL-46V4100" and "kdl46v4100" are one code), held in a derived field.
+CODES_SUFFIX = " (codes)"
+_CODE = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
+
+
+class CharacterCosine(CosineTextSimilarity):
+    """TF-IDF cosine over character trigrams: word order, spacing and run-together words stop mattering."""
+
+    def _list(self, document: str) -> list[str]:
+        padded = f" {document} "
+        return [padded[i : i + 3] for i in range(len(padded) - 2)]
+
+
+def model_codes(text: str) -> tuple[str, ...] | None:
+    """The codes in a text (tokens mixing letters and digits, or long numbers), separators dropped."""
+    codes = set()
+    for token in _CODE.findall(text):
+        code = re.sub(r"[-/.]", "", token)
+        has_digit = any(c.isdigit() for c in code)
+        if len(code) >= 4 and has_digit and (not code.isdigit() or len(code) >= 5):
+            codes.add(code)
+    return tuple(sorted(codes)) or None
+
+
+def derived_fields(spec: AttributeSpec) -> tuple[str, ...]:
+    """Fields `prepare_record` adds to a record for this attribute."""
+    return (spec.name + CODES_SUFFIX,) if spec.comparator == "Text" else ()
 
 
 def to_dedupe_variables(
@@ -76,6 +105,7 @@ def to_dedupe_variables(
     if len(set(names)) != len(names):
         raise ValueError(f"Attribute names must be unique, got {names}.")
     documents: dict[str, list[object]] = {spec.name: [] for spec in specs if spec.comparator in CORPUS_COMPARATORS}
+    documents.update({field: [] for spec in specs for field in derived_fields(spec)})
     for record in corpus or ():
         for name, values in documents.items():
             if record.get(name) is not None:
@@ -89,6 +119,14 @@ def to_dedupe_variables(
             variables.append(
                 dedupe.variables.Text(spec.name, name=f"({spec.name}: Words)", corpus=documents.get(spec.name) or None, has_missing=spec.has_missing)
             )
+        if spec.comparator == "Text":
+            # Long or noisy text: word overlap alone misses "46in" / "46 inch" and run-together codes.
+            characters = dedupe.variables.Text(spec.name, name=f"({spec.name}: Characters)", has_missing=spec.has_missing)
+            characters.comparator = CharacterCosine(documents.get(spec.name) or [])
+            characters.predicates = []  # its blocking predicates are the words variable's
+            variables.append(characters)
+            codes = spec.name + CODES_SUFFIX
+            variables.append(dedupe.variables.Set(codes, corpus=documents.get(codes) or None, has_missing=True))
     return variables
 
 
@@ -199,8 +237,13 @@ def normalise_text(text: str) -> str:
 
 
 def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) -> PreparedRecord:
-    """Prepare every attribute of one record; absent attributes become None."""
-    return {spec.name: prepare_value(spec, raw.get(spec.name)) for spec in specs}
+    """Prepare every attribute of one record (absent attributes become None), and the fields derived from them."""
+    prepared: PreparedRecord = {spec.name: prepare_value(spec, raw.get(spec.name)) for spec in specs}
+    for spec in specs:
+        if spec.comparator == "Text":
+            value = prepared[spec.name]
+            prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
+    return prepared
 
 
 def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
