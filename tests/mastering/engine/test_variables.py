@@ -2,6 +2,7 @@ import dedupe.variables
 import pytest
 
 from mastering.engine import COMPARATORS, AttributeSpec, infer_comparator, prepare_value, to_dedupe_variables
+from mastering.engine.variables import prepare_record
 
 
 def test_comparators_are_the_documented_ten():
@@ -26,7 +27,6 @@ def test_attribute_spec_round_trips_through_plain_data():
     ("comparator", "expected"),
     [
         ("ShortString", dedupe.variables.ShortString),
-        ("Text", dedupe.variables.Text),
         ("Exact", dedupe.variables.Exact),
         ("Price", dedupe.variables.Price),
         ("LatLong", dedupe.variables.LatLong),
@@ -40,6 +40,17 @@ def test_to_dedupe_variables_maps_each_comparator(comparator, expected):
     assert isinstance(variable, expected)
     assert variable.field == "x"
     assert variable.has_missing is True
+
+
+def test_text_gets_words_characters_and_the_codes_in_it():
+    specs = [AttributeSpec("name", "Text")]
+    corpus = [prepare_record(specs, {"name": "Sony Bravia KDL-46V4100 LCD TV"}), prepare_record(specs, {"name": "Tivo TCD652160"})]
+    assert corpus[0]["name (codes)"] == ("kdl46v4100",)
+    variables = to_dedupe_variables(specs, corpus=corpus)
+    assert [type(v) for v in variables] == [dedupe.variables.Text, dedupe.variables.Text, dedupe.variables.Set]
+    assert [v.field for v in variables] == ["name", "name", "name (codes)"]
+    characters = variables[1].comparator
+    assert characters("kdl46v4100 sony", "sony kdl 46v4100") > 0.5 > characters("kdl46v4100 sony", "tivo tcd652160")
 
 
 def test_string_gets_an_edit_distance_and_a_word_view():
