@@ -26,6 +26,7 @@ class CandidatePair(TimeStampedModel):
 
     class Origin(models.TextChoices):
         ACTIVE_LEARNING = "active_learning", "Active learning (model unsure)"
+        SIMILAR_TEXT = "similar_text", "Similar text (before the model can judge)"
         RANDOM = "random", "Random sample"
         LOW_CONFIDENCE = "low_confidence", "Low-confidence cluster member"
         ISSUE = "issue", "Data issue"

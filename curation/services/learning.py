@@ -122,7 +122,8 @@ def refill_queue(*, entity_type: EntityType, progress: Progress | None = None) -
     draw = random.Random(f"{entity_type.learning_seed}:{len(existing)}")
     n_random = sum(draw.random() < entity_type.random_pair_share for _ in range(wanted))
     uncertain = [pair for pair in learner.uncertain_pairs(wanted - n_random) if pair not in existing]
-    chosen = [(pair, CandidatePair.Origin.ACTIVE_LEARNING) for pair in uncertain[: wanted - n_random]]
+    chosen = [(pair, CandidatePair.Origin.SIMILAR_TEXT if pair in learner.seeded else CandidatePair.Origin.ACTIVE_LEARNING)
+              for pair in uncertain[: wanted - n_random]]
     taken = existing | {pair for pair, _ in chosen}
     chosen += [(pair, CandidatePair.Origin.RANDOM) for pair in _random_pairs(learner, n_random, taken, seed=len(existing))]
     model = entity_type.active_model

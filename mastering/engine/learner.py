@@ -15,6 +15,7 @@ from mastering.engine._coverage import SampleCoverage
 from mastering.engine._seeding import SeededRandom
 from mastering.engine.records import LabeledPair, Pair, PreparedRecord, RawRecord, RecordId, ordered
 from mastering.engine.sampling import MAX_TRAINING_RECORDS, draw_training_sample
+from mastering.engine.similarity import similar_pairs
 from mastering.engine.variables import AttributeSpec, prepare_record, to_dedupe_variables
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 ID_KEY = "__steward_record_id__"
 CANDIDATE_PAIRS = 10_000
 RANDOM_PAIR_SHARE = 0.02
+# Until the labels hold this many matches, questions come from the most similar pairs by plain text
+# similarity (TF-IDF on character n-grams): before a model exists, uncertainty means nothing.
+COLD_START_MATCHES = 5
 
 
 class _BlockingLearner(dedupe.labeler.BlockLearner):
@@ -101,6 +105,10 @@ class ActiveLearner:
             self._learner = _DisagreementLearner(self.data_model.distances, self.coverage, candidates, rng)
         self._labels: dict[Pair, bool] = {}
         self._positions: dict[Pair, int] = {}
+        self._similar = [pair for pair, _ in similar_pairs(self._records, [spec.name for spec in self.specs],
+                                                           group_of=self.group_of)]
+        self._similar_next = 0
+        self.seeded: set[Pair] = set()  # pairs handed out for their text similarity, not their uncertainty
         self._bootstrap(sample, rng)
         if labels:
             self.mark(labels, label_records)
@@ -173,6 +181,12 @@ class ActiveLearner:
     def uncertain_pairs(self, n: int = 1) -> list[Pair]:
         """Return up to n unlabelled pairs the current models are least sure of; each is handed out once."""
         found: list[Pair] = []
+        while len(found) < n and self.cold and self._similar_next < len(self._similar):
+            pair = self._similar[self._similar_next]
+            self._similar_next += 1
+            if pair not in self._labels and pair not in found:
+                found.append(pair)
+                self.seeded.add(pair)
         with self._random.active():
             while len(found) < n and len(self._learner.candidates):
                 record_a, record_b = self._pop()
@@ -180,6 +194,11 @@ class ActiveLearner:
                 if key not in self._labels and key not in found:
                     found.append(key)
         return found
+
+    @property
+    def cold(self) -> bool:
+        """True while too few matches are labelled for the models' uncertainty to mean anything."""
+        return sum(self._labels.values()) < COLD_START_MATCHES
 
     def _pop(self) -> tuple[PreparedRecord, PreparedRecord]:
         try:
