@@ -47,6 +47,7 @@ class BenchSet:
     fields: str = ""
     na_values: str = ""
     synth: tuple[str, ...] = ()
+    register: bool = False  # keep names and birth-date parts only (benchmarks/register.py)
     note: str = ""
 
 
@@ -63,6 +64,8 @@ SETS = [
     BenchSet("synth_5000_heavy", "synthetic", synth=("5000", "--heavy-tail", "--dup-rate", "0.3"),
              note="synth_people.py 5000 --heavy-tail --dup-rate 0.3 --seed 1"),
     BenchSet("synth_10000", "synthetic", synth=("10000", "--dup-rate", "0.1"), note="synth_people.py 10000 --dup-rate 0.1 --seed 1"),
+    BenchSet("synth_register_10000", "synthetic", synth=("10000", "--dup-rate", "0.1"), register=True,
+             note="synth_people.py 10000 --dup-rate 0.1 --seed 1, then register.py: fname, lname, by, bm, bd only"),
     BenchSet("synth_50000", "synthetic", synth=("50000", "--dup-rate", "0.1"), note="synth_people.py 50000 --dup-rate 0.1 --seed 1"),
 ]
 BY_NAME = {s.name: s for s in SETS}
@@ -134,8 +137,11 @@ def make_synthetic(benches: list[BenchSet], datasets: Path, folder: Path) -> dic
         if not tool.is_file():
             raise SystemExit(f"bench-quality: {tool} is missing; it makes the synthetic sets ({bench.name}).")
         path = folder / f"{bench.name}.csv"
-        subprocess.run([sys.executable, str(tool), *bench.synth[:1], str(path), *bench.synth[1:], "--seed", "1"],
+        people = folder / f"{bench.name}.people.csv" if bench.register else path
+        subprocess.run([sys.executable, str(tool), *bench.synth[:1], str(people), *bench.synth[1:], "--seed", "1"],
                        check=True, stdout=subprocess.DEVNULL)
+        if bench.register:
+            subprocess.run([sys.executable, str(ROOT / "benchmarks" / "register.py"), str(people), str(path)], check=True)
         made[bench.name] = path
     return made
 
