@@ -105,6 +105,16 @@ def list_jobs() -> QuerySet[Job]:
     return Job.objects.select_related("entity_type", "started_by", "model")
 
 
+def blocking_report(*, job: Job) -> list[dict]:
+    """Per blocking rule of a master run: pairs it made, blocks skipped for the pair budget, and (from the
+    model's training) the share of known matches it compares."""
+    trained = {row["rule"]: row for row in ((job.model.metrics or {}).get("rules", []) if job.model else [])}
+    rows = []
+    for row in (job.counts or {}).get("per_predicate", []):
+        rows.append({**row, "matches_compared": trained.get(row["predicate"], {}).get("matches_compared")})
+    return rows
+
+
 def mapped_sources(*, entity_type: EntityType) -> list[Source]:
     """The sources whose fields feed the entity type."""
     return list(Source.objects.filter(mappings__attribute__entity_type=entity_type).distinct().order_by("name"))

@@ -60,6 +60,7 @@ class TrainingMetrics(TypedDict):
     sample_pairs_compared: int
     labelled_matches_blocked: int
     probable_matches: int
+    rules: list[dict[str, Any]]
     regularisation_c: float
     train_seconds: float
 
@@ -160,6 +161,7 @@ def train_model(
         sample_pairs_compared=compared,
         labelled_matches_blocked=blocked,
         probable_matches=len(probable),
+        rules=_rule_report(predicates, names, matches + probable, coverage),
         regularisation_c=float(linear_model(classifier).C),
         train_seconds=round(time.perf_counter() - started, 3),
     )
@@ -252,6 +254,17 @@ def _labelled_recall(features: numpy.ndarray, y: numpy.ndarray, seed: int, thres
     folds = min(5, int(y.sum()), int(len(y) - y.sum()))
     held_out = cross_validated_predictions(features, y, seed, folds)
     return float((held_out[y == 1] > threshold).mean())
+
+
+def _rule_report(predicates: Sequence[Any], names: list[str], known: Sequence[tuple[PreparedRecord, PreparedRecord]],
+                 coverage: SampleCoverage) -> list[dict[str, Any]]:
+    """Per rule: the share of known matches (labelled, and found by the classifier in the sample) it compares."""
+    report = []
+    for predicate, name in zip(predicates, names):
+        covered = sum(1 for a, b in known if not predicate(a).isdisjoint(predicate(b, target=True)))
+        report.append({"rule": name, "matches_compared": round(covered / len(known), 4) if known else None,
+                       "sample_pairs": coverage.last_blocks[predicate].pairs})
+    return report
 
 
 def _position_probability(coverage: SampleCoverage, data_model: Any, classifier: Any) -> Any:

@@ -25,7 +25,10 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's stage, progress, counts, stage timings and error; polled while it runs."""
     job = get_object_or_404(selectors.list_jobs(), pk=job_id)
     template = "mastering/partials/_job_status.html" if is_htmx(request) else "mastering/job_detail.html"
-    return render(request, template, {"job": job, "can_cancel": request.user.has_perm("accounts.run_jobs")})
+    counts = {k: v for k, v in job.counts.items() if k != "per_predicate"}
+    context = {"job": job, "counts": counts, "blocking": selectors.blocking_report(job=job),
+               "can_cancel": request.user.has_perm("accounts.run_jobs")}
+    return render(request, template, context)
 
 
 @permission_required("accounts.run_jobs", raise_exception=True)

@@ -263,3 +263,15 @@ def test_migration_leaves_chosen_thresholds_and_hands_default_ones_to_the_model(
     migration.blank_thresholds_to_old_default(apps, None)
     at_default.refresh_from_db()
     assert at_default.match_threshold == 0.4
+
+
+def test_job_page_shows_each_blocking_rule_with_its_pairs_and_known_matches(person, django_capture_on_commit_callbacks, client_for, curator):
+    entity_type, _ = person
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    rows = selectors.blocking_report(job=job)
+    trained = {r["rule"]: r for r in job.model.metrics["rules"]}
+    assert rows and {row["predicate"] for row in rows} <= set(trained)
+    assert all(0 <= row["matches_compared"] <= 1 for row in rows)
+    page = client_for(curator).get(job.get_absolute_url()).content.decode()
+    assert "Blocking rules" in page and rows[0]["predicate"] in page
+    assert "per_predicate" not in page and "{&#x27;predicate&#x27;" not in page
