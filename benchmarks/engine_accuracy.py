@@ -145,17 +145,20 @@ def simulate_training(args: argparse.Namespace, data: Dataset, specs: list[Attri
     labels: list[LabeledPair] = []
     trainings = 0
     model = None
+    pending: list[tuple[int, int]] = []
     while len(labels) < args.labels:
         if args.random_share and rng.random() < args.random_share:
             pair = _random_pair(rng, sample_ids, data.group_of)
         else:
-            asked = learner.uncertain_pairs(1)
-            if not asked:
+            # The app's queue hands out --batch questions between refits of the learner.
+            pending = pending or learner.uncertain_pairs(args.batch)
+            if not pending:
                 break
-            pair = asked[0]
+            pair = pending.pop(0)
         label = LabeledPair(pair[0], pair[1], data.cluster_of[pair[0]] == data.cluster_of[pair[1]])
         labels.append(label)
-        learner.mark([label])
+        if not pending:
+            learner.mark([lb for lb in labels if lb.key not in {x.key for x in learner.labels}])
         both_answers = any(lb.match for lb in labels) and not all(lb.match for lb in labels)
         if len(labels) % args.retrain_every == 0 and both_answers:
             model = train_model(specs=specs, labels=labels, records=data.records, seed=args.seed,
@@ -247,6 +250,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--max-block-size", type=int, default=None, help="fixed block cap (default: the model's pair budget)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="questions asked between refits of the learner")
 
 
 def main() -> None:
