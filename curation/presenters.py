@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from curation.models import CandidatePair
-from curation.services.learning import matcher_for
+from mastering.matchers import matcher_for
 from mastering.mapping import Projection, projection_for
 
 

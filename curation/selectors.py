@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from curation.models import CandidatePair, Label
 from mastering.engine import LabeledPair
+from mastering.matchers import matcher_for
 from mastering.models import EntityType
 from mastering.selectors import match_threshold_for
 
@@ -173,8 +174,6 @@ def diagnostics(*, entity_type: EntityType) -> dict:
     labels = training_labels(entity_type=entity_type)
     curve = []
     if model is not None and labels:
-        from curation.services.learning import matcher_for
-
         records = mapped_records(projection_for(entity_type), record_ids={rid for label in labels for rid in label.key})
         pairs = [label.key for label in labels if label.key[0] in records and label.key[1] in records]
         truth = {label.key: label.match for label in labels}

@@ -15,6 +15,7 @@ from lineage.models import Activity
 from lineage.services import record_activity
 from mastering import engine
 from mastering.mapping import Projection, mapped_record_queryset, mapped_records, projection_for
+from mastering.matchers import forget_matchers, matcher_for
 from mastering.models import Attribute, EntityType, Job, MatchModel
 from mastering.services.jobs import Progress
 from steward.errors import ServiceError
@@ -166,22 +167,11 @@ def _scores(model: MatchModel | None, projection: Projection, pairs: list[tuple[
             for (a, b), s in zip(chunk["pairs"], chunk["score"])}
 
 
-_MATCHERS: dict[tuple[int, str], engine.Matcher] = {}
-
-
-def matcher_for(model: MatchModel) -> engine.Matcher:
-    """A model version's matcher, loaded once per process (model versions never change)."""
-    key = (model.pk, model.created_at.isoformat())
-    if key not in _MATCHERS:
-        _MATCHERS[key] = engine.Matcher.from_settings(bytes(model.learned_settings))
-    return _MATCHERS[key]
-
-
 def forget_cached_models() -> None:
     """Drop every cached learner and matcher (tests; memory pressure)."""
     with _LOCK:
         _LEARNERS.clear()
-    _MATCHERS.clear()
+    forget_matchers()
 
 
 def train_match_model(*, entity_type: EntityType, job: Job | None = None, progress: Progress | None = None) -> MatchModel:

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from mastering import engine, tasks
 from mastering.mapping import iter_mapped_records, mapped_record_queryset, projection_for
+from mastering.matchers import matcher_for
 from mastering.models import BlockKey, Job, MatchModel, ScoredPair
 from mastering.services.jobs import CONTINUES, Progress, fail_job
 from mastering.services.master.chunks import Chunked, running, slices
@@ -24,8 +25,6 @@ class NotTrained(ServiceError):
 
 def matcher(model: MatchModel) -> engine.Matcher:
     # One matcher per model version per process, shared with the labeling page.
-    from curation.services.learning import matcher_for
-
     return matcher_for(model)
 
 

@@ -1,0 +1,19 @@
+"""Matchers of model versions, loaded once per process: model versions never change once written."""
+
+from mastering import engine
+from mastering.models import MatchModel
+
+_MATCHERS: dict[tuple[int, str], engine.Matcher] = {}
+
+
+def matcher_for(model: MatchModel) -> engine.Matcher:
+    """A model version's matcher, loaded once per process."""
+    key = (model.pk, model.created_at.isoformat())
+    if key not in _MATCHERS:
+        _MATCHERS[key] = engine.Matcher.from_settings(bytes(model.learned_settings))
+    return _MATCHERS[key]
+
+
+def forget_matchers() -> None:
+    """Drop every cached matcher (tests; memory pressure)."""
+    _MATCHERS.clear()
