@@ -41,7 +41,7 @@ class EntityType(TimeStampedModel):
     )
     random_pair_share = models.FloatField(
         default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
-        help_text="Share of queued pairs drawn at random rather than by uncertainty, for unbiased estimates.",
+        help_text="Share of queued pairs drawn at random rather than by uncertainty, so the model also sees ordinary non-matches.",
     )
 
     class Meta:
