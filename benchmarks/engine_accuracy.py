@@ -26,6 +26,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mastering.engine import (  # noqa: E402
@@ -207,19 +209,21 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     candidates = candidate_pairs(keys, max_block_size=args.max_block_size, group_of=data.group_of,
                                  pair_budget=matcher.pair_budget(len(data.records)),
                                  predicate_names=matcher.predicates())
-    scored = list(matcher.score(candidates.pairs, data.records))
+    neighbours = matcher.neighbour_pairs(data.records, group_of=data.group_of)
+    pairs = numpy.unique(numpy.concatenate([candidates.pairs, numpy.array(neighbours, dtype=numpy.int64).reshape(-1, 2)]), axis=0)
+    scored = list(matcher.score(pairs, data.records))
     threshold = args.threshold if args.threshold is not None else matcher.threshold
     clusters = cluster_pairs(scored, threshold=threshold, group_of=data.group_of)
     match_seconds = time.perf_counter() - match_started
 
     truth = true_pairs(data)
-    blocked = {(int(a), int(b)) for a, b in candidates.pairs}
+    blocked = {(int(a), int(b)) for a, b in pairs}
     return {
         "dataset": args.dataset, "seed": args.seed, "labels": len(labels),
         "matches_labelled": sum(lb.match for lb in labels), "trainings": trained["trainings"],
         **pairwise_quality(clusters, data),
         "blocking_recall": round(len(blocked & truth) / len(truth), 4),
-        "pairs_scored": len(candidates), "predicates": model.predicates, "estimated": model.quality,
+        "pairs_scored": len(pairs), "neighbour_pairs": len(neighbours), "predicates": model.predicates, "estimated": model.quality,
         "threshold": threshold, "max_block_size": args.max_block_size, "sample_size": trained["sample_size"],
         "learner_build_seconds": round(trained["learner_build_seconds"], 2),
         "train_seconds": round(trained["train_seconds"], 2), "match_seconds": round(match_seconds, 2),

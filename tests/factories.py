@@ -55,7 +55,7 @@ class SourceRecordFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(timezone.now)
 
 
-def entity_type_with_records(n_people: int = 12, *, slug: str = "person", dup_every: int = 2, **options):
+def entity_type_with_records(n_people: int = 12, *, slug: str = "person", dup_every: int = 2, comparators=None, **options):
     """An entity type over one source of small person records, every `dup_every`-th person duplicated with a typo."""
     import io
 
@@ -78,8 +78,8 @@ def entity_type_with_records(n_people: int = 12, *, slug: str = "person", dup_ev
                            user=None, channel="command", background=False)
     entity_type = services.create_entity_type(
         name=slug.title(), slug=slug, actor=None,
-        attributes=[{"name": "first", "comparator": "String"}, {"name": "last", "comparator": "String"},
-                    {"name": "city", "comparator": "ShortString"}],
+        attributes=[{"name": name, "comparator": (comparators or {}).get(name, default)}
+                    for name, default in (("first", "String"), ("last", "String"), ("city", "ShortString"))],
         mappings=[{"source": source.slug, "field": f, "attribute": f, "transforms": ["trim", "lowercase"]} for f in ("first", "last", "city")],
         **options,
     )

@@ -44,7 +44,9 @@ Matching (``scoring``, ``blocking``, ``clustering``)
     group_of=None, predicate_names=()) -> CandidatePairs(pairs, per_predicate)``: the block-key join
     in Python, taking blocks smallest first while the budget lasts (``block_size_cap(blocks_by_size,
     budget)``, never below 50 records), with pairs/new pairs/capped blocks per predicate
-    (``blocking`` shows the SQL).
+    (``blocking`` shows the SQL). ``.neighbour_pairs(records, group_of=None)``: each record's 5
+    nearest neighbours by TF-IDF on character n-grams of its Text attributes (up to
+    ``MAX_NEIGHBOUR_RECORDS``), which runs compare besides the blocking rules.
     ``cluster_pairs(scored, *, threshold=0.5, group_of=None, min_score=None) ->
     list[Cluster(record_ids, confidences)]``: dedupe's hierarchical clustering, or with
     ``group_of`` at most one record per source per cluster (greedy by score).
@@ -65,6 +67,7 @@ from mastering.engine.learner import ActiveLearner
 from mastering.engine.records import LabeledPair, Pair, RecordId, TrainingError, ordered
 from mastering.engine.sampling import MAX_TRAINING_RECORDS, draw_training_sample
 from mastering.engine.scoring import AttributeContribution, Matcher
+from mastering.engine.similarity import MAX_NEIGHBOUR_RECORDS, RUN_NEIGHBOURS
 from mastering.engine.training import (
     DEFAULT_LINK_THRESHOLD,
     DEFAULT_RECALL,
@@ -88,7 +91,9 @@ __all__ = [
     "DEFAULT_MAX_BLOCK_SIZE",
     "DEFAULT_RECALL",
     "DEFAULT_THRESHOLD",
+    "MAX_NEIGHBOUR_RECORDS",
     "MAX_TRAINING_RECORDS",
+    "RUN_NEIGHBOURS",
     "SCORE_DTYPE",
     "ActiveLearner",
     "AttributeContribution",

@@ -18,6 +18,7 @@ from mastering.engine._settings import LoadedSettings, load_settings
 from mastering.engine.blocking import BlockKey, pair_budget
 from mastering.engine.clustering import SCORE_DTYPE
 from mastering.engine.records import Pair, PreparedRecord, RawRecord, RecordId
+from mastering.engine.similarity import neighbour_pairs, record_text
 from mastering.engine.training import DEFAULT_THRESHOLD, predicate_name
 from mastering.engine.variables import AttributeSpec, prepare_record
 
@@ -62,6 +63,20 @@ class Matcher:
     def pair_budget(self, n_records: int) -> int | None:
         """Pairs a run over `n_records` may compare (None for models without a recorded cost: fixed block cap)."""
         return pair_budget(self._loaded.metadata.get("pairs_per_record"), n_records)
+
+    @property
+    def text_attributes(self) -> list[str]:
+        """Attributes compared as text, whose nearest neighbours a run compares besides the blocking rules."""
+        return [spec.name for spec in self.specs or () if spec.comparator == "Text"]
+
+    def neighbour_pairs(self, records: Mapping[RecordId, RawRecord], *, group_of: Mapping[RecordId, str] | None = None,
+                        prepared: bool = False) -> list[Pair]:
+        """Each record and its nearest neighbours by text similarity of the text attributes (none without any)."""
+        fields = self.text_attributes
+        if not fields:
+            return []
+        lookup = dict(records) if prepared else self.prepare(records)
+        return neighbour_pairs({rid: record_text(rec, fields) for rid, rec in lookup.items()}, group_of=group_of)
 
     def prepare(self, records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
         """Convert raw records into the values the comparators expect."""

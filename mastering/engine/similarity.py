@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy
 import sklearn.feature_extraction.text
 import sklearn.neighbors
 
@@ -64,3 +65,45 @@ def similar_pairs(
                 break
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
+
+
+# Runs compare each record with this many nearest neighbours by text, on top of the blocking rules,
+# for data sets of at most MAX_NEIGHBOUR_RECORDS (the search compares every record with every other).
+RUN_NEIGHBOURS = 5
+MAX_NEIGHBOUR_RECORDS = 60_000
+_ROWS_PER_STEP = 512
+
+
+def neighbour_pairs(
+    texts: Mapping[RecordId, str],
+    *,
+    group_of: Mapping[RecordId, str] | None = None,
+    neighbours: int = RUN_NEIGHBOURS,
+) -> list[Pair]:
+    """Each record paired with its nearest neighbours by TF-IDF cosine on character n-grams (other sources only,
+    with `group_of`): product names that share a model number but few words still get compared."""
+    ids = [rid for rid in sorted(texts) if texts[rid]]
+    if len(ids) < 2 or len(ids) > MAX_NEIGHBOUR_RECORDS:
+        return []
+    vectorizer = sklearn.feature_extraction.text.TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, dtype=numpy.float32)
+    matrix = vectorizer.fit_transform([texts[rid] for rid in ids]).tocsr()
+    transposed = matrix.T.tocsc()
+    groups = None
+    if group_of is not None:
+        names = {name: i for i, name in enumerate(sorted({group_of[rid] for rid in ids}))}
+        groups = numpy.array([names[group_of[rid]] for rid in ids])
+    k = min(neighbours, len(ids) - 1)
+    found: set[Pair] = set()
+    for start in range(0, len(ids), _ROWS_PER_STEP):
+        stop = min(start + _ROWS_PER_STEP, len(ids))
+        similarity = (matrix[start:stop] @ transposed).toarray()
+        similarity[numpy.arange(stop - start), numpy.arange(start, stop)] = -1.0  # never oneself
+        if groups is not None:
+            similarity[groups[start:stop, None] == groups[None, :]] = -1.0
+        nearest = numpy.argpartition(-similarity, k, axis=1)[:, :k]
+        for row, columns in enumerate(nearest):
+            for column in columns.tolist():
+                if similarity[row, column] > 0:
+                    found.add(ordered(ids[start + row], ids[column]))
+    return sorted(found)

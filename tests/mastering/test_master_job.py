@@ -275,3 +275,13 @@ def test_job_page_shows_each_blocking_rule_with_its_pairs_and_known_matches(pers
     page = client_for(curator).get(job.get_absolute_url()).content.decode()
     assert "Blocking rules" in page and rows[0]["predicate"] in page
     assert "per_predicate" not in page and "{&#x27;predicate&#x27;" not in page
+
+
+def test_a_run_also_compares_nearest_neighbours_by_text_for_text_attributes(django_capture_on_commit_callbacks):
+    entity_type, _ = trained_entity_type(16, comparators={"last": "Text"})
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE, job.error
+    neighbours = job.counts["per_predicate"][-1]
+    assert neighbours["predicate"] == "5 nearest neighbours by text of last" and neighbours["pairs"] > 0
+    assert job.counts["pairs"] == ScoredPair.objects.filter(job=job).count()
+    assert not ScoredPair.objects.filter(job=job, score__isnull=True).exists()  # every added pair was scored

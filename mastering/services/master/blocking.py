@@ -4,6 +4,7 @@ import hashlib
 import time
 
 from django.db import connection, transaction
+from django.db.models import Max
 
 from mastering import engine, tasks
 from mastering.mapping import iter_mapped_records, mapped_record_queryset, projection_for
@@ -96,6 +97,9 @@ def _pair_and_score(job: Job) -> None:
     progress.begin("pairing on blocking keys", 0.22)
     report = _pair_records(job, matcher(job.model).predicates(), one_per_source=job.entity_type.one_per_source)
     BlockKey.objects.filter(job=job).delete()
+    neighbours = _add_neighbour_pairs(job)
+    if neighbours is not None:
+        report.append(neighbours)
     pairs = ScoredPair.objects.filter(job=job).count()
     chunk_numbers = sorted(set(ScoredPair.objects.filter(job=job).values_list("chunk", flat=True)))
     progress.update(0.3, pairs=pairs, per_predicate=report, chunks=len(chunk_numbers))
@@ -105,6 +109,27 @@ def _pair_and_score(job: Job) -> None:
     from mastering.services.master.scoring import start_scoring
 
     start_scoring(job, chunk_numbers)
+
+
+def _add_neighbour_pairs(job: Job) -> dict | None:
+    """Add each record's nearest neighbours by text (models with text attributes) to the run's pairs; report them."""
+    model_matcher = matcher(job.model)
+    fields = model_matcher.text_attributes
+    if not fields:
+        return None
+    records, sources = {}, {}
+    for record_id, source_id, values in iter_mapped_records(projection_for(job.entity_type)):
+        records[record_id], sources[record_id] = values, str(source_id)
+    found = model_matcher.neighbour_pairs(records, group_of=sources if job.entity_type.one_per_source else None)
+    existing = set(ScoredPair.objects.filter(job=job).values_list("left", "right").iterator(chunk_size=50_000))
+    new = [pair for pair in found if pair not in existing]
+    first_chunk = (ScoredPair.objects.filter(job=job).aggregate(last=Max("chunk"))["last"] or -1) + 1
+    insert_rows(ScoredPair, ["job_id", "left", "right", "chunk", "score"],
+                ((job.pk, left, right, first_chunk + i // PAIRS_PER_CHUNK, None) for i, (left, right) in enumerate(new)))
+    name = f"{engine.RUN_NEIGHBOURS} nearest neighbours by text of {', '.join(fields)}"
+    if not found and len(records) > engine.MAX_NEIGHBOUR_RECORDS:
+        name += f" (skipped: over {engine.MAX_NEIGHBOUR_RECORDS:,} records)"
+    return {"predicate": name, "blocks": 0, "capped_blocks": 0, "capped_records": 0, "pairs": len(found), "new_pairs": len(new)}
 
 
 def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
