@@ -24,19 +24,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from typing import Any
 
 import dedupe
 import dedupe.core
-import dedupe.variables
 import numpy
 from dedupe.labeler import sample_records
 
 from mastering.engine._seeding import SeededRandom, seeded
 from mastering.engine.records import RecordId
-from mastering.engine.variables import AttributeSpec, prepare_value
+from mastering.engine.variables import AttributeSpec, plain_variable, prepare_value
 
 logger = logging.getLogger(__name__)
 
@@ -73,25 +72,8 @@ class BaselineResult:
 
 
 def dedupe_variable(spec: AttributeSpec) -> Any:
-    """The one plain dedupe variable a dedupe user would declare for this attribute."""
-    kind, name = spec.comparator, spec.name
-    if kind == "String":
-        return dedupe.variables.String(name, has_missing=True)
-    if kind in ("ShortString", "DateTime"):
-        return dedupe.variables.ShortString(name, has_missing=True)
-    if kind == "Text":
-        return dedupe.variables.Text(name, has_missing=True)
-    if kind == "Exact":
-        return dedupe.variables.Exact(name, has_missing=True)
-    if kind == "Price":
-        return dedupe.variables.Price(name, has_missing=True)
-    if kind == "Set":
-        return dedupe.variables.Set(name, has_missing=True)
-    if kind == "Categorical":
-        return dedupe.variables.Categorical(name, categories=list(spec.categories), has_missing=True)
-    if kind == "LatLong":
-        return dedupe.variables.LatLong(name, has_missing=True)
-    return dedupe.variables.Exists(name, has_missing=True)
+    """The one plain dedupe variable a dedupe user would declare for this attribute (missing values allowed)."""
+    return plain_variable(replace(spec, has_missing=True))
 
 
 def run_dedupe_baseline(

@@ -112,7 +112,7 @@ def to_dedupe_variables(
                 values.append(record[name])
     variables = []
     for spec in specs:
-        variables.append(_variable(spec, documents.get(spec.name)))
+        variables.append(plain_variable(spec, documents.get(spec.name)))
         if spec.comparator == "String":
             # Multi-word strings get a second, word-level view: edit distance alone punishes
             # reordered or appended words ("YMCA South Side" / "YMCA of Metropolitan Chicago South Side").
@@ -130,7 +130,8 @@ def to_dedupe_variables(
     return variables
 
 
-def _variable(spec: AttributeSpec, corpus: list[object] | None = None) -> Any:
+def plain_variable(spec: AttributeSpec, corpus: list[object] | None = None) -> Any:
+    """The one dedupe variable of the attribute's comparator (without the extra views `to_dedupe_variables` adds)."""
     kind, name, missing = spec.comparator, spec.name, spec.has_missing
     if kind == "String":
         return dedupe.variables.String(name, has_missing=missing)
