@@ -19,6 +19,8 @@ IntArray = numpy.typing.NDArray[numpy.int64]
 
 # Pairs of sample records a predicate may compare and still have them stored (8 bytes each).
 MATERIALISE_LIMIT = 200_000
+# Keys a conjunction may give the sample's records in all.
+MAX_CONJUNCTION_KEYS = 5_000_000
 _EMPTY = numpy.empty(0, dtype=numpy.int64)
 
 
@@ -109,7 +111,11 @@ class Blocks:
 
 def conjoin(first: Blocks, second: Blocks, n_records: int, group_codes: IntArray | None = None,
             limit: int = MATERIALISE_LIMIT) -> Blocks:
-    """The blocks of a conjunction: records sharing a block of `first` and a block of `second`."""
+    """The blocks of a conjunction: records sharing a block of `first` and a block of `second`.
+
+    Empty when the two would give more than MAX_CONJUNCTION_KEYS keys in all (two predicates over
+    long text, each with hundreds of keys a record): such a rule could not be stored or joined anyway.
+    """
     rec_a, block_a = first.by_record()
     rec_b, block_b = second.by_record()
     count_a = numpy.bincount(rec_a, minlength=n_records)
@@ -117,7 +123,7 @@ def conjoin(first: Blocks, second: Blocks, n_records: int, group_codes: IntArray
     # Every record gets one key per combination of its blocks, as dedupe's compound predicates do.
     combos = count_a * count_b
     total = int(combos.sum())
-    if not total:
+    if not total or total > MAX_CONJUNCTION_KEYS:
         return Blocks(_EMPTY, _EMPTY, _EMPTY, 0, _EMPTY)
     record = numpy.repeat(numpy.arange(n_records, dtype=numpy.int64), combos)
     within = numpy.arange(total, dtype=numpy.int64) - numpy.repeat(numpy.cumsum(combos) - combos, combos)

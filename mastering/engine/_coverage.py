@@ -52,8 +52,8 @@ VOTING_SHARE = 0.01
 VOTING_MIN = 10_000
 # How many rules per attribute, those covering the most matches, are tried in pairs.
 CONJUNCTION_BASES_PER_FIELD = 6
-# Conjunctions kept between trainings (each holds its member positions, a few hundred KB at most).
-CONJUNCTIONS_KEPT = 4000
+# Member positions of conjunctions kept between trainings (8 bytes each: 160 MB at most).
+CONJUNCTION_MEMBERS_KEPT = 20_000_000
 # Pairs drawn from a rule's blocks to estimate the share of them that are matches, for rules
 # comparing more than DISCOUNT_FROM sample pairs (below that, billing every pair costs nothing).
 PRECISION_SAMPLE = 64
@@ -93,8 +93,9 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.total_pairs = _total_pairs(self.n_records, self.group_codes)
         self.blocks: dict[object, Blocks] = {}
         self.candidates: list[tuple[int, int]] = []
-        # Conjunctions depend on the sample alone, so every training reuses them (bounded, see CONJUNCTIONS_KEPT).
+        # Conjunctions depend on the sample alone, so every training reuses them (bounded, see CONJUNCTION_MEMBERS_KEPT).
         self._conjoined: dict[tuple[Any, Any], Blocks] = {}
+        self._conjoined_members = 0
         for predicate in self.blocker.predicates:
             blocks = self._predicate_blocks(predicate)
             # A predicate putting every record in one block (as dedupe also skips) cannot block anything.
@@ -204,8 +205,9 @@ class SampleCoverage(dedupe.training.BlockLearner):
         if key not in self._conjoined:
             # Counted from block sizes only: pairs are stored for the few conjunctions chosen.
             blocks = conjoin(self.blocks[first], self.blocks[second], self.n_records, self.group_codes, limit=0)
-            if len(self._conjoined) >= CONJUNCTIONS_KEPT:
+            if self._conjoined_members + 2 * len(blocks.records) > CONJUNCTION_MEMBERS_KEPT:
                 return blocks
+            self._conjoined_members += 2 * len(blocks.records)
             self._conjoined[key] = blocks
         return self._conjoined[key]
 
