@@ -24,7 +24,7 @@ Learning (``sampling``, ``learner``, ``training``)
     handed out once), ``.labels``, ``.sample_ids``, ``.group_of``.
     ``train_model(*, specs, labels, records, seed, learner=None, sample=None, group_of=None,
     population=None, recall=1.0) -> TrainedModel(settings, predicates, metrics, threshold)``
-    (threshold: 0.5, or ``DEFAULT_LINK_THRESHOLD`` 0.4 for link tasks):
+    (threshold: 0.5, or ``DEFAULT_LINK_THRESHOLD`` 0.25 for link tasks):
     reuses the learner's sample (or builds one from ``sample``) and never modifies the learner,
     so labelling goes on after training. ``TrainedModel.quality`` (``quality``): estimated
     precision, recall and blocking recall of the model's runs, from its probabilities on pairs its
@@ -37,7 +37,7 @@ Matching (``scoring``, ``blocking``, ``clustering``)
     record_id)]``, ``.score(pairs, records, chunk_size=20000) -> Iterator[structured array
     ('pairs', 'score')]`` (``SCORE_DTYPE``), ``.score_pair(a, b)``, ``.explain(a, b) ->
     list[AttributeContribution(attribute, distance, contribution)]`` (log-odds shares, last entry
-    the baseline), ``.threshold`` (the model's suggested bar: 0.5, or 0.4 for link models). ``num_workers > 1`` forks scoring workers: not possible
+    the baseline), ``.threshold`` (the model's suggested bar: 0.5, or 0.25 for link models). ``num_workers > 1`` forks scoring workers: not possible
     inside a Celery prefork child (daemonic), so keep 1 there.
     ``.pair_budget(n_records)``: pairs a run may compare (a multiple of what the rules compared on
     the training sample, projected). ``candidate_pairs(keys, *, pair_budget=None, max_block_size=None,
