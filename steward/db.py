@@ -1,9 +1,10 @@
-"""Bulk writes that stay fast at a million rows: COPY on PostgreSQL, bulk_create elsewhere."""
+"""Bulk writes that stay fast at a million rows (COPY on PostgreSQL, bulk_create elsewhere), and lock waits."""
 
+import contextlib
 import io
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from django.db import connection, models
@@ -51,3 +52,24 @@ def _bulk_create(model: type[models.Model], columns: Sequence[str], rows: Iterab
     objects = [model(**{attnames[c]: v for c, v in zip(columns, row)}) for row in rows]
     model.objects.bulk_create(objects, batch_size=2000)
     return len(objects)
+
+
+@contextlib.contextmanager
+def sqlite_lock_wait(seconds: float) -> Iterator[None]:
+    """On SQLite, wait at most this long for the file's write lock (instead of the configured timeout) meanwhile.
+
+    Transactions take that lock as they begin (transaction_mode IMMEDIATE), so open the transaction inside.
+    Elsewhere it does nothing: PostgreSQL waits row by row, under lock_timeout.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(before)}")

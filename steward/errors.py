@@ -30,3 +30,26 @@ class Busy(ServiceError):
     def __init__(self, message: str, *, retry_after: int = 5):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# Seconds a client is asked to wait after a write gave up waiting for the database.
+LOCKED_RETRY_AFTER = 5
+
+
+def busy_from_lock_timeout(exc: BaseException) -> Busy | None:
+    """A Busy for a write that gave up waiting for another write's lock, else None.
+
+    SQLite says "database is locked" when its busy timeout runs out (the whole file has one writer at a time);
+    PostgreSQL raises lock_not_available (55P03) when a lock_timeout runs out.
+    """
+    from django.db import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc).lower()
+    cause = getattr(exc, "__cause__", None)
+    if "database is locked" in text or "database table is locked" in text or \
+            getattr(cause, "sqlstate", None) == "55P03" or "lock timeout" in text:
+        return Busy("Steward's database is busy with another write. Try again in a few seconds.",
+                    retry_after=LOCKED_RETRY_AFTER)
+    return None

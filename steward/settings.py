@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "steward.middleware.LoginRequiredMiddleware",
+    "steward.middleware.BusyDatabaseMiddleware",
     # Axes last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -143,10 +144,14 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'steward.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets page reads go on while a batch writes; the timeout rides out short write locks.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
+    # WAL lets page reads go on while a batch writes. IMMEDIATE makes every transaction take the file's write lock
+    # when it begins, where SQLite waits up to `timeout` seconds for it; a deferred one that read first and then
+    # wants to write gets "database is locked" at once, whatever the timeout. A wait that runs out answers 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30, minimum=1),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -27,6 +27,7 @@ from mastering.ingest.staging import open_stage, produced_ahead
 from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
 from mastering.services.liveness import keep_alive, stale_before
+from steward.db import sqlite_lock_wait
 from steward.errors import Busy, InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -454,9 +455,15 @@ def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: in
         )
 
 
-@transaction.atomic
 def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
     """Create or update one record (the streaming path); an unchanged record keeps its version."""
+    # SQLite has one writer for the whole file, taken as the transaction begins: wait for it as long as PostgreSQL
+    # waits for the source's lock, then answer 503 (steward.errors.busy_from_lock_timeout) rather than hang.
+    with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
+        return _upsert_record(source=source, key=key, data=data, user=user)
+
+
+def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
     _check_active(source)
     if not isinstance(data, dict):
         raise InvalidInput("The record must be a JSON object of field values.")

@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from steward.errors import Busy, ServiceError
+from steward.errors import Busy, ServiceError, busy_from_lock_timeout
 
 
 def _first_message(detail) -> str:
@@ -19,7 +19,8 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
-    """Map service errors to 4xx and give validation errors a one-line `detail`."""
+    """Map service errors to 4xx (Busy and lock timeouts to 503) and give validation errors a one-line `detail`."""
+    exc = busy_from_lock_timeout(exc) or exc
     if isinstance(exc, ServiceError):
         body = {"detail": exc.message}
         if exc.problems:
