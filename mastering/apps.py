@@ -13,3 +13,10 @@ class MasteringConfig(AppConfig):
 
         register_job_runner(Job.Kind.MASTER, run_master_job)
         register_job_runner(Job.Kind.GOLDEN, run_golden_job)
+
+        from celery.signals import worker_init, worker_ready
+
+        from mastering import signals
+
+        worker_init.connect(signals.remember_worker, weak=False, dispatch_uid="steward-remember-worker")
+        worker_ready.connect(signals.fail_lost_jobs_on_start, weak=False, dispatch_uid="steward-fail-lost-jobs")

@@ -251,7 +251,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=serializers.JobSerializer)
     @action(detail=True, methods=["post"], permission_classes=[has_capability("run_jobs")])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel a queued job, or ask a running one to stop."""
+        """Cancel a queued job, or a running one whose worker is gone, at once; ask a live worker to stop it."""
         job = services.cancel_job(job=self.get_object(), user=request.user)
         return Response(serializers.JobSerializer(job, context={"request": request}).data)
 

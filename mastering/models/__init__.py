@@ -1,5 +1,5 @@
 from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RunChange, ScoredPair, ValueOverride
-from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, MatchModel
+from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, JobHold, MatchModel
 from mastering.models.sources import BatchSighting, IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "EntityType",
     "IngestBatch",
     "JobChunk",
+    "JobHold",
     "Job",
     "MatchModel",
     "Membership",

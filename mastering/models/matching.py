@@ -206,3 +206,25 @@ class Job(TimeStampedModel):
     @property
     def finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class JobHold(models.Model):
+    """A process working on a job right now (one row per running task); a row outliving its process marks a lost job.
+
+    Written as a task starts and removed as it ends, so a worker killed mid-task leaves its row behind, naming a
+    process that a liveness check finds gone (mastering.services.liveness).
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="holds")
+    task = models.CharField(max_length=100, help_text="What the process is doing: run_job, block_records 3, ...")
+    host = models.CharField(max_length=255, help_text="Host name and process namespace of the process.")
+    pid = models.IntegerField(help_text="Id of the process running the task.")
+    node = models.CharField(max_length=255, blank=True, help_text="Celery worker node name; blank when run in-process.")
+    node_pid = models.IntegerField(null=True, blank=True, help_text="Id of the Celery worker's main process.")
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.job} on {self.node or self.host} ({self.pid})"

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mastering import tasks
-from mastering.models import EntityType, Job
-from mastering.services.liveness import STALE_AFTER, keep_alive, stale_before
+from mastering.models import EntityType, Job, JobHold
+from mastering.services.liveness import STALE_AFTER, dead_holds, holding, keep_alive, stale_before
 from steward.errors import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | No
     if kind not in _RUNNERS:
         raise InvalidInput(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(_RUNNERS))}.")
     fail_stale_jobs(entity_type=entity_type, kinds=[kind])
+    fail_lost_jobs(entity_type=entity_type, kinds=[kind])
     try:
         with transaction.atomic():
             job = Job.objects.create(entity_type=entity_type, kind=kind, started_by=user, parameters=parameters or {})
@@ -102,6 +103,28 @@ def fail_stale_jobs(*, entity_type: EntityType, kinds: list[str]) -> None:
     )
 
 
+LOST_ERROR = "Its worker was lost ({worker}, process {pid}) while it ran {task}; start the job again."
+
+
+def fail_lost_jobs(*, entity_type: EntityType | None = None, kinds: list[str] | None = None) -> list[int]:
+    """Fail running jobs a dead process was working on (its hold outlived it), freeing their entity types at once."""
+    holds = JobHold.objects.filter(job__status=Job.Status.RUNNING).select_related("job")
+    if entity_type is not None:
+        holds = holds.filter(job__entity_type=entity_type)
+    if kinds is not None:
+        holds = holds.filter(job__kind__in=kinds)
+    lost = dead_holds(list(holds))
+    failed = []
+    for hold in lost:
+        if hold.job_id in failed:
+            continue
+        logger.warning("Job %s lost its worker %s (process %s); failing it", hold.job_id, hold.node or hold.host, hold.pid)
+        fail_job(hold.job, error=LOST_ERROR.format(worker=hold.node or hold.host, pid=hold.pid, task=hold.task))
+        failed.append(hold.job_id)
+    JobHold.objects.filter(pk__in=[hold.pk for hold in lost]).delete()
+    return failed
+
+
 def run_job(*, job_id: int) -> Job:
     """Move a job from queued to running, run it, and record the outcome on the Job row."""
     now = timezone.now()
@@ -113,7 +136,7 @@ def run_job(*, job_id: int) -> Job:
         return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
     progress = Progress(job)
     try:
-        with keep_alive(Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING)):
+        with holding(job, "run_job"), keep_alive(Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING)):
             counts = _RUNNERS[job.kind](job, progress)
     except JobCancelled:
         progress.stage_done()
@@ -152,13 +175,25 @@ def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dic
 
 
 def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
-    """Cancel a queued job (or one whose worker died) at once; ask a running one to stop at its next progress report."""
+    """Cancel a queued job, or a running one that no live process is working on, at once; ask a working one to stop.
+
+    A running job between tasks (its next ones waiting in the queue) is cancelled at once too: each task checks
+    the job is still running before it starts, and the finish writes nothing for a job that is not.
+    """
     now = timezone.now()
     if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=now):
         job.refresh_from_db()
         return job
+    holds = list(JobHold.objects.filter(job=job))
+    lost = dead_holds(holds)
     if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
             status=Job.Status.CANCELLED, finished_at=now, error="Cancelled; its worker had stopped reporting."):
+        job.refresh_from_db()
+        return job
+    if len(lost) == len(holds) and Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.CANCELLED, finished_at=now, cancel_requested=True,
+            error="Cancelled; its worker was gone." if lost else ""):
+        JobHold.objects.filter(pk__in=[hold.pk for hold in lost]).delete()
         job.refresh_from_db()
         return job
     if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True):

@@ -11,6 +11,7 @@ from mastering.mapping import iter_mapped_records, mapped_record_queryset, proje
 from mastering.matchers import matcher_for
 from mastering.models import BlockKey, Job, MatchModel, ScoredPair
 from mastering.services.jobs import CONTINUES, Progress, fail_job
+from mastering.services.liveness import holding
 from mastering.services.master.chunks import Chunked, running, slices
 from steward.db import insert_rows
 from steward.errors import ServiceError
@@ -66,6 +67,11 @@ def block_records(*, job_id: int, chunk: int) -> None:
     job = running(job_id)
     if job is None:
         return
+    with holding(job, f"block_records {chunk}"):
+        _block_records(job, chunk)
+
+
+def _block_records(job: Job, chunk: int) -> None:
     started = time.perf_counter()
     stage = Chunked(job, BLOCKING)
     piece = stage.get(chunk)

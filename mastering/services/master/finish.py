@@ -17,6 +17,7 @@ from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids
 from mastering.services import golden
 from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
+from mastering.services.liveness import holding
 from steward.db import insert_rows
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def finish_master(*, job_id: int) -> Job | None:
     progress = Progress(job)
     progress.timings = dict(job.timings)
     try:
-        _finish(job, progress)
+        with holding(job, "finish_master"):
+            _finish(job, progress)
     except JobCancelled:
         fail_job(job, cancelled=True)
     except Exception as exc:

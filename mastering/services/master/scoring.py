@@ -12,6 +12,7 @@ from mastering.mapping import mapped_records, projection_for
 from mastering.models import Job, ScoredPair
 from mastering.services.jobs import fail_job
 from mastering.services.master.blocking import SCORING, matcher
+from mastering.services.liveness import holding
 from mastering.services.master.chunks import Chunked, running
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,11 @@ def score_pairs(*, job_id: int, chunk: int) -> None:
     job = running(job_id)
     if job is None:
         return
+    with holding(job, f"score_pairs {chunk}"):
+        _score_chunk(job, chunk)
+
+
+def _score_chunk(job: Job, chunk: int) -> None:
     started = time.perf_counter()
     stage = Chunked(job, SCORING)
     pending = list(ScoredPair.objects.filter(job=job, chunk=chunk, score__isnull=True).values_list("id", "left", "right"))
@@ -39,7 +45,7 @@ def score_pairs(*, job_id: int, chunk: int) -> None:
         if pending:
             _score(job, pending)
     except Exception as exc:
-        logger.exception("Scoring chunk %s of job %s failed", chunk, job_id)
+        logger.exception("Scoring chunk %s of job %s failed", chunk, job.pk)
         fail_job(job, error=f"Scoring failed: {type(exc).__name__}: {exc}")
         raise
     last = stage.complete(chunk, started)
