@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Kill the Celery worker in the middle of a mastering run, start a new one, and check that Steward recovers.
 
-usage: .venv/bin/python benchmarks/kill_worker.py [--runs 10] [--people 800] [--timeout 60]
+usage: .venv/bin/python benchmarks/kill_worker.py [--runs 10] [--people 500] [--timeout 60]
 
 Each run starts a mastering job on a real worker (PostgreSQL and Redis), waits until a task of it is running,
 kills the worker's whole process group with SIGKILL, starts a new worker, and waits for the old job to be failed
@@ -165,7 +165,7 @@ def kill_and_recover(*, entity_type, start: Callable[[str], subprocess.Popen], r
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--people", type=int, default=800, help="people in the synthetic source (half duplicated)")
+    parser.add_argument("--people", type=int, default=500, help="people in the synthetic source (half duplicated)")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--database", default="steward_kill_worker")
     parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0")
