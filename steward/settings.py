@@ -235,6 +235,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "steward.api.exceptions.exception_handler",
+    "DEFAULT_METADATA_CLASS": "steward.api.metadata.StewardMetadata",
     "DEFAULT_THROTTLE_RATES": {"login": "20/minute"},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -21,6 +21,7 @@ from curation.queue_state import next_for
 from mastering.models import EntityType
 from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.metadata import ActionInputsMixin, NoInput
 from steward.api.pagination import StandardPagination
 from steward.api.permissions import has_capability
 from steward.api_router import router
@@ -59,10 +60,11 @@ class QueueUndoView(APIView):
         return Response(pair_as_dict(present_pair(pair)))
 
 
-class PairViewSet(viewsets.GenericViewSet):
+class PairViewSet(ActionInputsMixin, viewsets.GenericViewSet):
     """Answer, skip or adjudicate candidate pairs."""
 
     queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source")
+    action_inputs = {"answer": serializers.AnswerInput, "skip": NoInput, "adjudicate": serializers.AdjudicateInput}
 
     def get_permissions(self):
         capability = "adjudicate" if self.action in {"adjudicate", "disputed"} else "label"
@@ -111,6 +113,11 @@ class LabelListView(GenericAPIView):
         if self.request.method == "POST":
             return [has_capability("label")()]
         return super().get_permissions()
+
+    def get_serializer_class(self):
+        if self.request is not None and self.request.method == "POST":
+            return serializers.LabelImportRowSerializer
+        return super().get_serializer_class()
 
     def get(self, request: Request, slug: str):
         labels = self.filter_queryset(self.get_queryset())
@@ -162,10 +169,11 @@ def csv_label_rows(upload) -> list[dict]:
         raise InvalidInput("The label file must be UTF-8 CSV.") from None
 
 
-class LabelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LabelViewSet(ActionInputsMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """One label; revoke it to stop training on it (it is kept for the record)."""
 
     serializer_class = serializers.LabelSerializer
+    action_inputs = {"revoke": serializers.RevokeInput}
 
     def get_queryset(self) -> QuerySet[Label]:
         return selectors.list_labels()

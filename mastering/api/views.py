@@ -18,6 +18,7 @@ from mastering.api.uploads import RawTableParser, incoming_table, refuse_if_too_
 from mastering.filters import EntityFilter, IngestBatchFilter, MembershipFilter, SourceFilter, SourceRecordFilter
 from mastering.models import Entity, EntityType, IngestBatch, Job, Membership, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.metadata import ActionInputsMixin, NoInput
 from steward.api.permissions import IsAdminOrReadOnly, has_capability
 from steward.api_router import router
 
@@ -182,11 +183,12 @@ router.register("batches", IngestBatchViewSet, basename="batch")
 router.register(r"sources/(?P<slug>[-\w]+)/records", SourceRecordViewSet, basename="source-record")
 
 
-class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class EntityTypeViewSet(ActionInputsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Entity types with attributes and mappings. Admins create them; everyone signed in reads."""
 
     lookup_field = "slug"
     serializer_class = serializers.EntityTypeSerializer
+    action_inputs = {"jobs": serializers.StartJobInput, "set_mappings": serializers.MappingSerializer}
     permission_classes = [IsAdminOrReadOnly]
 
     def get_queryset(self) -> QuerySet[EntityType]:
@@ -238,10 +240,11 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(serializers.EntityTypeSerializer(selectors.list_entity_types().get(pk=entity_type.pk)).data)
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(ActionInputsMixin, viewsets.ReadOnlyModelViewSet):
     """Jobs with live progress, counts, stage timings and errors."""
 
     serializer_class = serializers.JobSerializer
+    action_inputs = {"cancel": NoInput}
     filterset_fields = ["kind", "status"]
     ordering_fields = ["created_at", "id"]
 
