@@ -238,8 +238,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
         "steward.api.renderers.SafeCSVRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "steward.api.schema.StewardAutoSchema",
     "EXCEPTION_HANDLER": "steward.api.exceptions.exception_handler",
+    "DEFAULT_METADATA_CLASS": "steward.api.metadata.StewardMetadata",
     "DEFAULT_THROTTLE_RATES": {"login": "20/minute"},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from steward import views
 from steward.api.auth import ObtainTokenView
+from steward.api.docs import SwaggerView
 from steward.api_router import router
 
 admin.site.site_header = "Steward administration"
@@ -13,7 +14,7 @@ admin.site.site_title = "Steward admin"
 api_urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("mastering.api.urls")),
     path("", include("curation.api.urls")),
     path("", include(router.urls)),

@@ -121,3 +121,53 @@ def trained_entity_type(n_people: int = 16, **options):
     curation_services.import_labels(entity_type=entity_type, rows=rows, curator=labeller)
     curation_services.train_match_model(entity_type=entity_type)
     return entity_type, source
+
+
+def api_world(user) -> dict[str, str]:
+    """Something behind every API route, for route-wide checks: a mastered entity type with labels, a model,
+    jobs, entities, an override and a pair `user` holds, and a source with a partly rejected batch.
+
+    Returns the value for each path parameter, keyed by the collection it follows (`/pairs/{id}/` by "pairs"),
+    or by its own name where it follows no collection (`{action}`)."""
+    import io
+
+    from django.test import TestCase
+
+    from curation import services as curation_services
+    from curation.models import Label
+    from lineage.models import Activity
+    from mastering import services
+    from mastering.models import Attribute, IngestBatch, Job, Membership
+    from mastering.services import entities as entity_services
+
+    entity_type, source = trained_entity_type(16)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # tests run Celery eagerly
+        services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
+    job = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER).latest("pk")
+    entity = Membership.objects.filter(entity_type=entity_type).select_related("entity").first().entity
+    override = entity_services.override_value(entity=entity, attribute=Attribute.objects.get(entity_type=entity_type, name="city"),
+                                              value="=cambridge", user=user, reason="moved")
+    batch = services.receive_table(source=source, stream=io.BytesIO(b"id,first,last,city\nq1,ada,byron,london\n,no,key,\n"),
+                                   file_name="partial.csv", user=user, channel=IngestBatch.Channel.API, partial=True,
+                                   background=False)
+    pair = curation_services.claim_next_pair(curator=user, entity_type=entity_type)
+    label = Label.objects.filter(pair__entity_type=entity_type).latest("pk")
+    return {
+        "entity-types": entity_type.slug, "sources": source.slug, "mappings": source.slug,
+        "records": source.records.order_by("key").first().key,
+        "pairs": str(pair.pk if pair else label.pair_id), "labels": str(label.pk), "batches": str(batch.pk),
+        "jobs": str(job.pk), "activities": str(Activity.objects.latest("pk").pk), "entities": str(entity.pk),
+        "attributes": "city", "overrides": str(override.pk), "action": "pin",
+    }
+
+
+def fill_path(path: str, world: dict[str, str]) -> str:
+    """An API path template (`/api/pairs/{id}/answer/`) with the values `api_world` returned."""
+    import re
+
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        name = re.fullmatch(r"\{(\w+)\}", part)
+        if name:
+            parts[index] = world.get(parts[index - 1]) or world[name[1]]
+    return "/".join(parts)

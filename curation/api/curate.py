@@ -3,8 +3,9 @@
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,8 @@ from mastering import selectors as mastering_selectors
 from mastering.api.serializers import EntityDetailSerializer
 from mastering.models import Attribute, Entity, EntityType, RunChange, SourceRecord, ValueOverride
 from mastering.services import entities as entity_services
+from steward.api.lists import list_response
+from steward.api.pagination import StandardPagination
 from steward.api.permissions import has_capability
 from steward.errors import InvalidInput
 
@@ -53,7 +56,7 @@ class ThresholdInput(serializers.Serializer):
 
 class RunChangeSerializer(serializers.ModelSerializer):
     by = serializers.SerializerMethodField()
-    reason = serializers.CharField(source="edit.reason", default=None)
+    reason = serializers.CharField(source="edit.reason", default=None, allow_null=True)
 
     class Meta:
         model = RunChange
@@ -66,6 +69,33 @@ class RunChangeSerializer(serializers.ModelSerializer):
         if change.job_id:
             return f"run #{change.job_id}"
         return None
+
+
+class SplitResultSerializer(serializers.Serializer):
+    entity = EntityDetailSerializer()
+    split_into = EntityDetailSerializer()
+
+
+class PastStateSerializer(serializers.Serializer):
+    change = RunChangeSerializer()
+    members = serializers.ListField(child=serializers.CharField())
+    golden = serializers.DictField()
+    members_in_since = serializers.ListField(child=serializers.CharField())
+    members_out_since = serializers.ListField(child=serializers.CharField())
+    values_changed_since = serializers.ListField(child=serializers.CharField())
+    changes_since = RunChangeSerializer(many=True)
+
+
+class RunChangePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RunChangeSerializer(many=True)
+
+
+class RunChangesPageSerializer(RunChangePageSerializer):
+    job = serializers.IntegerField(allow_null=True, help_text="The run; by default the last mastering run.")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Changes of each kind in the run, whatever `kind` asks.")
 
 
 def _entity(slug: str, entity_id) -> Entity:
@@ -96,11 +126,12 @@ class EntityEditView(APIView):
     permission_classes = [has_capability("curate")]
     inputs = {"split": SplitInput, "move": MoveInput, "merge": MergeInput, "pin": EditInput, "unpin": EditInput}
 
-    @extend_schema(request=SplitInput, responses=EntityDetailSerializer, parameters=[
+    @extend_schema(request=SplitInput, responses={200: EntityDetailSerializer, 201: SplitResultSerializer}, parameters=[
         OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["split", "move", "merge", "pin", "unpin"])])
     def post(self, request: Request, slug: str, pk, action: str) -> Response:
+        """split answers 201 with both entities; move, merge, pin and unpin answer 200 with the entity kept."""
         if action not in self.inputs:
-            return Response({"detail": f"Unknown edit {action!r}."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound(f"Unknown edit {action!r}.")
         entity = _entity(slug, pk)
         payload = self.inputs[action](data=request.data)
         payload.is_valid(raise_exception=True)
@@ -143,7 +174,7 @@ class OverrideDetailView(APIView):
 
     permission_classes = [has_capability("curate")]
 
-    @extend_schema(request=None, responses=EntityDetailSerializer)
+    @extend_schema(request=None, responses={200: EntityDetailSerializer})
     def delete(self, request: Request, override_id: int) -> Response:
         override = get_object_or_404(ValueOverride.objects.select_related("entity__entity_type", "attribute"), pk=override_id)
         entity_services.remove_override(override=override, user=request.user)
@@ -151,18 +182,21 @@ class OverrideDetailView(APIView):
 
 
 class HistoryView(APIView):
-    """An entity's timeline; with ?change=ID its state right after that change and the difference to now."""
+    """An entity's timeline, newest first; with ?change=ID its state right after that change and the difference to now."""
 
-    @extend_schema(parameters=[OpenApiParameter("change", int)], responses=RunChangeSerializer(many=True))
+    pagination_class = StandardPagination
+
+    @extend_schema(parameters=[OpenApiParameter("change", int), OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                   responses=PolymorphicProxySerializer("EntityHistory", [RunChangePageSerializer, PastStateSerializer], None))
     def get(self, request: Request, slug: str, pk) -> Response:
         entity = _entity(slug, pk)
         change_id = request.query_params.get("change")
         if not change_id:
-            return Response(RunChangeSerializer(history.timeline(entity), many=True).data)
+            return list_response(request, history.timeline(entity), view=self, serializer_class=RunChangeSerializer)
         try:
             past = history.state_after(entity, int(change_id))
         except (RunChange.DoesNotExist, ValueError):
-            return Response({"detail": "That change is not in this entity's history."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("That change is not in this entity's history.") from None
         names = history.describe_records(past.members | set(past.members_in))
         return Response({
             "change": RunChangeSerializer(past.change).data, "members": sorted(names[r] for r in past.members if r in names),
@@ -175,7 +209,11 @@ class HistoryView(APIView):
 class ChangesView(APIView):
     """What a run changed across all entities (default: the last run), with counts per kind."""
 
-    @extend_schema(parameters=[OpenApiParameter("job", int), OpenApiParameter("kind", str)], responses=RunChangeSerializer(many=True))
+    pagination_class = StandardPagination
+    csv_list = True  # ?format=csv streams the changes (without the counts)
+
+    @extend_schema(parameters=[OpenApiParameter("job", int), OpenApiParameter("kind", str), OpenApiParameter("page", int),
+                               OpenApiParameter("page_size", int)], responses=RunChangesPageSerializer)
     def get(self, request: Request, slug: str) -> Response:
         entity_type = get_object_or_404(EntityType, slug=slug)
         job_id = request.query_params.get("job", "")
@@ -184,8 +222,7 @@ class ChangesView(APIView):
         job_id = int(job_id) if job_id else getattr(mastering_selectors.last_master_job(entity_type=entity_type), "pk", None)
         changes, counts = mastering_selectors.run_changes(entity_type=entity_type, job_id=job_id,
                                                           kind=request.query_params.get("kind", ""))
-        return Response({"job": job_id, "counts": counts,
-                         "results": RunChangeSerializer(changes[:1000], many=True).data})
+        return list_response(request, changes, view=self, serializer_class=RunChangeSerializer, extra={"job": job_id, "counts": counts})
 
 
 class RuleView(APIView):

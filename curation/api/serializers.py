@@ -39,7 +39,7 @@ class LabelSerializer(serializers.ModelSerializer):
     curator = serializers.CharField(source="curator.username", read_only=True)
     left = serializers.SerializerMethodField()
     right = serializers.SerializerMethodField()
-    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True)
+    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True, allow_null=True)
     entity_type = serializers.CharField(source="pair.entity_type.slug", read_only=True)
 
     class Meta:

@@ -3,9 +3,11 @@ import io
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +23,9 @@ from curation.queue_state import next_for
 from mastering.models import EntityType
 from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.lists import list_response
+from steward.api.schema import ErrorSerializer
+from steward.api.metadata import ActionInputsMixin, NoInput
 from steward.api.pagination import StandardPagination
 from steward.api.permissions import has_capability
 from steward.api_router import router
@@ -59,10 +64,11 @@ class QueueUndoView(APIView):
         return Response(pair_as_dict(present_pair(pair)))
 
 
-class PairViewSet(viewsets.GenericViewSet):
+class PairViewSet(ActionInputsMixin, viewsets.GenericViewSet):
     """Answer, skip or adjudicate candidate pairs."""
 
     queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source")
+    action_inputs = {"answer": serializers.AnswerInput, "skip": NoInput, "adjudicate": serializers.AdjudicateInput}
 
     def get_permissions(self):
         capability = "adjudicate" if self.action in {"adjudicate", "disputed"} else "label"
@@ -112,6 +118,12 @@ class LabelListView(GenericAPIView):
             return [has_capability("label")()]
         return super().get_permissions()
 
+    def get_serializer_class(self):
+        if self.request is not None and self.request.method == "POST":
+            return serializers.LabelImportRowSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(responses=serializers.LabelSerializer(many=True))
     def get(self, request: Request, slug: str):
         labels = self.filter_queryset(self.get_queryset())
         if wants_csv(request):
@@ -120,14 +132,15 @@ class LabelListView(GenericAPIView):
                      "origin": l.origin, "curator": l.curator.username, "seconds_spent": l.seconds_spent,
                      "model_version": l.model.version if l.model else None, "created_at": l.created_at.isoformat(),
                      "revoked_at": l.revoked_at.isoformat() if l.revoked_at else None} for l in labels.iterator(chunk_size=2000))
-            return stream_csv(rows, header=None, file_name=f"{slug}-labels.csv")
+            return stream_csv(rows, header=LABEL_CSV_COLUMNS, file_name=f"{slug}-labels.csv")
         page = self.paginate_queryset(labels)
         return self.get_paginated_response(serializers.LabelSerializer(page, many=True).data)
 
     @extend_schema(
         request={"application/json": serializers.LabelImportRowSerializer(many=True),
                  "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
-        responses={201: OpenApiResponse(description="{imported: n}")},
+        responses={201: inline_serializer("LabelImport", {"imported": drf_serializers.IntegerField()}),
+                   413: OpenApiResponse(ErrorSerializer, description="Larger than 20 MB.")},
     )
     def post(self, request: Request, slug: str) -> Response:
         """Import labels: a JSON list of {left: {source, key}, right: {source, key}, answer}, or a CSV file
@@ -144,6 +157,8 @@ class LabelListView(GenericAPIView):
 
 
 LABEL_FILE_LIMIT = 20 * 1024 * 1024
+LABEL_CSV_COLUMNS = ["id", "left_source", "left_key", "right_source", "right_key", "answer", "origin", "curator", "seconds_spent",
+                     "model_version", "created_at", "revoked_at"]
 
 
 def csv_label_rows(upload) -> list[dict]:
@@ -162,10 +177,11 @@ def csv_label_rows(upload) -> list[dict]:
         raise InvalidInput("The label file must be UTF-8 CSV.") from None
 
 
-class LabelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LabelViewSet(ActionInputsMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """One label; revoke it to stop training on it (it is kept for the record)."""
 
     serializer_class = serializers.LabelSerializer
+    action_inputs = {"revoke": serializers.RevokeInput}
 
     def get_queryset(self) -> QuerySet[Label]:
         return selectors.list_labels()
@@ -175,7 +191,7 @@ class LabelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         label = self.get_object()
         if label.curator_id != request.user.pk and not request.user.has_perm("accounts.adjudicate"):
-            return Response({"detail": "Only its curator or a steward can revoke a label."}, status=status.HTTP_403_FORBIDDEN)
+            raise PermissionDenied("Only its curator or a steward can revoke a label.")
         payload = serializers.RevokeInput(data=request.data)
         payload.is_valid(raise_exception=True)
         label = services.revoke_label(label=label, by=request.user, reason=payload.validated_data["reason"])
@@ -186,11 +202,13 @@ class DisputedPairsView(APIView):
     """Pairs whose curators disagree, waiting for a steward."""
 
     permission_classes = [has_capability("adjudicate")]
+    pagination_class = StandardPagination
 
     @extend_schema(responses=serializers.DisputedPairSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        pairs = selectors.disputed_pairs(entity_type=_entity_type(slug))[:500]
-        return Response(serializers.DisputedPairSerializer(pairs, many=True).data)
+        pairs = selectors.disputed_pairs(entity_type=_entity_type(slug)).order_by("pk")
+        return list_response(request, pairs, view=self, serializer_class=serializers.DisputedPairSerializer,
+                             file_name=f"{slug}-disputes.csv")
 
 
 router.register("pairs", PairViewSet, basename="pair")

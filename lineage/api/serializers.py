@@ -15,7 +15,7 @@ class ActivityObjectSerializer(serializers.ModelSerializer):
 
 
 class ActivitySerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
+    user = serializers.CharField(source="user.username", default=None, read_only=True, allow_null=True)
     actor = serializers.SerializerMethodField()
     objects = ActivityObjectSerializer(source="links", many=True, read_only=True)
 

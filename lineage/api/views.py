@@ -5,10 +5,11 @@ from lineage import selectors
 from lineage.api.serializers import ActivitySerializer
 from lineage.filters import ActivityFilter
 from lineage.models import Activity
+from steward.api.lists import StreamingCSVListMixin
 from steward.api_router import router
 
 
-class ActivityViewSet(viewsets.ReadOnlyModelViewSet):
+class ActivityViewSet(StreamingCSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Activities: who or what did what, with inputs and outputs."""
 
     serializer_class = ActivitySerializer

@@ -22,8 +22,8 @@ class SourceFieldSerializer(serializers.ModelSerializer):
 
 class SourceSerializer(serializers.ModelSerializer):
     fields = SourceFieldSerializer(many=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    record_count = serializers.IntegerField(read_only=True, default=None)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    record_count = serializers.IntegerField(read_only=True, default=None, allow_null=True)
     missing_values = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50,
         help_text="Cell values stored as missing (empty), matched on the whole trimmed cell, ignoring case. "
@@ -65,7 +65,7 @@ class ProblemSerializer(serializers.Serializer):
 
 class IngestBatchSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     counts = CountsSerializer(read_only=True)
     problems = ProblemSerializer(many=True, read_only=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:batch-detail")
@@ -146,8 +146,8 @@ class MatchModelSerializer(serializers.ModelSerializer):
 
 class JobSerializer(serializers.ModelSerializer):
     entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    model_version = serializers.IntegerField(source="model.version", default=None, read_only=True, allow_null=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:job-detail")
 
     class Meta:
@@ -178,8 +178,8 @@ class MemberRefSerializer(serializers.Serializer):
 class EntitySerializer(serializers.ModelSerializer):
     golden = serializers.DictField()
     members = serializers.SerializerMethodField()
-    model_version = serializers.IntegerField(source="changed_job.model.version", default=None, read_only=True)
-    job_id = serializers.IntegerField(source="changed_job_id", read_only=True)
+    model_version = serializers.IntegerField(source="changed_job.model.version", default=None, read_only=True, allow_null=True)
+    job_id = serializers.IntegerField(source="changed_job_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Entity
@@ -206,7 +206,7 @@ class MembershipSerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="record.source.slug")
     key = serializers.CharField(source="record.key")
     job_id = serializers.IntegerField(allow_null=True)
-    model_version = serializers.IntegerField(source="job.model.version", default=None)
+    model_version = serializers.IntegerField(source="job.model.version", default=None, allow_null=True)
 
     class Meta:
         model = Membership

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -18,11 +19,16 @@ from mastering.api.uploads import RawTableParser, incoming_table, refuse_if_too_
 from mastering.filters import EntityFilter, IngestBatchFilter, MembershipFilter, SourceFilter, SourceRecordFilter
 from mastering.models import Entity, EntityType, IngestBatch, Job, Membership, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
+from steward.api.lists import StreamingCSVListMixin, csv_columns, list_response
+from steward.api.metadata import ActionInputsMixin, NoInput
+from steward.api.pagination import StandardPagination
+from steward.api.schema import ErrorSerializer
 from steward.api.permissions import IsAdminOrReadOnly, has_capability
 from steward.api_router import router
+from steward.errors import InvalidInput
 
 
-class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class SourceViewSet(StreamingCSVListMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Sources and their fields. Anyone signed in reads; admins create and change them."""
 
     lookup_field = "slug"
@@ -52,6 +58,7 @@ class SourceBatchesView(APIView):
     """Tables in: POST a CSV file (multipart `file` or a text/csv body), a JSON array, or JSON lines."""
 
     parser_classes = [MultiPartParser, RawTableParser]
+    pagination_class = StandardPagination
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -59,14 +66,17 @@ class SourceBatchesView(APIView):
         return super().get_permissions()
 
     @extend_schema(
-        parameters=[serializers.BatchInput(partial=True)],
+        parameters=[OpenApiParameter("status", str, enum=IngestBatch.Status.values, many=True),
+                    OpenApiParameter("channel", str, enum=IngestBatch.Channel.values, many=True),
+                    OpenApiParameter("mode", str, enum=IngestBatch.Mode.values)],
         responses={200: serializers.IngestBatchSerializer(many=True)},
     )
     def get(self, request: Request, slug: str) -> Response:
         source = get_object_or_404(Source, slug=slug)
         services.fail_dead_batches(source=source)
-        batches = IngestBatchFilter(request.query_params, queryset=selectors.list_batches(source=source)).qs[:100]
-        return Response(serializers.IngestBatchSerializer(batches, many=True, context={"request": request}).data)
+        batches = IngestBatchFilter(request.query_params, queryset=selectors.list_batches(source=source)).qs
+        return list_response(request, batches, view=self, serializer_class=serializers.IngestBatchSerializer,
+                             file_name=f"{source.slug}-batches.csv")
 
     @extend_schema(
         request={"multipart/form-data": serializers.BatchInput, "application/json": OpenApiTypes.OBJECT,
@@ -78,8 +88,10 @@ class SourceBatchesView(APIView):
         responses={
             201: serializers.IngestBatchSerializer,
             202: OpenApiResponse(serializers.IngestBatchSerializer, description="Large table: ingesting in the background; poll its url."),
-            400: OpenApiResponse(serializers.IngestBatchSerializer, description="Rejected: `detail` and every problem."),
-            413: OpenApiResponse(description="Larger than the upload limit."),
+            400: OpenApiResponse(ErrorSerializer, description="Rejected: `detail`, every problem, and the batch's fields "
+                                                               "when the table was read."),
+            413: OpenApiResponse(ErrorSerializer, description="Larger than the upload limit."),
+            503: OpenApiResponse(ErrorSerializer, description="The source is busy with another batch; try again after Retry-After."),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -111,7 +123,7 @@ def _form_options(request: Request) -> dict:
     return {}
 
 
-class IngestBatchViewSet(viewsets.ReadOnlyModelViewSet):
+class IngestBatchViewSet(StreamingCSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Batches received, with counts, progress and problems."""
 
     serializer_class = serializers.IngestBatchSerializer
@@ -125,14 +137,13 @@ class IngestBatchViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[IngestBatch]:
         return selectors.list_batches()
 
-    @extend_schema(responses=serializers.ProblemSerializer(many=True))
+    @extend_schema(responses=serializers.ProblemSerializer(many=True), filters=False)
     @action(detail=True)
     def problems(self, request: Request, pk: str | None = None):
         """Every stored problem of the batch (CSV with ?format=csv)."""
         batch = self.get_object()
-        if wants_csv(request):
-            return stream_csv(batch.problems, header=["row", "column", "value", "reason"], file_name=f"batch-{batch.pk}-problems.csv")
-        return Response(batch.problems)
+        return list_response(request, batch.problems, view=self, row=dict, columns=["row", "column", "value", "reason"],
+                             file_name=f"batch-{batch.pk}-problems.csv")
 
 
 class SourceRecordViewSet(viewsets.ReadOnlyModelViewSet):
@@ -166,7 +177,10 @@ class SourceRecordViewSet(viewsets.ReadOnlyModelViewSet):
             return stream_csv(rows, header=["key", "version", "retired", "updated_at", *names], file_name=f"{source.slug}-records.csv")
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=serializers.RecordInput, responses={200: serializers.SourceRecordSerializer})
+    @extend_schema(request=serializers.RecordInput, responses={
+        200: serializers.SourceRecordSerializer,
+        503: OpenApiResponse(ErrorSerializer, description="The source is busy with a batch; try again after Retry-After."),
+    })
     def update(self, request: Request, *args, **kwargs) -> Response:
         """Upsert one record (streaming ingest); returns it with its version."""
         payload = serializers.RecordInput(data=request.data)
@@ -182,11 +196,12 @@ router.register("batches", IngestBatchViewSet, basename="batch")
 router.register(r"sources/(?P<slug>[-\w]+)/records", SourceRecordViewSet, basename="source-record")
 
 
-class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class EntityTypeViewSet(ActionInputsMixin, StreamingCSVListMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Entity types with attributes and mappings. Admins create them; everyone signed in reads."""
 
     lookup_field = "slug"
     serializer_class = serializers.EntityTypeSerializer
+    action_inputs = {"jobs": serializers.StartJobInput, "set_mappings": serializers.MappingSerializer}
     permission_classes = [IsAdminOrReadOnly]
 
     def get_queryset(self) -> QuerySet[EntityType]:
@@ -195,23 +210,25 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.instance = services.create_entity_type(actor=self.request.user, **serializer.validated_data)
 
-    @extend_schema(responses=serializers.MatchModelSerializer(many=True))
+    @extend_schema(responses=serializers.MatchModelSerializer(many=True), filters=False)
     @action(detail=True)
     def models(self, request: Request, slug: str | None = None) -> Response:
         """Model versions with their label counts and estimated quality, newest first."""
         models = self.get_object().models.order_by("-version")
-        return Response(serializers.MatchModelSerializer(models, many=True).data)
+        return list_response(request, models, view=self, serializer_class=serializers.MatchModelSerializer,
+                             file_name=f"{slug}-models.csv")
 
-    @extend_schema(request=serializers.StartJobInput, responses={202: serializers.JobSerializer, 200: serializers.JobSerializer(many=True)})
+    @extend_schema(methods=["GET"], responses=serializers.JobSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], request=serializers.StartJobInput, responses={202: serializers.JobSerializer})
     @action(detail=True, methods=["get", "post"], permission_classes=[IsAuthenticated])
     def jobs(self, request: Request, slug: str | None = None) -> Response:
-        """POST {kind: train|master|golden} starts a job (202; poll its url). GET lists recent jobs."""
+        """POST {kind: train|master|golden} starts a job (202; poll its url). GET lists its jobs, newest first."""
         entity_type = self.get_object()
         if request.method == "GET":
-            jobs = selectors.list_jobs().filter(entity_type=entity_type)[:100]
-            return Response(serializers.JobSerializer(jobs, many=True, context={"request": request}).data)
+            jobs = selectors.list_jobs().filter(entity_type=entity_type)
+            return list_response(request, jobs, view=self, serializer_class=serializers.JobSerializer, file_name=f"{slug}-jobs.csv")
         if not request.user.has_perm("accounts.run_jobs"):
-            return Response({"detail": "Your role does not allow starting jobs."}, status=status.HTTP_403_FORBIDDEN)
+            raise PermissionDenied("Your role does not allow starting jobs.")
         payload = serializers.StartJobInput(data=request.data)
         payload.is_valid(raise_exception=True)
         job = services.start_job(entity_type=entity_type, kind=payload.validated_data["kind"], user=request.user,
@@ -219,18 +236,23 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         job.refresh_from_db()
         return Response(serializers.JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(parameters=[OpenApiParameter("source", str, required=True)], responses=serializers.MappingProposalSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("source", str, required=True)], responses=serializers.MappingProposalSerializer(many=True),
+                   filters=False)
     @action(detail=True, url_path="mappings/propose")
     def propose_mappings(self, request: Request, slug: str | None = None) -> Response:
         """Proposed field → attribute mappings for a source, by name similarity and shared values."""
         source = get_object_or_404(Source, slug=request.query_params.get("source", ""))
-        return Response(services.propose_mappings(entity_type=self.get_object(), source=source))
+        proposals = services.propose_mappings(entity_type=self.get_object(), source=source)
+        return list_response(request, proposals, view=self, row=dict, columns=csv_columns(serializers.MappingProposalSerializer()),
+                             file_name=f"{slug}-{source.slug}-proposals.csv")
 
     @extend_schema(request=serializers.MappingSerializer(many=True), responses=serializers.EntityTypeSerializer)
     @action(detail=True, methods=["put"], url_path=r"mappings/(?P<source>[-\w]+)", permission_classes=[has_capability("configure")])
     def set_mappings(self, request: Request, slug: str | None = None, source: str | None = None) -> Response:
         """Replace how one source's fields feed the attributes."""
         entity_type = self.get_object()
+        if not isinstance(request.data, list) or not all(isinstance(row, dict) for row in request.data):
+            raise InvalidInput("Send a JSON array of mappings: [{field, attribute, transforms}].")
         payload = serializers.MappingSerializer(data=[{**row, "source": source} for row in request.data], many=True)
         payload.is_valid(raise_exception=True)
         services.set_mappings(entity_type=entity_type, source=get_object_or_404(Source, slug=source),
@@ -238,10 +260,11 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(serializers.EntityTypeSerializer(selectors.list_entity_types().get(pk=entity_type.pk)).data)
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(ActionInputsMixin, StreamingCSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Jobs with live progress, counts, stage timings and errors."""
 
     serializer_class = serializers.JobSerializer
+    action_inputs = {"cancel": NoInput}
     filterset_fields = ["kind", "status"]
     ordering_fields = ["created_at", "id"]
 

@@ -2,6 +2,7 @@
 
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -19,16 +20,22 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
-    """Map service errors to 4xx (Busy and lock timeouts to 503) and give validation errors a one-line `detail`."""
+    """Map service errors to 4xx (Busy and lock timeouts to 503) and give validation errors a one-line `detail`;
+    errors are always JSON."""
     exc = busy_from_lock_timeout(exc) or exc
     if isinstance(exc, ServiceError):
         body = {"detail": exc.message}
         if exc.problems:
             body["problems"] = exc.problems
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
-        return Response(body, status=exc.status_code, headers=headers)
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, ValidationError):
-        response.data = {"detail": _first_message(exc.detail), "problems": exc.detail}
-        response.status_code = status.HTTP_400_BAD_REQUEST
+        response = Response(body, status=exc.status_code, headers=headers)
+    else:
+        response = drf_exception_handler(exc, context)
+        if response is not None and isinstance(exc, ValidationError):
+            response.data = {"detail": _first_message(exc.detail), "problems": exc.detail}
+            response.status_code = status.HTTP_400_BAD_REQUEST
+    request = context.get("request")
+    if response is not None and getattr(getattr(request, "accepted_renderer", None), "format", None) == "csv":
+        # A CSV download that fails says why in JSON, not as a one-row table.
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
     return response

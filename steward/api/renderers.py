@@ -57,8 +57,18 @@ def csv_lines(rows: Iterable[dict], header: list[str] | None = None) -> Iterator
         if header is None:
             header = list(flat)
             writer.writerow(header)
-        writer.writerow([_cell(flat.get(column)) for column in header])
+        writer.writerow([_cell(flat[column] if column in flat else _lookup(row, column)) for column in header])
         yield flush()
+
+
+def _lookup(row: dict, column: str) -> object:
+    """A named column's value: an object the header keeps in one cell (parameters) is one JSON cell."""
+    value: object = row
+    for part in column.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 class SafeCSVRenderer(BaseRenderer):

@@ -122,7 +122,7 @@ def test_entity_type_api_creates_with_mappings(api_for, admin_user, setup):
     }, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["mapped"] == [{"source": source.slug, "field": "last", "attribute": "surname", "transforms": ["lowercase"]}]
-    proposals = api_for(admin_user).get(f"/api/entity-types/contact/mappings/propose/?source={source.slug}").json()
+    proposals = api_for(admin_user).get(f"/api/entity-types/contact/mappings/propose/?source={source.slug}").json()["results"]
     assert {"field": "last", "attribute": "surname"}.items() <= proposals[0].items()
 
 

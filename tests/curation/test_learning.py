@@ -72,7 +72,7 @@ def test_train_job_from_the_api_records_a_model_with_quality(api_for, curator, s
     assert response.status_code == 202
     job = api.get(response.json()["url"]).json()
     assert job["status"] == "done" and job["model_version"] == 1
-    models = api.get(f"/api/entity-types/{entity_type.slug}/models/").json()
+    models = api.get(f"/api/entity-types/{entity_type.slug}/models/").json()["results"]
     assert models[0]["label_count"] == 16 and models[0]["precision"] is not None and models[0]["active"]
 
 

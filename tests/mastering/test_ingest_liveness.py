@@ -55,7 +55,7 @@ def test_a_dead_batch_shows_as_failed_on_its_page_and_over_the_api(notes, client
     assert page.status_code == 200 and "stopped" in page.content.decode()
 
     again = running_batch(notes, silent_for=STALE_AFTER * 3)
-    listed = api_for(steward).get(f"/api/sources/{notes.slug}/batches/").json()
+    listed = api_for(steward).get(f"/api/sources/{notes.slug}/batches/").json()["results"]
     assert {row["id"]: row["status"] for row in listed}[again.pk] == "failed"
 
 
