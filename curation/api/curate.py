@@ -18,10 +18,11 @@ from mastering.api.serializers import EntityDetailSerializer
 from mastering.models import Attribute, Entity, EntityType, RunChange, SourceRecord, ValueOverride
 from mastering.services import entities as entity_services
 from steward.api.permissions import has_capability
+from steward.api.serializers import StrictModelSerializer, StrictSerializer
 from steward.errors import InvalidInput
 
 
-class EditInput(serializers.Serializer):
+class EditInput(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -43,15 +44,15 @@ class OverrideInput(EditInput):
     value = serializers.CharField(allow_blank=True, max_length=10_000)
 
 
-class RuleInput(serializers.Serializer):
+class RuleInput(StrictSerializer):
     rule = serializers.ChoiceField(choices=Attribute.Rule.choices)
 
 
-class ThresholdInput(serializers.Serializer):
+class ThresholdInput(StrictSerializer):
     threshold = serializers.FloatField(min_value=0.01, max_value=0.99)
 
 
-class RunChangeSerializer(serializers.ModelSerializer):
+class RunChangeSerializer(StrictModelSerializer):
     by = serializers.SerializerMethodField()
     reason = serializers.CharField(source="edit.reason", default=None)
 
