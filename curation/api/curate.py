@@ -192,8 +192,9 @@ class ChangesView(APIView):
 class RuleView(APIView):
     """GET ?rule=… previews a survivorship rule change; POST {rule} applies it and recomputes golden records in a job."""
 
-    # A preview recomputes every golden record of the type, so it is for those who may change rules.
-    permission_classes = [has_capability("edit_rules")]
+    def get_permissions(self):
+        # Anyone signed in may read a preview (it changes nothing); applying a rule needs edit_rules.
+        return [has_capability("edit_rules")()] if self.request.method == "POST" else super().get_permissions()
 
     @extend_schema(parameters=[OpenApiParameter("rule", str, required=True)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, slug: str, attribute: str) -> Response:
