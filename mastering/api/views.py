@@ -20,6 +20,7 @@ from mastering.models import Entity, EntityType, IngestBatch, Job, Membership, S
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.permissions import IsAdminOrReadOnly, has_capability
 from steward.api_router import router
+from steward.errors import InvalidInput, NotFound
 
 
 class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -223,8 +224,14 @@ class EntityTypeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, url_path="mappings/propose")
     def propose_mappings(self, request: Request, slug: str | None = None) -> Response:
         """Proposed field → attribute mappings for a source, by name similarity and shared values."""
-        source = get_object_or_404(Source, slug=request.query_params.get("source", ""))
-        return Response(services.propose_mappings(entity_type=self.get_object(), source=source))
+        entity_type = self.get_object()
+        slug = request.query_params.get("source", "").strip()
+        if not slug:
+            raise InvalidInput("Give the source to propose mappings for: ?source=<source slug>.")
+        source = Source.objects.filter(slug=slug).first()
+        if source is None:
+            raise NotFound(f"No source {slug!r}.")
+        return Response(services.propose_mappings(entity_type=entity_type, source=source))
 
     @extend_schema(request=serializers.MappingSerializer(many=True), responses=serializers.EntityTypeSerializer)
     @action(detail=True, methods=["put"], url_path=r"mappings/(?P<source>[-\w]+)", permission_classes=[has_capability("configure")])
