@@ -6,6 +6,7 @@ one address. It is not an axes lockout parameter because axes resets every match
 parameter on a successful sign-in: the sprayer's own account would wipe the address count.
 """
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -27,9 +28,17 @@ def client_address(request: HttpRequest) -> str | None:
     if proxies:
         # Each proxy appends the address it was connected from; entries left of ours are the client's word.
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
+        if len(forwarded) >= proxies and _is_address(forwarded[-proxies]):
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False  # too few proxies configured: that entry is the client's word, and not even an address
+    return True
 
 
 def _recent_address_attempts(address: str | None):

@@ -88,3 +88,12 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(client, busines
     welcomed = client.post(reverse("login"), {"username": business_user.username, "password": PASSWORD},
                            REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"{SPRAYER}, {NEIGHBOUR}")
     assert welcomed.status_code == 302  # the client's address is the one the proxy saw, not what it was told
+
+
+def test_a_forwarded_address_that_is_not_one_falls_back_to_the_peer(rf, settings):
+    from accounts.lockout import client_address
+
+    settings.STEWARD_TRUSTED_PROXIES = 2
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip, 10.0.0.1")) == "10.0.0.2"
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"{SPRAYER}, 10.0.0.1")) == SPRAYER
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.0.0.1")) == "10.0.0.2"
