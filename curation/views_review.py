@@ -158,8 +158,9 @@ def review_list(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def rules(request: HttpRequest, slug: str) -> HttpResponse:  # previews need edit_rules: they recompute every golden record
-    """Survivorship rules per attribute: preview how many golden values a change would alter, then apply it."""
+def rules(request: HttpRequest, slug: str) -> HttpResponse:
+    """Survivorship rules per attribute: anyone previews how many golden values a change would alter (GET);
+    those who may edit rules apply it (POST)."""
     entity_type = get_object_or_404(EntityType, slug=slug)
     preview = None
     if request.method == "POST":
@@ -173,6 +174,13 @@ def rules(request: HttpRequest, slug: str) -> HttpResponse:  # previews need edi
                 messages.success(request, f"{attribute.name} now uses {rule}; golden records are being recomputed.")
                 return redirect(job.get_absolute_url())
             preview = entity_services.preview_rule_change(entity_type=entity_type, attribute=attribute, rule=rule)
+        except ServiceError as exc:
+            messages.warning(request, exc.message)
+    elif "attribute" in request.GET:
+        attribute = get_object_or_404(Attribute, entity_type=entity_type, name=request.GET["attribute"])
+        try:
+            preview = entity_services.preview_rule_change(entity_type=entity_type, attribute=attribute,
+                                                          rule=request.GET.get("rule", ""))
         except ServiceError as exc:
             messages.warning(request, exc.message)
     return render(request, "curation/rules.html", {"entity_type": entity_type, "attributes": entity_type.attributes.all(),

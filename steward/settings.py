@@ -262,12 +262,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Login lockout (django-axes).
+# --- Login lockout (django-axes, extended in accounts/lockout.py).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+# Failed sign-ins from one address over all usernames (password spraying) before it is locked out.
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+# Reverse proxies in front that append X-Forwarded-For; 0 trusts only REMOTE_ADDR. Behind a proxy, set it:
+# otherwise every client shares the proxy's address and one sprayer locks everybody out.
+STEWARD_TRUSTED_PROXIES = env_int("STEWARD_TRUSTED_PROXIES", 0)
 
 # --- Content-Security-Policy: no inline script, nothing from other origins.
 CONTENT_SECURITY_POLICY = {

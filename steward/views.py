@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from lineage.selectors import list_activities
@@ -29,3 +30,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": health.check_database(connection), "broker": health.check_broker()}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+@login_not_required
+@cache_control(max_age=86_400, public=True)
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico where a page names no icon (JSON, files): send them to the SVG one."""
+    # Temporary, not permanent: after collectstatic the icon's URL carries a hash that changes with it.
+    return HttpResponseRedirect(static("favicon.svg"))

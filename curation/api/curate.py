@@ -21,10 +21,11 @@ from mastering.services import entities as entity_services
 from steward.api.lists import list_response
 from steward.api.pagination import StandardPagination
 from steward.api.permissions import has_capability
+from steward.api.serializers import StrictModelSerializer, StrictSerializer
 from steward.errors import InvalidInput
 
 
-class EditInput(serializers.Serializer):
+class EditInput(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -46,15 +47,15 @@ class OverrideInput(EditInput):
     value = serializers.CharField(allow_blank=True, max_length=10_000)
 
 
-class RuleInput(serializers.Serializer):
+class RuleInput(StrictSerializer):
     rule = serializers.ChoiceField(choices=Attribute.Rule.choices)
 
 
-class ThresholdInput(serializers.Serializer):
+class ThresholdInput(StrictSerializer):
     threshold = serializers.FloatField(min_value=0.01, max_value=0.99)
 
 
-class RunChangeSerializer(serializers.ModelSerializer):
+class RunChangeSerializer(StrictModelSerializer):
     by = serializers.SerializerMethodField()
     reason = serializers.CharField(source="edit.reason", default=None, allow_null=True)
 
@@ -228,8 +229,9 @@ class ChangesView(APIView):
 class RuleView(APIView):
     """GET ?rule=… previews a survivorship rule change; POST {rule} applies it and recomputes golden records in a job."""
 
-    # A preview recomputes every golden record of the type, so it is for those who may change rules.
-    permission_classes = [has_capability("edit_rules")]
+    def get_permissions(self):
+        # Anyone signed in may read a preview (it changes nothing); applying a rule needs edit_rules.
+        return [has_capability("edit_rules")()] if self.request.method == "POST" else super().get_permissions()
 
     @extend_schema(parameters=[OpenApiParameter("rule", str, required=True)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, slug: str, attribute: str) -> Response:

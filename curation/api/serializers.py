@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from curation.models import CandidatePair, Label
+from steward.api.serializers import StrictModelSerializer, StrictSerializer
 
 
-class RecordRefSerializer(serializers.Serializer):
+class RecordRefSerializer(StrictSerializer):
     source = serializers.CharField()
     key = serializers.CharField()
 
@@ -12,7 +13,7 @@ class RecordSideSerializer(RecordRefSerializer):
     data = serializers.DictField()
 
 
-class PairAttributeSerializer(serializers.Serializer):
+class PairAttributeSerializer(StrictSerializer):
     name = serializers.CharField()
     left = serializers.CharField(allow_null=True)
     right = serializers.CharField(allow_null=True)
@@ -20,7 +21,7 @@ class PairAttributeSerializer(serializers.Serializer):
     contribution = serializers.FloatField(allow_null=True, help_text="Log-odds this attribute adds; null when blind.")
 
 
-class QueuePairSerializer(serializers.Serializer):
+class QueuePairSerializer(StrictSerializer):
     id = serializers.IntegerField()
     left = RecordSideSerializer()
     right = RecordSideSerializer()
@@ -30,12 +31,12 @@ class QueuePairSerializer(serializers.Serializer):
     attributes = PairAttributeSerializer(many=True)
 
 
-class AnswerInput(serializers.Serializer):
+class AnswerInput(StrictSerializer):
     answer = serializers.ChoiceField(choices=Label.Answer.choices)
     seconds_spent = serializers.FloatField(required=False, min_value=0, allow_null=True)
 
 
-class LabelSerializer(serializers.ModelSerializer):
+class LabelSerializer(StrictModelSerializer):
     curator = serializers.CharField(source="curator.username", read_only=True)
     left = serializers.SerializerMethodField()
     right = serializers.SerializerMethodField()
@@ -54,21 +55,21 @@ class LabelSerializer(serializers.ModelSerializer):
         return {"source": label.pair.right.source.slug, "key": label.pair.right.key}
 
 
-class LabelImportRowSerializer(serializers.Serializer):
+class LabelImportRowSerializer(StrictSerializer):
     left = RecordRefSerializer()
     right = RecordRefSerializer()
     answer = serializers.CharField()
 
 
-class RevokeInput(serializers.Serializer):
+class RevokeInput(StrictSerializer):
     reason = serializers.CharField(max_length=200)
 
 
-class AdjudicateInput(serializers.Serializer):
+class AdjudicateInput(StrictSerializer):
     answer = serializers.ChoiceField(choices=[Label.Answer.MATCH, Label.Answer.DISTINCT])
 
 
-class DisputedPairSerializer(serializers.ModelSerializer):
+class DisputedPairSerializer(StrictModelSerializer):
     left = serializers.SerializerMethodField()
     right = serializers.SerializerMethodField()
     answers = serializers.SerializerMethodField()

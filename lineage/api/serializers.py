@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from lineage.models import Activity, ActivityObject
+from steward.api.serializers import StrictModelSerializer
 
 
-class ActivityObjectSerializer(serializers.ModelSerializer):
+class ActivityObjectSerializer(StrictModelSerializer):
     type = serializers.SerializerMethodField()
 
     class Meta:
@@ -14,7 +15,7 @@ class ActivityObjectSerializer(serializers.ModelSerializer):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(StrictModelSerializer):
     user = serializers.CharField(source="user.username", default=None, read_only=True, allow_null=True)
     actor = serializers.SerializerMethodField()
     objects = ActivityObjectSerializer(source="links", many=True, read_only=True)

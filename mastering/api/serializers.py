@@ -12,15 +12,16 @@ from mastering.models import (
     SourceField,
     SourceRecord,
 )
+from steward.api.serializers import StrictModelSerializer, StrictSerializer
 
 
-class SourceFieldSerializer(serializers.ModelSerializer):
+class SourceFieldSerializer(StrictModelSerializer):
     class Meta:
         model = SourceField
         fields = ["name", "type", "required", "description", "max_length"]
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(StrictModelSerializer):
     fields = SourceFieldSerializer(many=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     record_count = serializers.IntegerField(read_only=True, default=None, allow_null=True)
@@ -41,13 +42,21 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class SourceUpdateSerializer(SourceSerializer):
-    fields = SourceFieldSerializer(many=True, required=False)
+    """PUT replaces the whole source, so every writable field is required; PATCH changes what it names."""
 
     class Meta(SourceSerializer.Meta):
-        extra_kwargs = {"name": {"required": False}, "key_field": {"required": False}, "slug": {"read_only": True}}
+        extra_kwargs = {"slug": {"read_only": True}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if not self.partial:
+            for field in fields.values():
+                if not field.read_only:
+                    field.required = True
+        return fields
 
 
-class CountsSerializer(serializers.Serializer):
+class CountsSerializer(StrictSerializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
@@ -56,14 +65,14 @@ class CountsSerializer(serializers.Serializer):
     retired = serializers.IntegerField()
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(StrictSerializer):
     row = serializers.IntegerField(help_text="Spreadsheet row: the header is row 1, the first record row 2; 0 for the whole file.")
     column = serializers.CharField()
     value = serializers.CharField()
     reason = serializers.CharField()
 
 
-class IngestBatchSerializer(serializers.ModelSerializer):
+class IngestBatchSerializer(StrictModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     counts = CountsSerializer(read_only=True)
@@ -82,13 +91,13 @@ class IngestBatchSerializer(serializers.ModelSerializer):
         ]
 
 
-class BatchInput(serializers.Serializer):
+class BatchInput(serializers.Serializer):  # built from the query string, where ?format= is not its business: not strict
     file = serializers.FileField(required=False, help_text="A CSV, JSON array or JSON lines file (multipart).")
     mode = serializers.ChoiceField(choices=IngestBatch.Mode.choices, default=IngestBatch.Mode.APPEND)
     partial = serializers.BooleanField(default=False)
 
 
-class SourceRecordSerializer(serializers.ModelSerializer):
+class SourceRecordSerializer(StrictModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
@@ -96,25 +105,25 @@ class SourceRecordSerializer(serializers.ModelSerializer):
         fields = ["source", "key", "version", "retired", "data", "content_hash", "changed_batch", "created_at", "updated_at"]
 
 
-class RecordInput(serializers.Serializer):
+class RecordInput(StrictSerializer):
     data = serializers.DictField(help_text="Field values of the record; the key comes from the address.")
 
 
-class AttributeSerializer(serializers.Serializer):
+class AttributeSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     comparator = serializers.ChoiceField(choices=Attribute.Comparator.choices, default="String")
     has_missing = serializers.BooleanField(default=True)
     survivorship = serializers.ChoiceField(choices=Attribute.Rule.choices, default="most_frequent")
 
 
-class MappingSerializer(serializers.Serializer):
+class MappingSerializer(StrictSerializer):
     source = serializers.SlugField()
     field = serializers.CharField()
     attribute = serializers.CharField()
     transforms = serializers.ListField(child=serializers.CharField(), default=list)
 
 
-class EntityTypeSerializer(serializers.ModelSerializer):
+class EntityTypeSerializer(StrictModelSerializer):
     attributes = AttributeSerializer(many=True)
     mappings = MappingSerializer(many=True, required=False, write_only=True)
     mapped = serializers.SerializerMethodField()
@@ -137,14 +146,14 @@ class EntityTypeSerializer(serializers.ModelSerializer):
         return model.version if model else None
 
 
-class MatchModelSerializer(serializers.ModelSerializer):
+class MatchModelSerializer(StrictModelSerializer):
     class Meta:
         model = MatchModel
         fields = ["version", "active", "label_count", "match_count", "distinct_count", "precision", "recall", "f1",
                   "predicates", "metrics", "job", "created_at"]
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(StrictModelSerializer):
     entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     model_version = serializers.IntegerField(source="model.version", default=None, read_only=True, allow_null=True)
@@ -157,12 +166,12 @@ class JobSerializer(serializers.ModelSerializer):
                   "finished_at"]
 
 
-class StartJobInput(serializers.Serializer):
+class StartJobInput(StrictSerializer):
     kind = serializers.ChoiceField(choices=["train", "master", "golden"])
     parameters = serializers.DictField(required=False, default=dict)
 
 
-class MappingProposalSerializer(serializers.Serializer):
+class MappingProposalSerializer(StrictSerializer):
     field = serializers.CharField()
     attribute = serializers.CharField()
     score = serializers.FloatField()
@@ -170,12 +179,12 @@ class MappingProposalSerializer(serializers.Serializer):
     transforms = serializers.ListField(child=serializers.CharField())
 
 
-class MemberRefSerializer(serializers.Serializer):
+class MemberRefSerializer(StrictSerializer):
     source = serializers.CharField()
     key = serializers.CharField()
 
 
-class EntitySerializer(serializers.ModelSerializer):
+class EntitySerializer(StrictModelSerializer):
     golden = serializers.DictField()
     members = serializers.SerializerMethodField()
     model_version = serializers.IntegerField(source="changed_job.model.version", default=None, read_only=True, allow_null=True)
@@ -201,7 +210,7 @@ class EntityDetailSerializer(EntitySerializer):
         return str(old) if old else None
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(StrictModelSerializer):
     entity_id = serializers.UUIDField()
     source = serializers.CharField(source="record.source.slug")
     key = serializers.CharField(source="record.key")

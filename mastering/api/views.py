@@ -25,7 +25,7 @@ from steward.api.pagination import StandardPagination
 from steward.api.schema import ErrorSerializer
 from steward.api.permissions import IsAdminOrReadOnly, has_capability
 from steward.api_router import router
-from steward.errors import InvalidInput
+from steward.errors import InvalidInput, NotFound
 
 
 class SourceViewSet(StreamingCSVListMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -241,8 +241,14 @@ class EntityTypeViewSet(ActionInputsMixin, StreamingCSVListMixin, mixins.CreateM
     @action(detail=True, url_path="mappings/propose")
     def propose_mappings(self, request: Request, slug: str | None = None) -> Response:
         """Proposed field → attribute mappings for a source, by name similarity and shared values."""
-        source = get_object_or_404(Source, slug=request.query_params.get("source", ""))
-        proposals = services.propose_mappings(entity_type=self.get_object(), source=source)
+        entity_type = self.get_object()
+        source_slug = request.query_params.get("source", "").strip()
+        if not source_slug:
+            raise InvalidInput("Give the source to propose mappings for: ?source=<source slug>.")
+        source = Source.objects.filter(slug=source_slug).first()
+        if source is None:
+            raise NotFound(f"No source {source_slug!r}.")
+        proposals = services.propose_mappings(entity_type=entity_type, source=source)
         return list_response(request, proposals, view=self, row=dict, columns=csv_columns(serializers.MappingProposalSerializer()),
                              file_name=f"{slug}-{source.slug}-proposals.csv")
 

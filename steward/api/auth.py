@@ -1,3 +1,4 @@
+from accounts.lockout import lockout_response
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -29,6 +30,9 @@ class ObtainTokenView(APIView):
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        if not serializer.is_valid() and getattr(request, "axes_locked_out", False):
+            # Axes flags the DRF request, which its middleware never sees: answer the lockout here.
+            return lockout_response(request)
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

@@ -126,5 +126,17 @@ def test_entity_type_api_creates_with_mappings(api_for, admin_user, setup):
     assert {"field": "last", "attribute": "surname"}.items() <= proposals[0].items()
 
 
+def test_mapping_proposals_without_a_source_are_a_400_saying_what_to_give(api_for, admin_user, setup):
+    entity_type, source, _ = setup
+    url = f"/api/entity-types/{entity_type.slug}/mappings/propose/"
+    for query in ("", "?source=", "?source=%20"):
+        response = api_for(admin_user).get(url + query)
+        assert response.status_code == 400
+        assert response.json()["detail"] == "Give the source to propose mappings for: ?source=<source slug>."
+    missing = api_for(admin_user).get(f"{url}?source=no-such-source")
+    assert missing.status_code == 404 and missing.json()["detail"] == "No source 'no-such-source'."
+    assert api_for(admin_user).get(f"{url}?source={source.slug}").status_code == 200
+
+
 def test_curators_cannot_create_entity_types(api_for, curator):
     assert api_for(curator).post("/api/entity-types/", {"name": "X", "attributes": [{"name": "a"}]}, format="json").status_code == 403

@@ -64,15 +64,39 @@ def test_odd_ids_in_the_address_are_not_errors(client_for, curator, django_captu
     assert "under 500 characters" in long_reason.content.decode()
 
 
-def test_revoking_and_rule_previews_need_their_capabilities(api_for, business_user, curator, steward):
+def test_revoking_and_rule_changes_need_their_capabilities_but_previews_are_for_everyone(
+        api_for, business_user, curator, steward):
     entity_type, source = entity_type_with_records(4, slug="caps")
     (pair,) = make_pairs(entity_type, source, 1)
     label = services.answer_pair(pair=services.claim_next_pair(curator=curator, entity_type=entity_type), curator=curator,
                                  answer=Label.Answer.MATCH)
     assert api_for(business_user).post(f"/api/labels/{label.pk}/revoke/", {"reason": "x"}, format="json").status_code == 403
-    preview = f"/api/entity-types/{entity_type.slug}/attributes/first/rule/?rule=longest"
-    assert api_for(curator).get(preview).status_code == 403
-    assert api_for(steward).get(preview).status_code == 200
+    rule = f"/api/entity-types/{entity_type.slug}/attributes/first/rule/"
+    for reader in (business_user, curator, steward):
+        preview = api_for(reader).get(f"{rule}?rule=longest")
+        assert preview.status_code == 200, preview.json()
+        assert preview.json()["rule"] == "longest" and preview.json()["attribute"] == "first"
+    for outsider in (business_user, curator):
+        refused = api_for(outsider).post(rule, {"rule": "longest"}, format="json")
+        assert refused.status_code == 403 and "edit rules" in refused.json()["detail"]
+    assert not Job.objects.filter(kind=Job.Kind.GOLDEN).exists()
+    assert api_for(steward).post(rule, {"rule": "longest"}, format="json").status_code == 202
+
+
+def test_the_rules_page_previews_for_everyone_and_applies_for_rule_editors(client_for, business_user, steward):
+    entity_type, _ = entity_type_with_records(4, slug="caps")
+    page = f"/curation/{entity_type.slug}/rules/"
+    client = client_for(business_user)
+    preview = client.get(page, {"attribute": "first", "rule": "longest"})
+    text = preview.content.decode()
+    assert preview.status_code == 200
+    assert "Preview: first by “longest”" in text and "golden values would change" in text
+    assert 'name="apply"' not in text  # reading a preview is not changing the rule
+    assert client.post(page, {"attribute": "first", "rule": "longest", "apply": "1"}).status_code == 403
+    assert entity_type.attributes.get(name="first").survivorship != "longest"
+    assert 'name="apply"' in client_for(steward).get(page, {"attribute": "first", "rule": "longest"}).content.decode()
+    applied = client_for(steward).post(page, {"attribute": "first", "rule": "longest", "apply": "1"})
+    assert applied.status_code == 302 and entity_type.attributes.get(name="first").survivorship == "longest"
 
 
 def test_healthz_says_what_is_down_not_why(client, monkeypatch):

@@ -169,3 +169,26 @@ def test_the_bounded_wait_leaves_the_transaction_and_its_settings_as_they_were(p
         writer.rollback()
     finally:
         writer.close()
+
+
+def test_source_put_needs_the_whole_source_and_patch_changes_part(api_for, admin_user):
+    source = source_with_fields("people", key="id", name="string")
+    api = api_for(admin_user)
+    partial = api.put("/api/sources/people/", {"priority": 7}, format="json")
+    assert partial.status_code == 400
+    assert set(partial.json()["problems"]) >= {"name", "key_field", "fields", "description", "active", "missing_values"}
+    source.refresh_from_db()
+    assert source.priority != 7
+    whole = {"name": "People", "key_field": "id", "description": "", "active": True, "ingest_mode": "batch",
+             "priority": 7, "missing_values": [], "fields": [{"name": "id", "type": "string", "required": True},
+                                                             {"name": "name", "type": "string"}]}
+    replaced = api.put("/api/sources/people/", whole, format="json")
+    assert replaced.status_code == 200, replaced.json()
+    assert replaced.json()["priority"] == 7 and [f["name"] for f in replaced.json()["fields"]] == ["id", "name"]
+    assert api.patch("/api/sources/people/", {"priority": 8}, format="json").json()["priority"] == 8
+
+
+def test_record_put_refuses_unknown_fields(api, people):
+    response = api.put("/api/sources/people/records/7/", {"data": {"name": "Ada"}, "dta": {}}, format="json")
+    assert response.status_code == 400 and response.json()["detail"] == "Unknown field: dta."
+    assert not SourceRecord.objects.filter(key="7").exists()

@@ -11,6 +11,7 @@ VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "STEWARD_HTTPS",
     "STEWARD_MAX_UPLOAD_MB", "STEWARD_INLINE_INGEST_MB", "STEWARD_DATA_DIR", "CSRF_TRUSTED_ORIGINS",
     "SECURE_HSTS_SECONDS", "STEWARD_RETRAIN_EVERY", "TRUST_X_FORWARDED_PROTO", "CELERY_RESULT_BACKEND",
+    "AXES_FAILURE_LIMIT", "AXES_ADDRESS_FAILURE_LIMIT", "STEWARD_TRUSTED_PROXIES",
 ]
 
 
@@ -36,6 +37,7 @@ def test_settings_defaults_are_an_embedded_development_instance(load, tmp_path):
     assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["STEWARD_MAX_UPLOAD_BYTES"] == 200 * 1024 * 1024
+    assert (settings["AXES_FAILURE_LIMIT"], settings["AXES_ADDRESS_FAILURE_LIMIT"], settings["STEWARD_TRUSTED_PROXIES"]) == (10, 10, 0)
 
 
 def test_settings_require_secret_key_when_debug_is_off(load):
@@ -64,7 +66,8 @@ def test_settings_read_database_url_and_broker(load):
 def test_settings_read_limits_and_flags(load):
     settings = load(DEBUG="true", STEWARD_MAX_UPLOAD_MB="7", STEWARD_INLINE_INGEST_MB="2", STEWARD_HTTPS="true",
                     SECURE_HSTS_SECONDS="60", STEWARD_RETRAIN_EVERY="25", TRUST_X_FORWARDED_PROTO="yes",
-                    CSRF_TRUSTED_ORIGINS="https://steward.example.com")
+                    CSRF_TRUSTED_ORIGINS="https://steward.example.com", AXES_ADDRESS_FAILURE_LIMIT="40",
+                    STEWARD_TRUSTED_PROXIES="1")
     assert settings["STEWARD_MAX_UPLOAD_BYTES"] == 7 * 1024 * 1024
     assert settings["STEWARD_INLINE_INGEST_BYTES"] == 2 * 1024 * 1024
     assert settings["SECURE_SSL_REDIRECT"] is True
@@ -72,6 +75,7 @@ def test_settings_read_limits_and_flags(load):
     assert settings["STEWARD_RETRAIN_EVERY"] == 25
     assert settings["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
     assert settings["CSRF_TRUSTED_ORIGINS"] == ["https://steward.example.com"]
+    assert (settings["AXES_ADDRESS_FAILURE_LIMIT"], settings["STEWARD_TRUSTED_PROXIES"]) == (40, 1)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +85,7 @@ def test_settings_read_limits_and_flags(load):
         ("STEWARD_MAX_UPLOAD_MB", "lots", "STEWARD_MAX_UPLOAD_MB must be a whole number"),
         ("STEWARD_MAX_UPLOAD_MB", "0", "STEWARD_MAX_UPLOAD_MB must be at least 1"),
         ("STEWARD_RETRAIN_EVERY", "-3", "STEWARD_RETRAIN_EVERY must be at least 1"),
+        ("AXES_ADDRESS_FAILURE_LIMIT", "0", "AXES_ADDRESS_FAILURE_LIMIT must be at least 1"),
     ],
 )
 def test_settings_refuse_bad_values(load, name, value, message):
