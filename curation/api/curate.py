@@ -72,12 +72,12 @@ class RunChangeSerializer(StrictModelSerializer):
         return None
 
 
-class SplitResultSerializer(serializers.Serializer):
+class SplitResultSerializer(StrictSerializer):
     entity = EntityDetailSerializer()
     split_into = EntityDetailSerializer()
 
 
-class PastStateSerializer(serializers.Serializer):
+class PastStateSerializer(StrictSerializer):
     change = RunChangeSerializer()
     members = serializers.ListField(child=serializers.CharField())
     golden = serializers.DictField()
@@ -87,7 +87,7 @@ class PastStateSerializer(serializers.Serializer):
     changes_since = RunChangeSerializer(many=True)
 
 
-class RunChangePageSerializer(serializers.Serializer):
+class RunChangePageSerializer(StrictSerializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
