@@ -68,6 +68,9 @@ class Chunk:
     frame: pd.DataFrame
     rows: pd.Series  # spreadsheet row number of each frame row
     problems: list[dict] = field(default_factory=list)
+    # JSON only: per column, which rows' objects leave that key out ('' in the frame, but not "empty": the
+    # record keeps its current value). A column the table lacks altogether is absent from every row.
+    absent: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> TableFile:
@@ -429,9 +432,13 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
     rows = numbers[is_object]
     nested = np.zeros(len(objects), dtype=bool)
     columns: dict[str, pa.Array] = {}
+    absent: dict[str, np.ndarray] = {}
     for name in dict.fromkeys(chain.from_iterable(objects)):  # every key, in the order first seen
         # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
         values = np.fromiter(map(dict.get, objects, repeat(name)), dtype=object, count=len(objects))
+        left_out = ~np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
+        if left_out.any():  # an omitted key is not a null: the record keeps that value
+            absent[str(name)] = left_out
         text, nested_here = _json_column_text(values)
         for position in np.flatnonzero(nested_here & ~nested):
             problems.append({"row": int(rows[position]), "column": str(name), "value": "",
@@ -443,7 +450,8 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
     frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()), index=index)
                           for name, column in columns.items()}, index=index)
     problems.sort(key=lambda problem: problem["row"])
-    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems)
+    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems,
+                 absent={name: mask[~nested] for name, mask in absent.items()})
 
 
 def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:

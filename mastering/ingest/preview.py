@@ -39,7 +39,7 @@ def preview_table(*, validator: Validator, path: Path, file_name: str) -> Previe
                 preview.matching = _matching(fields, key_field, preview.columns)
                 preview.rows = chunk.frame.head(PREVIEW_ROWS).astype(str).values.tolist()
                 validator.check_columns(preview.columns)
-            _, problems = validator.validate(chunk.frame, chunk.rows)
+            _, problems = validator.validate(chunk.frame, chunk.rows, chunk.absent)
             problems = chunk.problems + problems
             preview.problem_count += len(problems)
             preview.problems.extend(problems[: max(0, SHOWN_PROBLEMS - len(preview.problems))])
