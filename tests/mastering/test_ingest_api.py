@@ -1,6 +1,8 @@
 """Tables in over REST: every bad input gets a clear error and writes nothing."""
 
 import io
+import json
+import time
 
 import pytest
 from django.db import connection
@@ -448,3 +450,54 @@ def test_a_kept_value_that_no_longer_fits_its_field_type_refuses_the_table(api, 
         "Record S1 keeps its name ('Widget'), which this table leaves out, but the value is not a whole number "
         "as the field now requires. Send the name column too.")
     assert records()["S1"]["price"] == "2.50"
+
+
+# --- Wide tables: refused at once, and header checks stay linear.
+
+WIDE = 200_000
+
+
+def wide_csv(columns: int, *, repeat_last: bool = False) -> str:
+    names = ["id", "name"] + [f"c{i}" for i in range(columns - 2)]
+    if repeat_last:
+        names[-1] = names[-2]
+    return ",".join(names) + "\n" + ",".join(["1", "Ada"] + ["x"] * (columns - 2)) + "\n"
+
+
+def test_a_csv_with_200000_columns_is_refused_at_once(api, people):
+    started = time.perf_counter()
+    response = post_csv(api, wide_csv(WIDE))  # 1.4 MB: a header that once kept a thread busy for minutes
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "The table has 200,000 columns; at most 1,000 are accepted (STEWARD_MAX_COLUMNS).")
+    assert time.perf_counter() - started < 10
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_json_object_with_200000_keys_is_refused_at_once(api, people):
+    item = {"id": "1", "name": "Ada", **{f"c{i}": "x" for i in range(WIDE - 2)}}
+    for content_type, body in [("application/json", json.dumps([item])), ("application/x-ndjson", json.dumps(item))]:
+        started = time.perf_counter()
+        response = api.generic("POST", "/api/sources/people/batches/", body, content_type=content_type)
+        assert response.status_code == 400
+        assert response.json()["detail"] == (
+            "The table has 200,000 columns (different keys in its objects); at most 1,000 are accepted "
+            "(STEWARD_MAX_COLUMNS).")
+        assert time.perf_counter() - started < 10
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_repeated_column_in_a_very_wide_header_is_found_in_linear_time(api, people, settings):
+    settings.STEWARD_MAX_COLUMNS = WIDE  # past the limit's guard, the duplicate check itself must be fast
+    started = time.perf_counter()
+    response = post_csv(api, wide_csv(WIDE, repeat_last=True))
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"The header names these columns more than once: c{WIDE - 4}."
+    assert time.perf_counter() - started < 10
+
+
+def test_the_column_limit_is_a_setting(api, people, settings):
+    settings.STEWARD_MAX_COLUMNS = 3
+    assert post_csv(api, "id,name,age,email\n1,Ada,36,\n").json()["detail"] == (
+        "The table has 4 columns; at most 3 are accepted (STEWARD_MAX_COLUMNS).")
+    assert post_csv(api, "id,name,age\n1,Ada,36\n").status_code == 201
