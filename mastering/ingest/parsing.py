@@ -84,6 +84,10 @@ class Chunk:
 
 def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> TableFile:
     """Checksum the file and decide its encoding, kind and delimiter without loading it."""
+    if not encoding:
+        with open(path, "rb") as handle:
+            if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return _inspect_utf16(path, file_name)
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -118,6 +122,9 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise TableError("The file is empty: there is no header row and no data.")
     if b"\x00" in head:
+        if _looks_like_utf16(head):
+            raise TableError("This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 "
+                             "(or UTF-16 with a byte order mark) and try again.")
         raise TableError(
             "This looks like a binary file (it contains NUL bytes), not CSV or JSON. "
             "Export the table as CSV (UTF-8) or JSON and try again."
@@ -148,6 +155,54 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     lines = max(newlines, returns) + (0 if last_byte in (b"\n", b"\r") else 1)  # \r alone ends lines in old Mac files
     return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes, blank_lines,
                      quotes % 2 == 0, lines)
+
+
+def _inspect_utf16(path: Path, file_name: str) -> TableFile:
+    """inspect_file for a file that starts with a UTF-16 byte order mark (Excel's "Unicode text", some Windows tools).
+
+    Read as "utf-16", which takes the byte order from the mark, everywhere the file is opened. Lines, empty
+    lines and quotes are counted in the decoded text: in the bytes, half of every character is a NUL, and a
+    quote or line-break byte may be half of another character.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    size, head, tail, last = 0, "", "", ""
+    blank_lines, quotes, newlines, returns = False, 0, 0, 0
+    blank_marks = [mark.decode() for mark in BLANK_LINE_MARKS]
+    with open(path, "rb") as handle:
+        try:
+            while block := handle.read(BLOCK):
+                digest.update(block)
+                size += len(block)
+                text = decoder.decode(block)
+                if not text:
+                    continue
+                newlines, returns, last = newlines + text.count("\n"), returns + text.count("\r"), text[-1]
+                seam = tail + text[:2]
+                blank_lines = blank_lines or any(mark in text or mark in seam for mark in blank_marks)
+                tail = text[-2:]
+                quotes += text.count('"')
+                if len(head) < SNIFF_BYTES:
+                    head += text[: SNIFF_BYTES - len(head)]
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise TableError(f"The file starts as UTF-16 but cannot be decoded as UTF-16 ({exc.reason}). "
+                             "Save the table as UTF-8 and try again.") from None
+    if not head.strip():
+        raise TableError("The file is empty: there is no header row and no data.")
+    kind = _kind_of(file_name, head)
+    delimiter = _sniff_delimiter(head) if kind == "csv" else ","
+    notes = [f"Columns are separated by {_delimiter_name(delimiter)}."] if kind == "csv" and delimiter != "," else []
+    lines = max(newlines, returns) + (0 if last in ("\n", "\r") else 1)
+    return TableFile(path, file_name, size, digest.hexdigest(), "utf-16", kind, delimiter, notes, blank_lines,
+                     quotes % 2 == 0, lines)
+
+
+def _looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a byte order mark: NULs (the high bytes of ASCII letters) at every other byte only."""
+    even, odd = head[0::2], head[1::2]
+    return any(len(part) >= 4 and part.count(0) > len(part) // 4 and not other.count(0)
+               for part, other in ((even, odd), (odd, even)))
 
 
 def _line_of_offset(path: Path, offset: int) -> int:

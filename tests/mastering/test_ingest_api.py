@@ -1,5 +1,6 @@
 """Tables in over REST: every bad input gets a clear error and writes nothing."""
 
+import codecs
 import io
 import json
 import time
@@ -501,3 +502,33 @@ def test_the_column_limit_is_a_setting(api, people, settings):
     assert post_csv(api, "id,name,age,email\n1,Ada,36,\n").json()["detail"] == (
         "The table has 4 columns; at most 3 are accepted (STEWARD_MAX_COLUMNS).")
     assert post_csv(api, "id,name,age\n1,Ada,36\n").status_code == 201
+
+
+# --- UTF-16, as Excel's "Unicode text" and some Windows tools save it.
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_decoded(api, people, codec):
+    bom = codecs.BOM_UTF16_LE if codec == "utf-16-le" else codecs.BOM_UTF16_BE
+    text = 'id,name,age\r\n1,Zoë Ångström,36\r\n2,"Turing, Alan 😀",41\r\n3,"two\nlines",85\r\n'
+    response = post_csv(api, bom + text.encode(codec))
+    assert response.status_code == 201, response.json()
+    assert response.json()["counts"]["created"] == 3
+    assert records()["1"]["name"] == "Zoë Ångström"
+    assert records()["2"] == {"id": "2", "name": "Turing, Alan 😀", "age": 41, "email": None}
+    assert records()["3"]["name"] == "two\nlines"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_rows_are_numbered_as_in_utf8(api, people, codec):
+    bom = codecs.BOM_UTF16_LE if codec == "utf-16-le" else codecs.BOM_UTF16_BE
+    response = post_csv(api, bom + "id,name,age\n1,Ada,36\n\n2,Alan,old\n".encode(codec))
+    assert response.status_code == 400
+    assert response.json()["problems"] == [{"row": 4, "column": "age", "value": "old", "reason": "is not a whole number"}]
+
+
+def test_utf16_without_a_byte_order_mark_is_named(api, people):
+    response = post_csv(api, "id,name\n1,Ada\n".encode("utf-16-le"))
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 (or UTF-16 with a byte order "
+        "mark) and try again.")

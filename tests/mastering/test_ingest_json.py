@@ -40,7 +40,7 @@ def test_a_json_array_over_many_chunks_keeps_row_numbers_and_numbers_as_written(
     assert SourceRecord.objects.get(key="7").data["score"] == "1.50"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1", "utf-16"])
 def test_a_json_array_in_another_encoding_is_read(people, encoding):
     batch = send(people, '[{"id": "1", "name": "Zoë Müller"}]'.encode(encoding))
     assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
