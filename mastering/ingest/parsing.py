@@ -486,12 +486,19 @@ def _parser_message(exc: Exception) -> str:
 def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chunk:
     """JSON items (with their row numbers) as a chunk of text cells, converted a column at a time.
 
-    Each item that is not a plain object, and each that holds a nested value, is a problem.
+    Each item that is not a plain object, each that names a key twice, and each that holds a nested value,
+    is a problem.
     """
     is_object = np.fromiter((type(item) is dict for item in records), dtype=bool, count=len(records))
-    problems = [{"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
-                 "reason": f"is not a JSON object ({where})"}
-                for row, item in zip(numbers[~is_object], compress(records, ~is_object))]
+    problems = []
+    for row, item in zip(numbers[~is_object], compress(records, ~is_object)):
+        if isinstance(item, json_stream.RepeatedKeys):
+            problems += [{"row": int(row), "column": str(key), "value": "",
+                          "reason": f"repeats the key {key!r} in one object ({where}); each key may appear once"}
+                         for key in item.repeated]
+        else:
+            problems.append({"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
+                             "reason": f"is not a JSON object ({where})"})
     if not is_object.any():
         return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
     objects = list(compress(records, is_object))
