@@ -15,7 +15,6 @@ MAX_ITEM_CHARS = 16 << 20  # one record larger than this is a mistake, not data
 WHITESPACE = re.compile(r"[ \t\r\n]*")
 
 
-
 class RepeatedKeys(dict):
     """An object that names some key more than once: the standard decoder would keep the last value silently.
 

@@ -344,7 +344,8 @@ class Validator:
         absent: per column, the rows that leave it out (JSON objects omitting a key); a column the frame
         lacks is left out by every row. Left-out cells are checked as empty and marked in the result's absent.
         """
-        if not self._checked_columns:
+        # A JSON chunk whose items were all refused (not objects, repeated keys) has no columns to judge by.
+        if not self._checked_columns and (len(frame) or len(frame.columns)):
             self.check_columns(list(frame.columns))
         problems = Problems(np.asarray(rows, dtype=np.int64))
         bad_rows = np.zeros(len(frame), dtype=bool)

@@ -144,3 +144,10 @@ def test_with_partial_an_object_with_a_repeated_key_is_left_out_and_the_rest_kep
                                          channel=IngestBatch.Channel.API, background=False, partial=True)
     assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 1, 1)
     assert list(SourceRecord.objects.values_list("key", flat=True)) == ["1"]
+
+
+def test_a_lone_object_with_a_repeated_key_is_reported_as_such(people):
+    batch = send(people, b'[{"id": 1, "name": "Ada", "name": "Grace"}]')
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
+        (2, "name", "repeats the key 'name' in one object (JSON array item); each key may appear once")]
