@@ -25,7 +25,8 @@ def missing_values_field() -> ValueListField:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="CSV (any common delimiter, UTF-8 or Latin-1), a JSON array of objects, or JSON lines.")
+    file = forms.FileField(help_text="CSV (any common delimiter; UTF-8, UTF-16 with a byte order mark, or Latin-1), "
+                                     "a JSON array of objects, or JSON lines.")
 
 
 class IngestOptionsForm(forms.Form):

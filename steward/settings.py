@@ -196,6 +196,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 # --- Uploads: a table larger than this is refused (413) before it is read.
 STEWARD_MAX_UPLOAD_BYTES = env_int("STEWARD_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+# A table with more columns than this is refused before its rows are read (a wide header is costly to check).
+STEWARD_MAX_COLUMNS = env_int("STEWARD_MAX_COLUMNS", 1000, minimum=1)
 # Tables larger than this are ingested by a background job rather than inside the request.
 STEWARD_INLINE_INGEST_BYTES = env_int("STEWARD_INLINE_INGEST_MB", 5, minimum=0) * 1024 * 1024
 # Django's own limits: request bodies above this spill to temporary files, not memory.

@@ -82,7 +82,9 @@ class SourceBatchesView(APIView):
         request={"multipart/form-data": serializers.BatchInput, "application/json": OpenApiTypes.OBJECT,
                  "text/csv": OpenApiTypes.STR, "application/x-ndjson": OpenApiTypes.STR},
         parameters=[
-            OpenApiParameter("mode", str, enum=["append", "snapshot"], description="snapshot retires records absent from the table"),
+            OpenApiParameter("mode", str, enum=["append", "snapshot"],
+                             description="snapshot retires records absent from the table; in either mode a column "
+                                         "the table leaves out keeps each record's current value"),
             OpenApiParameter("partial", bool, description="keep the good rows and report the bad ones"),
         ],
         responses={

@@ -14,9 +14,31 @@ BLOCK_CHARS = 1 << 20
 MAX_ITEM_CHARS = 16 << 20  # one record larger than this is a mistake, not data
 WHITESPACE = re.compile(r"[ \t\r\n]*")
 
+
+class RepeatedKeys(dict):
+    """An object that names some key more than once: the standard decoder would keep the last value silently.
+
+    Decoded whole (last value wins) so that reading goes on; the table reader reports it as a problem of its row.
+    """
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    flagged = RepeatedKeys(value)
+    counts: dict[str, int] = {}
+    for key, _ in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    flagged.repeated = [key for key, count in counts.items() if count > 1]
+    return flagged
+
+
 # Numbers, NaN and Infinity stay text as written (1.50 stays "1.50", and a 5,000-digit number is no
 # trouble): a table's cells are text until they are checked against their field's type.
-DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str, object_pairs_hook=_object)
 # A value that ends this close to the end of the text read so far may go on (a number cut after "1." or "1e").
 NEAR_END = 64
 

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from steward.errors import ServiceError
 
 # Longest value a field accepts unless it declares its own limit (SourceField.max_length), and the most it may declare.
@@ -16,3 +18,8 @@ class TooLarge(ServiceError):
             f"The file is larger than the {megabytes:g} MB limit (STEWARD_MAX_UPLOAD_MB). "
             "Split it into smaller batches or ask an admin to raise the limit."
         )
+
+
+def max_columns() -> int:
+    """The most columns a table may have (STEWARD_MAX_COLUMNS)."""
+    return settings.STEWARD_MAX_COLUMNS

@@ -5,9 +5,15 @@ transaction that holds the source's lock. New keys become version 1; a changed h
 retired record coming back) archives the current version into SourceRecordVersion and bumps
 the version; an unchanged row is not written at all, the batch records the run of ids it saw
 (BatchSighting). Snapshot mode retires live records the batch did not mention.
+
+A cell the table leaves out (a column it lacks, a key a JSON object omits) is not an empty value: an
+existing record keeps its current value there, in append and snapshot mode alike (keep_absent_values),
+and the hash is that of the whole record, so a row that changes nothing makes no version.
 """
 
+import dataclasses
 import io
+import json
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -15,13 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.db import connection
 from django.utils import timezone
 
 from mastering.ingest.copying import copy_text
 from mastering.ingest.documents import json_texts, record_json
-from mastering.ingest.validation import ValidatedChunk
+from mastering.ingest.parsing import TableError
+from mastering.ingest.validation import ValidatedChunk, canonical_column, content_hashes
 from mastering.models import BatchSighting, IngestBatch, SourceRecord, SourceRecordVersion
 
 SQLITE_VARIABLES = 900
@@ -72,6 +80,50 @@ class Sightings:
         )
 
 
+def keep_absent_values(chunk: ValidatedChunk, existing: np.ndarray, current: list[dict],
+                       types: dict[str, str]) -> ValidatedChunk:
+    """The chunk with the cells its table left out filled from the current data of the records that exist.
+
+    existing: ascending positions of the rows whose record exists; current: those records' stored data, in the
+    same order. Hashes are recomputed (and documents dropped, to be rebuilt), so that a row equal to its record
+    once filled is unchanged. A kept value that no longer fits its field's type (the field was retyped after
+    it was stored) refuses the table: it can neither be stored as the type now says nor silently dropped.
+    """
+    if not chunk.absent or not len(existing):
+        return chunk
+    columns = {name: chunk.values[name].combine_chunks() for name in chunk.values.column_names}
+    filled = False
+    for name, left_out in chunk.absent.items():
+        which = left_out[existing]  # of the existing records, those whose row leaves this field out
+        if name not in columns or not which.any():
+            continue
+        positions = existing[which]
+        stored = [_stored_text(data.get(name)) for data, take in zip(current, which) if take]
+        canonical, bad, reason = canonical_column(pa.array(stored, pa.string()), types.get(name, "string"))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise TableError(
+                f"Record {chunk.keys[int(positions[first])].as_py()} keeps its {name} ({stored[first]!r}), which this "
+                f"table leaves out, but the value {reason} as the field now requires. Send the {name} column too.")
+        mask = np.zeros(len(chunk), dtype=bool)
+        mask[positions] = True
+        columns[name] = pc.replace_with_mask(columns[name], pa.array(mask), canonical.cast(columns[name].type))
+        filled = True
+    if not filled:
+        return chunk
+    values = pa.table(columns)
+    return dataclasses.replace(chunk, values=values, hashes=content_hashes(values), documents=None, absent={})
+
+
+def _stored_text(value: object) -> str | None:
+    """A value of a record's stored JSON (record_json) as the canonical text it was made from."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _slices(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -92,6 +144,9 @@ class OrmMerger:
         keys = chunk.keys.to_pylist()
         self.mentioned_keys.update(keys)
         existing = self._existing(keys)
+        if chunk.absent:
+            known = np.flatnonzero(np.fromiter(map(existing.__contains__, keys), dtype=bool, count=len(keys)))
+            chunk = keep_absent_values(chunk, known, [existing[keys[i]].data for i in known], self.types)
         new, changed, archived, seen_ids = [], [], [], []
         for key, values, content_hash in zip(keys, chunk.records(), chunk.hashes.to_pylist()):
             record = existing.get(key)
@@ -216,14 +271,18 @@ class PostgresMerger:
     def add(self, chunk: ValidatedChunk) -> None:
         if not len(chunk):
             return
-        if chunk.documents is None:
-            self.prepare(chunk)
-        documents = chunk.documents
         if self.source_was_empty:  # nothing to match: every key is new (the validator refused repeats)
-            self._insert(chunk.keys, chunk.hashes, documents)
+            if chunk.documents is None:
+                self.prepare(chunk)
+            self._insert(chunk.keys, chunk.hashes, chunk.documents)
             return
         ids, hashes, retired = self._existing(chunk.keys)
         new = ids < 0
+        if chunk.absent:
+            chunk = self._keep_absent_values(chunk, ids)
+        if chunk.documents is None:
+            self.prepare(chunk)
+        documents = chunk.documents
         unchanged = ~new & ~retired & (hashes == np.asarray(chunk.hashes.to_numpy(zero_copy_only=False), dtype=object))
         changed = ~new & ~unchanged
         if new.any():
@@ -234,6 +293,22 @@ class PostgresMerger:
             self._update(ids[changed], chunk.hashes.filter(rows), documents.filter(rows))
         self.sightings.add(ids[unchanged])
         self.counts.unchanged += int(unchanged.sum())
+
+    def _keep_absent_values(self, chunk: ValidatedChunk, ids: np.ndarray) -> ValidatedChunk:
+        """Fill the cells the table left out from the current data of the records that exist (only those are read)."""
+        started = time.perf_counter()
+        leaves_out = np.logical_or.reduce(list(chunk.absent.values()))
+        existing = np.flatnonzero((ids >= 0) & leaves_out)
+        if not len(existing):
+            return chunk
+        with connection.cursor() as cursor:
+            # As text: the JSON is parsed here whatever the connection's jsonb loader does.
+            cursor.execute("SELECT id, data::text FROM mastering_sourcerecord WHERE id = ANY(%s)",
+                           [ids[existing].tolist()])
+            data = {record_id: json.loads(text) for record_id, text in cursor.fetchall()}
+        filled = keep_absent_values(chunk, existing, [data[int(i)] for i in ids[existing]], self.types)
+        self._timed("keep_absent_s", started)
+        return filled
 
     def _existing(self, keys: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(id, hash, retired) of each key's record, aligned with keys; id -1 where there is none."""

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from mastering.ingest import json_stream
+from mastering.ingest.limits import max_columns
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
@@ -30,6 +32,13 @@ HEADER_ROW = 1  # row numbers are spreadsheet rows: the header is row 1, the fir
 
 class TableError(InvalidInput):
     """The file as a whole cannot be read as a table."""
+
+
+def _refuse_if_too_wide(columns: int, *, what: str = "") -> None:
+    """Refuse a table wider than STEWARD_MAX_COLUMNS before any per-column work is done."""
+    limit = max_columns()
+    if columns > limit:
+        raise TableError(f"The table has {columns:,} columns{what}; at most {limit:,} are accepted (STEWARD_MAX_COLUMNS).")
 
 
 @dataclass
@@ -68,10 +77,17 @@ class Chunk:
     frame: pd.DataFrame
     rows: pd.Series  # spreadsheet row number of each frame row
     problems: list[dict] = field(default_factory=list)
+    # JSON only: per column, which rows' objects leave that key out ('' in the frame, but not "empty": the
+    # record keeps its current value). A column the table lacks altogether is absent from every row.
+    absent: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> TableFile:
     """Checksum the file and decide its encoding, kind and delimiter without loading it."""
+    if not encoding:
+        with open(path, "rb") as handle:
+            if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return _inspect_utf16(path, file_name)
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -106,6 +122,9 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise TableError("The file is empty: there is no header row and no data.")
     if b"\x00" in head:
+        if _looks_like_utf16(head):
+            raise TableError("This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 "
+                             "(or UTF-16 with a byte order mark) and try again.")
         raise TableError(
             "This looks like a binary file (it contains NUL bytes), not CSV or JSON. "
             "Export the table as CSV (UTF-8) or JSON and try again."
@@ -136,6 +155,54 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
     lines = max(newlines, returns) + (0 if last_byte in (b"\n", b"\r") else 1)  # \r alone ends lines in old Mac files
     return TableFile(path, file_name, size, digest.hexdigest(), chosen, kind, delimiter, notes, blank_lines,
                      quotes % 2 == 0, lines)
+
+
+def _inspect_utf16(path: Path, file_name: str) -> TableFile:
+    """inspect_file for a file that starts with a UTF-16 byte order mark (Excel's "Unicode text", some Windows tools).
+
+    Read as "utf-16", which takes the byte order from the mark, everywhere the file is opened. Lines, empty
+    lines and quotes are counted in the decoded text: in the bytes, half of every character is a NUL, and a
+    quote or line-break byte may be half of another character.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    size, head, tail, last = 0, "", "", ""
+    blank_lines, quotes, newlines, returns = False, 0, 0, 0
+    blank_marks = [mark.decode() for mark in BLANK_LINE_MARKS]
+    with open(path, "rb") as handle:
+        try:
+            while block := handle.read(BLOCK):
+                digest.update(block)
+                size += len(block)
+                text = decoder.decode(block)
+                if not text:
+                    continue
+                newlines, returns, last = newlines + text.count("\n"), returns + text.count("\r"), text[-1]
+                seam = tail + text[:2]
+                blank_lines = blank_lines or any(mark in text or mark in seam for mark in blank_marks)
+                tail = text[-2:]
+                quotes += text.count('"')
+                if len(head) < SNIFF_BYTES:
+                    head += text[: SNIFF_BYTES - len(head)]
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise TableError(f"The file starts as UTF-16 but cannot be decoded as UTF-16 ({exc.reason}). "
+                             "Save the table as UTF-8 and try again.") from None
+    if not head.strip():
+        raise TableError("The file is empty: there is no header row and no data.")
+    kind = _kind_of(file_name, head)
+    delimiter = _sniff_delimiter(head) if kind == "csv" else ","
+    notes = [f"Columns are separated by {_delimiter_name(delimiter)}."] if kind == "csv" and delimiter != "," else []
+    lines = max(newlines, returns) + (0 if last in ("\n", "\r") else 1)
+    return TableFile(path, file_name, size, digest.hexdigest(), "utf-16", kind, delimiter, notes, blank_lines,
+                     quotes % 2 == 0, lines)
+
+
+def _looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a byte order mark: NULs (the high bytes of ASCII letters) at every other byte only."""
+    even, odd = head[0::2], head[1::2]
+    return any(len(part) >= 4 and part.count(0) > len(part) // 4 and not other.count(0)
+               for part, other in ((even, odd), (odd, even)))
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
@@ -391,13 +458,15 @@ def _csv_header(table: TableFile) -> list[str]:
             raise TableError("The file is empty: there is no header row and no data.") from None
         except csv.Error as exc:
             raise TableError(f"The header row cannot be read: {exc}.") from None
+    _refuse_if_too_wide(len(header))
     header = [name.strip().lstrip("\ufeff") for name in header]
     if not any(header):
         raise TableError("The first row is blank; it must name the columns.")
     blanks = [str(i + 1) for i, name in enumerate(header) if not name]
     if blanks:
         raise TableError(f"Header column {', '.join(blanks)} has no name.")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    # One count of every name: header.count(name) per name was quadratic (40,000 columns took 37 s).
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise TableError(f"The header names these columns more than once: {', '.join(duplicates)}.")
     return header
@@ -417,21 +486,34 @@ def _parser_message(exc: Exception) -> str:
 def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chunk:
     """JSON items (with their row numbers) as a chunk of text cells, converted a column at a time.
 
-    Each item that is not a plain object, and each that holds a nested value, is a problem.
+    Each item that is not a plain object, each that names a key twice, and each that holds a nested value,
+    is a problem.
     """
     is_object = np.fromiter((type(item) is dict for item in records), dtype=bool, count=len(records))
-    problems = [{"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
-                 "reason": f"is not a JSON object ({where})"}
-                for row, item in zip(numbers[~is_object], compress(records, ~is_object))]
+    problems = []
+    for row, item in zip(numbers[~is_object], compress(records, ~is_object)):
+        if isinstance(item, json_stream.RepeatedKeys):
+            problems += [{"row": int(row), "column": str(key), "value": "",
+                          "reason": f"repeats the key {key!r} in one object ({where}); each key may appear once"}
+                         for key in item.repeated]
+        else:
+            problems.append({"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
+                             "reason": f"is not a JSON object ({where})"})
     if not is_object.any():
         return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
     objects = list(compress(records, is_object))
     rows = numbers[is_object]
     nested = np.zeros(len(objects), dtype=bool)
     columns: dict[str, pa.Array] = {}
-    for name in dict.fromkeys(chain.from_iterable(objects)):  # every key, in the order first seen
+    absent: dict[str, np.ndarray] = {}
+    names = dict.fromkeys(chain.from_iterable(objects))  # every key, in the order first seen
+    _refuse_if_too_wide(len(names), what=" (different keys in its objects)")  # each key costs a column's work below
+    for name in names:
         # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
         values = np.fromiter(map(dict.get, objects, repeat(name)), dtype=object, count=len(objects))
+        left_out = ~np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
+        if left_out.any():  # an omitted key is not a null: the record keeps that value
+            absent[str(name)] = left_out
         text, nested_here = _json_column_text(values)
         for position in np.flatnonzero(nested_here & ~nested):
             problems.append({"row": int(rows[position]), "column": str(name), "value": "",
@@ -443,7 +525,8 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
     frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()), index=index)
                           for name, column in columns.items()}, index=index)
     problems.sort(key=lambda problem: problem["row"])
-    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems)
+    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems,
+                 absent={name: mask[~nested] for name, mask in absent.items()})
 
 
 def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:

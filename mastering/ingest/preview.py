@@ -34,12 +34,12 @@ def preview_table(*, validator: Validator, path: Path, file_name: str) -> Previe
         table = inspect_file(path, file_name)
         preview.warnings.extend(table.warnings)
         for chunk in read_chunks(table, chunk_rows=20_000):
-            if not preview.columns:
+            if not preview.columns and len(chunk.frame.columns):  # a JSON chunk of refused items has none
                 preview.columns = list(chunk.frame.columns)
                 preview.matching = _matching(fields, key_field, preview.columns)
                 preview.rows = chunk.frame.head(PREVIEW_ROWS).astype(str).values.tolist()
                 validator.check_columns(preview.columns)
-            _, problems = validator.validate(chunk.frame, chunk.rows)
+            _, problems = validator.validate(chunk.frame, chunk.rows, chunk.absent)
             problems = chunk.problems + problems
             preview.problem_count += len(problems)
             preview.problems.extend(problems[: max(0, SHOWN_PROBLEMS - len(preview.problems))])

@@ -12,7 +12,7 @@ matched by an ASCII spelling of the same rule, and the rare non-ASCII cells by `
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 
 import numpy as np
@@ -56,6 +56,9 @@ class ValidatedChunk:
     hashes: pa.Array  # 16 hex digits per row
     rows: np.ndarray  # spreadsheet row number of each row
     documents: pa.Array | None = None  # the stored JSON of each row, when a writer asked for it ahead (prepare)
+    # Per field, which rows left it out (a column the table lacks, a key a JSON object omits): null in values,
+    # but a record that exists keeps its current value there (merging.keep_absent_values). Only fields with any.
+    absent: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -311,12 +314,20 @@ class Validator:
         return _bools(pc.fill_null(pc.is_in(pc.utf8_lower(cells), value_set=self._missing), False))
 
     def check_columns(self, columns: list[str]) -> list[str]:
-        """Refuse a table without the key or a required column; warn about columns that are ignored."""
+        """Refuse a table without the key, without any other known column, or without a required column; warn about
+        columns that are ignored."""
         from mastering.ingest.parsing import TableError
 
         names = {f.name for f in self.fields}
         if self.key_field not in columns:
             raise TableError(f"The key column {self.key_field!r} is missing. Columns found: {', '.join(columns) or 'none'}.")
+        others = [f.name for f in self.fields if f.name != self.key_field]
+        if others and not any(name in columns for name in others):
+            # Columns a table leaves out keep their values, so such a table could change nothing: it is a mistake
+            # (the wrong file, or headers spelled differently), not an update.
+            raise TableError(
+                f"The table has no column of this source besides the key {self.key_field!r} "
+                f"(columns found: {', '.join(columns)}). Expected at least one of: {', '.join(others)}.")
         missing = [f.name for f in self.fields if f.required and f.name not in columns]
         if missing:
             raise TableError(f"Required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}.")
@@ -326,14 +337,26 @@ class Validator:
         self._checked_columns = True
         return unknown
 
-    def validate(self, frame: pd.DataFrame, rows: pd.Series | np.ndarray) -> tuple[ValidatedChunk, list[dict]]:
-        """Check one chunk; return the good rows (canonical) and a problem per bad cell."""
-        if not self._checked_columns:
+    def validate(self, frame: pd.DataFrame, rows: pd.Series | np.ndarray,
+                 absent: dict[str, np.ndarray] | None = None) -> tuple[ValidatedChunk, list[dict]]:
+        """Check one chunk; return the good rows (canonical) and a problem per bad cell.
+
+        absent: per column, the rows that leave it out (JSON objects omitting a key); a column the frame
+        lacks is left out by every row. Left-out cells are checked as empty and marked in the result's absent.
+        """
+        # A JSON chunk whose items were all refused (not objects, repeated keys) has no columns to judge by.
+        if not self._checked_columns and (len(frame) or len(frame.columns)):
             self.check_columns(list(frame.columns))
         problems = Problems(np.asarray(rows, dtype=np.int64))
         bad_rows = np.zeros(len(frame), dtype=bool)
         columns: dict[str, pa.Array] = {}
+        left_out: dict[str, np.ndarray] = {}
         for spec in self.fields:
+            if spec.name != self.key_field:
+                if spec.name not in frame.columns:
+                    left_out[spec.name] = np.ones(len(frame), dtype=bool)
+                elif absent and spec.name in absent:
+                    left_out[spec.name] = absent[spec.name]
             cells = _stripped_cells(frame, spec.name)
             written = cells  # as the table has it, for problem reports
             marked = self._marked_missing(cells)
@@ -368,6 +391,7 @@ class Validator:
             values=values,
             hashes=content_hashes(values),
             rows=problems.rows[~bad_rows],
+            absent={name: mask[~bad_rows] for name, mask in left_out.items() if mask[~bad_rows].any()},
         )
         return chunk, problems.sorted()
 

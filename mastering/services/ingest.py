@@ -399,7 +399,7 @@ def _validated_chunks(table: TableFile, validator: Validator, timings: dict[str,
     watch = Stopwatch(timings)
     for chunk in read_chunks(table, chunk_rows=CHUNK_ROWS):
         watch.lap("read_s")
-        validated, cell_problems = validator.validate(chunk.frame, chunk.rows)
+        validated, cell_problems = validator.validate(chunk.frame, chunk.rows, chunk.absent)
         watch.lap("check_s")
         if prepare is not None and len(validated):
             prepare(validated)  # while the writer is still busy with the chunk before
@@ -456,7 +456,12 @@ def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: in
 
 
 def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
-    """Create or update one record (the streaming path); an unchanged record keeps its version."""
+    """Create or replace one record (the streaming path); an unchanged record keeps its version.
+
+    A PUT replaces the whole record, as HTTP has it: a field left out of data becomes empty (tables, by
+    contrast, keep the current value of a column they leave out). data without any field of the source
+    besides the key is refused, since it would empty the record.
+    """
     # SQLite has one writer for the whole file, taken as the transaction begins: wait for it as long as PostgreSQL
     # waits for the source's lock, then answer 503 (steward.errors.busy_from_lock_timeout) rather than hang.
     with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
@@ -470,6 +475,13 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
     nested = [name for name, value in data.items() if isinstance(value, (dict, list))]
     if nested:
         raise InvalidInput(f"Values must be plain, not objects or lists: {', '.join(nested)}.")
+    others = [f.name for f in source.fields.all() if f.name != source.key_field]
+    if others and not any(name in data for name in others):
+        given = ", ".join(str(name) for name in data if name != source.key_field) or "none"
+        raise InvalidInput(
+            f"The record has no field of this source besides the key {source.key_field!r} (fields given: {given}). "
+            f"Expected at least one of: {', '.join(others)}. A PUT replaces the whole record, so send every field "
+            "it should keep.")
     given_key = data.get(source.key_field)
     if given_key not in (None, "") and str(given_key).strip() != str(key).strip():
         raise InvalidInput(f"The record's {source.key_field} ({given_key}) differs from the key in the address ({key}).")
@@ -485,6 +497,7 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
         raise InvalidInput(
             "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
         )
+    validated.absent = {}  # a PUT replaces the record: a field it leaves out is empty, not kept
     _lock_source(source, wait_seconds=STREAM_LOCK_WAIT_SECONDS)
     now = timezone.now()
     batch = IngestBatch.objects.create(

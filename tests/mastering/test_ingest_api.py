@@ -1,6 +1,9 @@
 """Tables in over REST: every bad input gets a clear error and writes nothing."""
 
+import codecs
 import io
+import json
+import time
 
 import pytest
 from django.db import connection
@@ -350,3 +353,182 @@ def test_a_line_of_spaces_is_skipped_without_losing_the_next_row(api, people):
     assert sorted(records()) == ["1", "2", "3"]
     bad = post_csv(api, "id,name,age\n1,Ada,1\n   \n2,Alan,x\n")
     assert bad.json()["problems"][0]["row"] == 4  # spreadsheet row of "2,Alan,x", the blank line counted
+
+
+# --- Columns a table leaves out: they keep the record's current values (append and snapshot alike).
+
+CATALOG = "id,name,price,stock\nS1,Widget,2.50,7\nS2,Gadget,4.00,3\n"
+
+
+@pytest.fixture
+def catalog():
+    return source_with_fields("catalog", key="id", id="string", name="string", price="decimal", stock="integer")
+
+
+def post_json(api, body: str, *, slug="catalog", content_type="application/json", **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return api.generic("POST", f"/api/sources/{slug}/batches/?{query}", body, content_type=content_type)
+
+
+@pytest.mark.parametrize("mode", ["append", "snapshot"])
+def test_a_table_with_no_known_column_besides_the_key_is_refused_and_changes_nothing(api, catalog, mode):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_csv(api, "id,foo\nS1,x\n", slug="catalog", mode=mode)
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "The table has no column of this source besides the key 'id' (columns found: id, foo). "
+        "Expected at least one of: name, price, stock.")
+    assert records()["S1"] == {"id": "S1", "name": "Widget", "price": "2.50", "stock": 7}
+    assert SourceRecordVersion.objects.count() == 0
+
+
+def test_a_json_table_with_no_known_key_besides_the_key_is_refused(api, catalog):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_json(api, '[{"id": "S1", "foo": "x"}]')
+    assert response.status_code == 400
+    assert "Expected at least one of: name, price, stock." in response.json()["detail"]
+    assert records()["S1"]["name"] == "Widget"
+
+
+@pytest.mark.parametrize("mode", ["append", "snapshot"])
+def test_columns_absent_from_a_table_keep_their_values_and_only_real_changes_make_versions(api, catalog, mode):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_csv(api, "id,price\nS1,2.75\nS2,4.00\n", slug="catalog", mode=mode)
+    assert response.status_code == 201, response.json()
+    assert response.json()["counts"] == {"received": 2, "created": 0, "updated": 1, "unchanged": 1, "rejected": 0,
+                                         "retired": 0}
+    assert records() == {"S1": {"id": "S1", "name": "Widget", "price": "2.75", "stock": 7},
+                         "S2": {"id": "S2", "name": "Gadget", "price": "4.00", "stock": 3}}
+    assert dict(SourceRecord.objects.values_list("key", "version")) == {"S1": 2, "S2": 1}
+    old = SourceRecordVersion.objects.get()
+    assert old.data == {"id": "S1", "name": "Widget", "price": "2.50", "stock": 7}
+    # The stored hash is that of the whole record: sending it all again changes nothing.
+    again = post_csv(api, "id,name,price,stock\nS1,Widget,2.75,7\nS2,Gadget,4.00,3\n", slug="catalog", mode=mode)
+    assert again.json()["counts"]["unchanged"] == 2
+
+
+def test_a_snapshot_with_some_columns_retires_absent_records_and_keeps_absent_columns(api, catalog):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_csv(api, "id,stock\nS1,8\n", slug="catalog", mode="snapshot")
+    assert response.json()["counts"]["retired"] == 1
+    assert records()["S1"] == {"id": "S1", "name": "Widget", "price": "2.50", "stock": 8}
+    assert SourceRecord.objects.get(key="S2").retired
+
+
+def test_a_new_record_in_a_table_with_some_columns_has_the_others_empty(api, catalog):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_csv(api, "id,price\nS3,1.00\n", slug="catalog")
+    assert response.json()["counts"]["created"] == 1
+    assert records()["S3"] == {"id": "S3", "name": None, "price": "1.00", "stock": None}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_a_json_object_that_omits_a_key_keeps_that_value_and_null_clears_it(api, catalog, content_type):
+    post_csv(api, CATALOG, slug="catalog")
+    items = ['{"id": "S1", "price": "2.75"}', '{"id": "S2", "name": "Gadget", "stock": null}']
+    body = "[" + ", ".join(items) + "]" if content_type == "application/json" else "\n".join(items) + "\n"
+    response = post_json(api, body, content_type=content_type)
+    assert response.status_code == 201, response.json()
+    assert response.json()["counts"]["updated"] == 2
+    assert records() == {"S1": {"id": "S1", "name": "Widget", "price": "2.75", "stock": 7},
+                         "S2": {"id": "S2", "name": "Gadget", "price": "4.00", "stock": None}}
+
+
+def test_an_object_that_gives_only_its_key_leaves_its_record_unchanged(api, catalog):
+    post_csv(api, CATALOG, slug="catalog")
+    response = post_json(api, '[{"id": "S1"}, {"id": "S2", "name": "Gadget II"}]')
+    assert response.json()["counts"] == {"received": 2, "created": 0, "updated": 1, "unchanged": 1, "rejected": 0,
+                                         "retired": 0}
+    assert records()["S1"] == {"id": "S1", "name": "Widget", "price": "2.50", "stock": 7}
+
+
+def test_a_kept_value_that_no_longer_fits_its_field_type_refuses_the_table(api, catalog):
+    post_csv(api, CATALOG.replace("S2,Gadget", "S2,12"), slug="catalog")
+    catalog.fields.filter(name="name").update(type="integer")  # an admin retyped the field after S1 was stored
+    response = post_csv(api, "id,price\nS1,2.75\nS2,4.50\n", slug="catalog")
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Record S1 keeps its name ('Widget'), which this table leaves out, but the value is not a whole number "
+        "as the field now requires. Send the name column too.")
+    assert records()["S1"]["price"] == "2.50"
+
+
+# --- Wide tables: refused at once, and header checks stay linear.
+
+WIDE = 200_000
+
+
+def wide_csv(columns: int, *, repeat_last: bool = False) -> str:
+    names = ["id", "name"] + [f"c{i}" for i in range(columns - 2)]
+    if repeat_last:
+        names[-1] = names[-2]
+    return ",".join(names) + "\n" + ",".join(["1", "Ada"] + ["x"] * (columns - 2)) + "\n"
+
+
+def test_a_csv_with_200000_columns_is_refused_at_once(api, people):
+    started = time.perf_counter()
+    response = post_csv(api, wide_csv(WIDE))  # 1.4 MB: a header that once kept a thread busy for minutes
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "The table has 200,000 columns; at most 1,000 are accepted (STEWARD_MAX_COLUMNS).")
+    assert time.perf_counter() - started < 10
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_json_object_with_200000_keys_is_refused_at_once(api, people):
+    item = {"id": "1", "name": "Ada", **{f"c{i}": "x" for i in range(WIDE - 2)}}
+    for content_type, body in [("application/json", json.dumps([item])), ("application/x-ndjson", json.dumps(item))]:
+        started = time.perf_counter()
+        response = api.generic("POST", "/api/sources/people/batches/", body, content_type=content_type)
+        assert response.status_code == 400
+        assert response.json()["detail"] == (
+            "The table has 200,000 columns (different keys in its objects); at most 1,000 are accepted "
+            "(STEWARD_MAX_COLUMNS).")
+        assert time.perf_counter() - started < 10
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_repeated_column_in_a_very_wide_header_is_found_in_linear_time(api, people, settings):
+    settings.STEWARD_MAX_COLUMNS = WIDE  # past the limit's guard, the duplicate check itself must be fast
+    started = time.perf_counter()
+    response = post_csv(api, wide_csv(WIDE, repeat_last=True))
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"The header names these columns more than once: c{WIDE - 4}."
+    assert time.perf_counter() - started < 10
+
+
+def test_the_column_limit_is_a_setting(api, people, settings):
+    settings.STEWARD_MAX_COLUMNS = 3
+    assert post_csv(api, "id,name,age,email\n1,Ada,36,\n").json()["detail"] == (
+        "The table has 4 columns; at most 3 are accepted (STEWARD_MAX_COLUMNS).")
+    assert post_csv(api, "id,name,age\n1,Ada,36\n").status_code == 201
+
+
+# --- UTF-16, as Excel's "Unicode text" and some Windows tools save it.
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_decoded(api, people, codec):
+    bom = codecs.BOM_UTF16_LE if codec == "utf-16-le" else codecs.BOM_UTF16_BE
+    text = 'id,name,age\r\n1,Zoë Ångström,36\r\n2,"Turing, Alan 😀",41\r\n3,"two\nlines",85\r\n'
+    response = post_csv(api, bom + text.encode(codec))
+    assert response.status_code == 201, response.json()
+    assert response.json()["counts"]["created"] == 3
+    assert records()["1"]["name"] == "Zoë Ångström"
+    assert records()["2"] == {"id": "2", "name": "Turing, Alan 😀", "age": 41, "email": None}
+    assert records()["3"]["name"] == "two\nlines"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_rows_are_numbered_as_in_utf8(api, people, codec):
+    bom = codecs.BOM_UTF16_LE if codec == "utf-16-le" else codecs.BOM_UTF16_BE
+    response = post_csv(api, bom + "id,name,age\n1,Ada,36\n\n2,Alan,old\n".encode(codec))
+    assert response.status_code == 400
+    assert response.json()["problems"] == [{"row": 4, "column": "age", "value": "old", "reason": "is not a whole number"}]
+
+
+def test_utf16_without_a_byte_order_mark_is_named(api, people):
+    response = post_csv(api, "id,name\n1,Ada\n".encode("utf-16-le"))
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 (or UTF-16 with a byte order "
+        "mark) and try again.")

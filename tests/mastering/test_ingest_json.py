@@ -40,7 +40,7 @@ def test_a_json_array_over_many_chunks_keeps_row_numbers_and_numbers_as_written(
     assert SourceRecord.objects.get(key="7").data["score"] == "1.50"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1", "utf-16"])
 def test_a_json_array_in_another_encoding_is_read(people, encoding):
     batch = send(people, '[{"id": "1", "name": "Zoë Müller"}]'.encode(encoding))
     assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
@@ -120,3 +120,34 @@ def test_json_lines_are_numbered_by_their_line_even_after_a_blank_one(people):
 def test_items_that_are_not_objects_are_shown_as_json(people):
     batch = send(people, b'[null, true, ["a"], {"id": 1, "name": "Ada"}]')
     assert [p["value"] for p in batch.problems] == ["null", "true", '["a"]']
+
+
+@pytest.mark.parametrize(("name", "where"), [("people.json", "JSON array item"), ("people.jsonl", "JSON line")])
+def test_a_key_repeated_within_an_object_is_refused_naming_the_key_and_the_row(people, name, where):
+    items = ['{"id": 1, "name": "Ada"}', '{"id": 2, "name": "Alan", "age": 41, "name": "Grace", "age": 42}',
+             '{"id": 3, "name": "Grace"}']
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items) + "\n"
+    batch = send(people, text.encode(), name=name)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert batch.problems == [  # sorted by row, then column
+        {"row": 3, "column": "age", "value": "", "reason": f"repeats the key 'age' in one object ({where}); each key may "
+                                                           "appear once"},
+        {"row": 3, "column": "name", "value": "", "reason": f"repeats the key 'name' in one object ({where}); each key may "
+                                                            "appear once"},
+    ]
+    assert SourceRecord.objects.count() == 0
+
+
+def test_with_partial_an_object_with_a_repeated_key_is_left_out_and_the_rest_kept(people):
+    text = b'[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Alan", "name": "Grace"}]'
+    batch = ingest_service.receive_table(source=people, stream=io.BytesIO(text), file_name="people.json", user=None,
+                                         channel=IngestBatch.Channel.API, background=False, partial=True)
+    assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 1, 1)
+    assert list(SourceRecord.objects.values_list("key", flat=True)) == ["1"]
+
+
+def test_a_lone_object_with_a_repeated_key_is_reported_as_such(people):
+    batch = send(people, b'[{"id": 1, "name": "Ada", "name": "Grace"}]')
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
+        (2, "name", "repeats the key 'name' in one object (JSON array item); each key may appear once")]

@@ -1,5 +1,7 @@
 """The source pages: browse, upload with preview, batch and record pages."""
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -170,3 +172,13 @@ def test_of_two_racing_confirmations_only_one_claims_the_upload(tmp_path):
     pending.write_text("id,name\n1,Ada\n")
     first, second = _claim_upload(pending), _claim_upload(pending)
     assert first is not None and first.read_text() == "id,name\n1,Ada\n" and second is None
+
+
+def test_upload_preview_refuses_a_table_wider_than_the_limit_at_once(client_for, steward, people):
+    client = client_for(steward)
+    response = upload(client, ",".join(["id", "name"] + [f"c{i}" for i in range(199_998)]) + "\n1,Ada" + ",x" * 199_998)
+    started = time.perf_counter()
+    html = client.get(response["Location"]).content.decode()
+    assert "cannot be ingested" in html
+    assert "The table has 200,000 columns; at most 1,000 are accepted" in html
+    assert time.perf_counter() - started < 10

@@ -43,6 +43,29 @@ def test_stream_put_of_unchanged_record_keeps_its_version(api, people):
     assert SourceRecordVersion.objects.count() == 0
 
 
+@pytest.fixture
+def papers():
+    return source_with_fields("papers", key="id", id="string", title="string", year="integer")
+
+
+def test_stream_put_replaces_the_whole_record_so_fields_left_out_become_empty(api, papers):
+    put(api, "P1", {"title": "Dedupe", "year": 2001}, slug="papers")
+    response = put(api, "P1", {"title": "Dedupe, revised"}, slug="papers")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["version"], response.json()["data"]) == (2, {"id": "P1", "title": "Dedupe, revised", "year": None})
+
+
+def test_stream_put_with_no_field_of_the_source_is_refused_and_changes_nothing(api, papers):
+    put(api, "P1", {"title": "Dedupe", "year": 2001}, slug="papers")
+    response = put(api, "P1", {"foo": "x"}, slug="papers")
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "The record has no field of this source besides the key 'id' (fields given: foo). Expected at least one of: "
+        "title, year. A PUT replaces the whole record, so send every field it should keep.")
+    record = SourceRecord.objects.get(key="P1")
+    assert (record.version, record.data) == (1, {"id": "P1", "title": "Dedupe", "year": 2001})
+
+
 def test_stream_put_refuses_bad_types_and_writes_nothing(api, people):
     response = put(api, 7, {"name": "Ada", "born": "10/12/1815"})
     assert response.status_code == 400
