@@ -98,7 +98,7 @@ def fill(template: str, seeded: Seeded) -> str:
         if value is None:
             raise Unfillable(f"no seeded value for {{{name}}} after '{previous}/' in {template}")
         out.append(quote(str(value), safe=""))
-    path = "/" + "/".join(out) + ("/" if template.endswith("/") else "")
+    path = ("/" + "/".join(out) + ("/" if template.endswith("/") else "")).replace("//", "/")
     query = seeded.queries.get(template)
     return f"{path}?{query}" if query else path
 
