@@ -14,6 +14,7 @@ route of the URL conf, every API GET route (the browsable API renders HTML) and 
   navigation_errors            visits the browser could not complete, other than a route without a GET page
                                or a download (target 0)
   csp_violations               scripts or styles the browser refused under CSP (reported, no target)
+  pages_showing_payloads       pages whose text shows a payload: the probe reached the data (no target)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ TARGETS = {
 
 MISSING_PAGES = ["/no-such-page/", "/api/no-such-endpoint/"]
 SCAN = """() => ({
+  shown: (document.body ? document.body.innerText : '').includes('alert(1)'),
   injected: document.querySelectorAll('[data-harden-xss]').length,
   jslinks: Array.from(document.querySelectorAll('[href],[src],[action],[formaction]')).filter(e =>
       ['href', 'src', 'action', 'formaction'].some(a => (e.getAttribute(a) || '').trim().toLowerCase().startsWith('javascript:'))).length,
@@ -83,10 +85,11 @@ def visit(seeded, base_url: str, urls: list[str]) -> dict:
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
 
     counts = {"dialogs": 0, "injected_elements": 0, "javascript_links": 0, "csp_violations": 0, "server_errors": 0,
-              "navigation_errors": 0, "not_pages": 0}
+              "navigation_errors": 0, "not_pages": 0, "pages_showing_payloads": 0}
     examples: dict[str, list[str]] = {"dialogs": [], "injected": [], "without_csp": [], "server_errors": [], "csp": [], "navigation": []}
     html_urls: set[str] = set()
     without_csp: set[str] = set()
+    csp_pages: set[str] = set()
     current = [""]
 
     def on_dialog(dialog) -> None:
@@ -107,6 +110,7 @@ def visit(seeded, base_url: str, urls: list[str]) -> dict:
         if "Content Security Policy" in message.text:
             counts["csp_violations"] += 1
             examples["csp"].append(f"{current[0]}: {' '.join(message.text.split())[:200]}")
+            csp_pages.add(current[0])
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -125,7 +129,7 @@ def visit(seeded, base_url: str, urls: list[str]) -> dict:
         for url in urls:
             current[0] = url
             try:
-                response = page.goto(url, wait_until="load")
+                response = page.goto(url, wait_until="domcontentloaded")
             except Exception as exc:
                 text = " ".join(str(exc).split())
                 # No page to look at: a route that takes no GET (an empty 405) or a file (the schema).
@@ -143,6 +147,7 @@ def visit(seeded, base_url: str, urls: list[str]) -> dict:
                 examples["server_errors"].append(f"{url}: {response.status}")
             page.wait_for_timeout(150)  # onerror of a broken <img>, htmx partials on load: a moment after load
             found = page.evaluate(SCAN)
+            counts["pages_showing_payloads"] += bool(found["shown"])
             counts["injected_elements"] += found["injected"]
             counts["javascript_links"] += found["jslinks"]
             if found["injected"] or found["jslinks"]:
@@ -159,7 +164,8 @@ def visit(seeded, base_url: str, urls: list[str]) -> dict:
         "html_responses_without_csp": len(without_csp),
         "without_csp_examples": sorted(without_csp)[:8],
         "server_error_examples": examples["server_errors"][:5],
-        "csp_violation_examples": examples["csp"][:5],
+        "csp_violation_pages": len(csp_pages),
+        "csp_violation_examples": [e for e in examples["csp"] if not e.startswith("/api/")][:3] + examples["csp"][:2],
         "navigation_error_examples": examples["navigation"][:5],
     }
 

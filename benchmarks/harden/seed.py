@@ -48,6 +48,7 @@ def seed(*, payloads: bool = False) -> Seeded:
     """Create users of every role and a small mastered entity type with pairs, labels, overrides and jobs."""
     from django.apps import apps
     from django.contrib.auth import get_user_model
+    from django.test import TestCase
     from rest_framework.authtoken.models import Token
 
     from accounts.services import create_user
@@ -102,8 +103,9 @@ def seed(*, payloads: bool = False) -> Seeded:
                for i in range(0, 11, 2)]
     curation_services.import_labels(entity_type=entity_type, rows=labels, curator=steward)
     curation_services.train_match_model(entity_type=entity_type)
-    # Tasks run eagerly and outside a transaction, so the mastering run happens here.
-    services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER, user=admin)
+    # Tasks run eagerly on commit; inside a test's transaction there is no commit, so run them at the block's end.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER, user=admin)
     entity = Entity.objects.filter(entity_type=entity_type).order_by("pk").first()
     if entity is None:
         raise RuntimeError("Seeding failed: the mastering run made no entity.")
