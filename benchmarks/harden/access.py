@@ -32,14 +32,25 @@ class Matrix:
     mismatches: list[str] = field(default_factory=list)  # "ROLE METHOD url: got ..., expected ..."
     statuses: Counter = field(default_factory=Counter)
 
+    def grouped(self) -> list[str]:
+        """Mismatches with the roles that share them folded together: "OPTIONS /api/x/1/: 500 ... [admin, steward]"."""
+        groups: dict[str, list[str]] = {}
+        for line in self.mismatches:
+            role, rest = line.split(" ", 1) if not line.startswith("business user ") and not line.startswith("data engineer ") \
+                else (" ".join(line.split(" ", 2)[:2]), line.split(" ", 2)[2])
+            groups.setdefault(rest, []).append(role)
+        return [f"{rest} [{', '.join(roles)}]" for rest, roles in groups.items()]
+
     def figures(self, examples: int = 8) -> dict:
+        grouped = self.grouped()
         return {
             "routes_covered": self.routes_total - len(self.uncovered),
             "routes_total": self.routes_total,
             "uncovered": self.uncovered[:examples],
             "checks": self.checks,
             "mismatches": len(self.mismatches),
-            "mismatch_examples": self.mismatches[:examples],
+            "mismatch_kinds": len(grouped),
+            "mismatch_examples": grouped[:examples],
             "server_errors": sum(n for code, n in self.statuses.items() if code >= 500),
         }
 

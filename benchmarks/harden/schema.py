@@ -22,7 +22,7 @@ TARGETS = {
 }
 
 ROLES = ["admin", "steward", "curator", "business user", "data engineer"]
-EXAMPLES = int(os.environ.get("HARDEN_SCHEMA_EXAMPLES", 3))  # generated cases per operation and role
+EXAMPLES = int(os.environ.get("HARDEN_SCHEMA_EXAMPLES", 4))  # generated cases per operation and role
 
 
 def _rolled_back(app):
@@ -144,11 +144,20 @@ def fuzz(seeded: Seeded, *, examples: int = EXAMPLES, roles: list[str] | None = 
                 probe_errors.append(f"{role} {label}: {type(exc).__name__}: {str(exc)[:160]}")
 
     def first(items: list[str], n: int = 8) -> list[str]:
+        """Distinct examples with the role left out, one of each kind of failure first."""
         seen: list[str] = []
         for item in items:
+            for role in sorted(tokens, key=len, reverse=True):
+                if item.startswith(role + " "):
+                    item = item[len(role) + 1:]
+                    break
             if item not in seen:
                 seen.append(item)
-        return seen[:n]
+        kinds, rest = [], []
+        for item in seen:
+            kind = item.split(": ", 1)[-1].split(" (")[0]
+            (rest if any(k.split(": ", 1)[-1].split(" (")[0] == kind for k in kinds) else kinds).append(item)
+        return (kinds + rest)[:n]
 
     return {
         "operations": len(operations),
