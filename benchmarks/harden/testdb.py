@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -22,7 +24,10 @@ def setup_django() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     os.environ.setdefault("DEBUG", "false")
     # Uploads, the SQLite files and collected static stay out of the work tree.
-    os.environ.setdefault("STEWARD_DATA_DIR", tempfile.mkdtemp(prefix="steward-harden-"))
+    if "STEWARD_DATA_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="steward-harden-")
+        os.environ["STEWARD_DATA_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     # Tasks run in-process: the probes must not depend on, or write to, a running worker.
     os.environ["CELERY_BROKER_URL"] = ""
     import django
