@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install migrate demo worker check-deploy bench-ingest bench-quality clean
+.PHONY: run test lint install migrate demo worker check-deploy bench-ingest bench-quality harden clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Steward needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -47,6 +47,11 @@ bench-ingest: install
 # SETS=febrl1,rldata500 and SEEDS=1,2 to narrow it, BENCH_ARGS for anything else benchmarks/quality.py takes.
 bench-quality: install
 	$(BIN)/python benchmarks/quality.py $(if $(QUICK),--quick) $(if $(SETS),--sets $(SETS)) $(if $(SEEDS),--seeds $(SEEDS)) $(BENCH_ARGS)
+
+# Hardening probes (a few minutes): one JSON line of figures, exit 1 if a figure misses its target.
+# PARTS=access,schema,browser picks parts (default: all); see benchmarks/harden/run.py.
+harden: install
+	$(BIN)/python benchmarks/harden/run.py $(if $(PARTS),--parts $(PARTS)) $(HARDEN_ARGS)
 
 clean:
 	rm -rf $(VENV) data/steward.sqlite3* data/uploads
