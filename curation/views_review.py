@@ -208,11 +208,12 @@ def diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
         x_label="model score of compared pairs",
         markers=[(threshold_bin, f"threshold {threshold:.2f}")] if threshold is not None else []))
     curve = ""
-    points = [c for c in data["curve"] if c["precision"] is not None]
-    if points:
+    # Either measure may be undefined at a threshold: precision where nothing scores above it, recall where no label is a match.
+    precision = [(c["threshold"], c["precision"]) for c in data["curve"] if c["precision"] is not None]
+    recall = [(c["threshold"], c["recall"]) for c in data["curve"] if c["recall"] is not None]
+    if precision or recall:
         curve = mark_safe(line_chart_svg(LineChart(
-            series=[Series("precision", [(c["threshold"], c["precision"]) for c in points], "series-a"),
-                    Series("recall", [(c["threshold"], c["recall"]) for c in points], "series-b")],
+            series=[Series("precision", precision, "series-a"), Series("recall", recall, "series-b")],
             x_label="threshold", y_label="estimated from labels", markers=[(threshold, "current")] if threshold is not None else [])))
     return render(request, "curation/diagnostics.html", {"entity_type": entity_type, "data": data, "histogram": histogram,
                                                          "curve": curve})

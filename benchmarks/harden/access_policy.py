@@ -83,8 +83,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/batches/{id}/problems/": {"GET": READ},
     "/api/entity-types/": {"GET": READ, "POST": CONFIGURE},
     "/api/entity-types/{slug}/": {"GET": READ},
-    # A rule preview recomputes every golden record of the type, so even reading it needs edit_rules.
-    "/api/entity-types/{slug}/attributes/{attribute}/rule/": {"GET": EDIT_RULES, "POST": EDIT_RULES},
+    # Reading a rule preview changes nothing (issue 12): anyone who browses may; applying a rule needs edit_rules.
+    "/api/entity-types/{slug}/attributes/{attribute}/rule/": {"GET": READ, "POST": EDIT_RULES},
     "/api/entity-types/{slug}/changes/": {"GET": READ},
     "/api/entity-types/{slug}/diagnostics/": {"GET": READ, "POST": EDIT_RULES},
     # The disputes list is the adjudicators' work queue, not data to browse.

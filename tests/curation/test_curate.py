@@ -216,3 +216,11 @@ def test_every_decision_holds_after_new_data_a_retrained_model_and_a_new_run(mas
     reasons = {c.edit.reason for c in history.timeline(survivor) if c.edit}
     assert {"two halves of one person", "verified"} <= reasons
     assert all(c.edit.user == curator for c in history.timeline(survivor) if c.edit)
+
+
+def test_diagnostics_page_draws_the_curve_when_no_label_is_a_match(mastered, client_for, steward):
+    entity_type, _ = mastered
+    Label.objects.update(answer=Label.Answer.DISTINCT)  # recall is then undefined at every threshold, precision is not
+    response = client_for(steward).get(f"/curation/{entity_type.slug}/diagnostics/")
+    assert response.status_code == 200
+    assert "precision" in response.content.decode()
