@@ -19,7 +19,7 @@ Django's test client in a child process.
 
 Figures (one JSON line): files, requests, server_errors (a 5xx, an exception out of a view or the
 command other than CommandError, or a batch left failed), hangs (a request over 10 s; one still
-running after --cap seconds is interrupted), partial_writes (an all-or-nothing batch that was not
+running after --cap seconds, 30 by default, is killed), partial_writes (an all-or-nothing batch that was not
 accepted whole but changed records, or was accepted with rejected rows), partial_accounting_errors
 (partial mode: created + updated + unchanged + rejected differs from the rows sent, or from the
 batch's own `received`), absent_columns_blanked (an accepted append changed a field its table did
@@ -34,6 +34,7 @@ import csv
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -401,10 +402,6 @@ def build_corpus(*, examples: int, quick: bool = False) -> list[CorpusFile]:
 # ---------------------------------------------------------------------------------------------- sending
 
 
-class Hung(BaseException):
-    """Raised by the alarm in the middle of a request that ran past the cap (BaseException: no view may swallow it)."""
-
-
 @dataclass
 class Outcome:
     file: str
@@ -465,27 +462,15 @@ class Probe:
     # -- one request, timed, capped
 
     def timed(self, outcome: Outcome, call):
-        from django.db import connection
-
-        def alarm(signum, frame):
-            raise Hung()
-
-        previous = signal.signal(signal.SIGALRM, alarm)
-        signal.setitimer(signal.ITIMER_REAL, self.cap)
         started = time.perf_counter()
         response = None
         try:
             response = call()
-        except Hung:
-            outcome.hung = True
-            connection.close()
         except Exception as exc:  # an exception out of a view is what a live server answers 500 to
             outcome.server_error = outcome.server_error or f"{type(exc).__name__}: {str(exc)[:300]}"
             outcome.statuses.append(500)
             _forget_broken_transaction()
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
             elapsed = time.perf_counter() - started
             outcome.seconds += elapsed
             if elapsed > HANG_SECONDS:
@@ -495,6 +480,44 @@ class Probe:
             if response.status_code >= 500:
                 outcome.server_error = outcome.server_error or f"HTTP {response.status_code}"
         return response
+
+    def send_forked(self, case: CorpusFile, path: str, partial: bool, file_path: Path) -> Outcome:
+        """Send in a forked child, so that one still running after the cap is killed (its transaction rolls back)."""
+        from django.db import connections
+
+        connections.close_all()  # the child opens its own connection; a shared socket would be corrupted
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: send, report, leave without running the parent's cleanup
+            code = 0
+            try:
+                os.close(read_fd)
+                outcome = self.send(case, path, partial, file_path)
+                with os.fdopen(write_fd, "w") as pipe:
+                    pipe.write(json.dumps(outcome.__dict__))
+            except BaseException:  # noqa: BLE001 - the child must never return into the parent's loop
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        started = time.perf_counter()
+        chunks = []
+        with os.fdopen(read_fd, "r") as pipe:
+            ready, _, _ = select.select([pipe], [], [], self.cap)
+            if ready:
+                chunks.append(pipe.read())
+        if not chunks:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if chunks and chunks[0]:
+            return Outcome(**json.loads(chunks[0]))
+        outcome = Outcome(case.name, path, partial, seconds=time.perf_counter() - started)
+        if outcome.seconds >= self.cap:
+            outcome.hung = True
+        else:
+            outcome.server_error = "the probe's child process died"
+        return outcome
 
     # -- the four ways in
 
@@ -548,17 +571,22 @@ def _forget_broken_transaction() -> None:
 
 
 def _check(probe: Probe, case: CorpusFile, outcome: Outcome, before: dict, after: dict, batches: list[dict],
-           figures: Counter, examples: dict[str, list]) -> None:
+           figures: Counter, examples: dict[str, dict]) -> None:
     def note(figure: str, detail: str) -> None:
         figures[figure] += 1
-        if len(examples[figure]) < 12:
-            examples[figure].append(f"{case.name} via {outcome.path}{' partial' if outcome.partial else ''}: {detail}")
+        seen = examples[figure]
+        detail = " ".join(detail.split("\n")[0].split())[:220]
+        way = f"{outcome.path}{'+partial' if outcome.partial else ''}"
+        if (case.name, detail) in seen:
+            seen[(case.name, detail)].append(way)
+        elif len(seen) < 25:
+            seen[(case.name, detail)] = [way]
 
     failed = [b for b in batches if b["status"] == "failed"]
     if outcome.server_error or failed:
         note("server_errors", outcome.server_error or f"batch {failed[0]['pk']} failed: {failed[0]['error'][:200]}")
     if outcome.hung:
-        note("hangs", f"{outcome.seconds:.1f} s" + (" (interrupted)" if outcome.seconds >= probe.cap else ""))
+        note("hangs", f"{outcome.seconds:.1f} s" + (" (killed at the cap)" if outcome.seconds >= probe.cap else ""))
     accepted = [b for b in batches if b["status"] == "succeeded"]
     changed = {k for k in set(before) | set(after) if before.get(k, (None,))[:3] != after.get(k, (None,))[:3]}
     if not outcome.partial:
@@ -589,7 +617,7 @@ def probe_all(cases: list[CorpusFile], *, paths: list[str], cap: float, progress
     folder = Path(tempfile.mkdtemp(prefix="steward-corpus-"))
     probe = Probe(folder, cap)
     figures: Counter = Counter()
-    examples: dict[str, list] = {k: [] for k in ["server_errors", "hangs", "partial_writes", "partial_accounting_errors",
+    examples: dict[str, dict] = {k: {} for k in ["server_errors", "hangs", "partial_writes", "partial_accounting_errors",
                                                  "count_vs_records_mismatch", "absent_columns_blanked"]}
     by_path: dict[str, Counter] = {p: Counter() for p in paths}
     statuses: Counter = Counter()
@@ -601,7 +629,7 @@ def probe_all(cases: list[CorpusFile], *, paths: list[str], cap: float, progress
         for path in paths:
             for partial in (False, True):
                 before, after_id = probe.records(), probe.last_batch_id()
-                outcome = probe.send(case, path, partial, file_path)
+                outcome = probe.send_forked(case, path, partial, file_path)
                 batches = probe.new_batches(after_id)
                 after = probe.records()
                 was = Counter(figures)
@@ -635,8 +663,10 @@ def probe_all(cases: list[CorpusFile], *, paths: list[str], cap: float, progress
         "statuses": dict(sorted(statuses.items())),
         "by_path": {p: dict(c) for p, c in by_path.items()},
         "slowest": [f"{s:.1f}s {what}" for s, what in slowest[:8]],
-        "examples": {k: v for k, v in examples.items() if v},
+        "examples": {k: [f"{name} [{' '.join(ways) if len(ways) < 8 else 'every way'}]: {detail}"
+                         for (name, detail), ways in v.items()] for k, v in examples.items() if v},
         "seconds": round(time.perf_counter() - started, 1),
+        "load_average": [round(x, 1) for x in os.getloadavg()],  # the machine is shared: time figures depend on it
     }
 
 
@@ -669,6 +699,8 @@ def _inline(args: argparse.Namespace) -> dict:
         cases = build_corpus(examples=args.examples, quick=args.quick)
         if args.only_hand:
             cases = [c for c in cases if c.origin == "hand"]
+        if args.match:
+            cases = [c for c in cases if any(m in c.name for m in args.match.split(","))]
         if args.limit:
             cases = cases[: args.limit]
         figures = probe_all(cases, paths=args.paths.split(","), cap=args.cap, progress=args.progress)
@@ -685,8 +717,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--examples", type=int, default=None, help="hypothesis examples (default 230, 10 with --quick)")
     parser.add_argument("--only-hand", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="send only the first N files")
+    parser.add_argument("--match", default="", help="send only files whose names contain one of these comma-separated texts")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
-    parser.add_argument("--cap", type=float, default=30.0, help="interrupt a request after this many seconds (counted as a hang)")
+    parser.add_argument("--cap", type=float, default=30.0, help="kill an ingest (all its requests) after this many seconds; counted as a hang")
     parser.add_argument("--progress", action="store_true", help="a line per file on stderr")
     parser.add_argument("--list", action="store_true", help="print the corpus (name, bytes, rows) and stop")
     parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)

@@ -351,6 +351,13 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(Path(data_dir) / "celery.log", "w"))
         _wait_healthy(port, server)
         rec = Recorder()
+        # One curator alone first, answering at once: the service time without the crowd, to read the crowd's figures against.
+        solo = Recorder()
+        curator_loop(0, seeded["tokens"][0], port, time.time() + 10, (0.0, 0.0), solo)
+        rec.acknowledged += solo.acknowledged
+        for pair_id, spans in solo.holds.items():
+            rec.holds[pair_id] += spans
+        load_before = os.getloadavg()[0]
         deadline = time.time() + seconds
         threads = [threading.Thread(target=curator_loop, args=(i, t, port, deadline, think_range, rec), daemon=True)
                    for i, t in enumerate(seeded["tokens"])]
@@ -365,6 +372,7 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
                 log(f"{max(0, deadline - time.time()):.0f}s left: {dict(rec.statuses)}")
             if time.time() > deadline + 120:
                 break
+        load_after = os.getloadavg()[0]
         _stop(celery)
         stored = _child("counts", {**env, "CELERY_BROKER_URL": ""})
     finally:
@@ -387,12 +395,16 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
         "claim_p99_ms": pct(rec.times["claim"], 99),
         "answer_p50_ms": pct(rec.times["answer"], 50), "answer_p95_ms": pct(rec.times["answer"], 95),
         "answer_p99_ms": pct(rec.times["answer"], 99),
+        "solo_claim_p50_ms": pct(solo.times["claim"], 50), "solo_answer_p50_ms": pct(solo.times["answer"], 50),
+        "solo_answers": len(solo.times["answer"]),
         "browse_pages": len(browse), "browse_p50_ms": pct(browse, 50), "browse_p95_ms": pct(browse, 95),
         "browse_p99_ms": pct(browse, 99),
         "browse_p95_ms_by_page": {w: pct(v, 95) for w, v in sorted(rec.times.items()) if w.startswith("browse_")},
         "statuses": dict(sorted(rec.statuses.items())),
         "server_errors": sum(n for k, n in rec.statuses.items() if k.rsplit(" ", 1)[1].startswith("5") or k.endswith(" 0")),
         "jobs": stored["jobs"],
+        # 1-minute load average of the machine (2 cores, shared) before and at the end of the run: latencies depend on it
+        "load_average": [round(load_before, 1), round(load_after, 1)],
         "master_error": seeded["master_error"],
         "held_by_two_examples": examples, "error_examples": rec.errors[:10],
     }
