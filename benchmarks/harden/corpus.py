@@ -66,6 +66,7 @@ class CorpusFile:
     rows: int | None = None  # data rows sent, when that is well defined
     columns: list[str] | None = None  # the columns the table has, when well defined
     origin: str = "hand"
+    expect: str = ""  # accept | reject: what an all-or-nothing batch of it must do; empty when either is defensible
 
     @property
     def kind(self) -> str:
@@ -308,7 +309,40 @@ def hand_cases() -> list[CorpusFile]:
     add("good.csv", _csv(two), rows=2, columns=FIELD_NAMES)
     add("good.json", _json(two), rows=2, columns=FIELD_NAMES)
     add("good.jsonl", _jsonl(two), rows=2, columns=FIELD_NAMES)
+    for case in cases:
+        if case.name in VALID or case.name.startswith(("append_", "good.")):
+            case.expect = "accept"
+        elif case.name in INVALID or (case.name.startswith(("bad_", "empty", "json_", "truncated_", "deep_nesting", "binary_"))
+                                      and case.name not in NO_VERDICT):
+            case.expect = "reject"
     return cases
+
+
+NO_VERDICT = {"empty_key_name.json", "empty_header_cell.csv", "json_named_csv.csv", "json_numbers_for_fields.json"}
+# Well-formed tables of valid rows that every way in must accept, and tables that all-or-nothing must refuse.
+VALID = {
+    "bom_utf8.csv", "bom_utf8.json", "bom_utf8.jsonl", "utf16le_bom.csv", "utf16be_bom.csv", "utf16.json", "utf16.jsonl",
+    "latin1.csv", "cp1252_smart_quotes.csv", "semicolons.csv", "tabs.csv", "pipes.csv", "quoted_newlines.csv",
+    "blank_lines_between.csv", "cr_only_newlines.csv", "mixed_newlines.csv", "cell_at_limit.csv", "key_multibyte_255.csv",
+    "key_odd_characters.csv", "formula_cells.csv", "formula_cells.json", "html_cells.csv", "jsonl_blank_lines.jsonl",
+    "jsonl_crlf.jsonl", "wide_header_20k.csv", "wide_header_200k.csv", "single_column_key_only.csv", "unknown_plus_known.csv",
+    "control_chars.csv", "duplicate_keys_same.csv",
+}
+INVALID = {
+    "whitespace_only.csv", "newlines_only.csv", "bom_only.csv", "header_only.csv", "header_only_no_newline.csv",
+    "header_only_crlf.csv", "array_of_empty_object.json", "jsonl_blank_lines_only.jsonl", "ragged_short.csv",
+    "ragged_long.csv", "ragged_mixed.csv", "unterminated_quote_last.csv", "unterminated_quote_first.csv",
+    "unterminated_quote_header.csv", "duplicate_header.csv", "duplicate_key_header.csv", "only_unknown_columns.csv",
+    "only_unknown_columns.json", "cell_over_limit.csv", "huge_cell_2mb.csv", "huge_cell.json", "key_300_chars.csv",
+    "key_100k_chars.json", "missing_key_value.csv", "missing_key_whitespace.csv", "missing_key_column.csv", "missing_key.json",
+    "null_key.json", "object_key.json", "duplicate_keys_differ.csv", "duplicate_keys_differ.json", "array_of_numbers.json",
+    "array_of_arrays.json", "array_mixed.json", "nested_arrays.json", "duplicate_object_keys.json",
+    "duplicate_object_key_id.json", "duplicate_object_keys.jsonl", "trailing_garbage.json", "two_arrays.json",
+    "comments.json", "single_quotes.json", "jsonl_bad_line.jsonl", "jsonl_array_line.jsonl", "jsonl_scalar_lines.jsonl",
+    "jsonl_truncated_last.jsonl", "required_name_missing.csv", "age_10000_digits.csv", "number_10000_digits.json",
+    "number_10000_digits.jsonl", "nan_literal.json", "exponent_huge.json", "bad_types_as_json_types.json", "nul_in_header.csv",
+    "mixed_utf8_then_latin1.csv", "lone_surrogate.json", "lone_surrogate_key.json",
+}
 
 
 def generated_cases(examples: int, seed: int = 0) -> list[CorpusFile]:
@@ -588,6 +622,11 @@ def _check(probe: Probe, case: CorpusFile, outcome: Outcome, before: dict, after
     if outcome.hung:
         note("hangs", f"{outcome.seconds:.1f} s" + (" (killed at the cap)" if outcome.seconds >= probe.cap else ""))
     accepted = [b for b in batches if b["status"] == "succeeded"]
+    if not outcome.partial and case.expect == "accept" and not accepted and not outcome.hung:
+        why = batches[0]["problems"][0]["reason"] if batches and batches[0]["problems"] else (batches[0]["status"] if batches else "no batch")
+        note("valid_files_not_accepted", str(why))
+    if not outcome.partial and case.expect == "reject" and accepted:
+        note("invalid_files_accepted", f"accepted: +{accepted[0]['created']} ~{accepted[0]['updated']} ={accepted[0]['unchanged']}")
     changed = {k for k in set(before) | set(after) if before.get(k, (None,))[:3] != after.get(k, (None,))[:3]}
     if not outcome.partial:
         if not accepted and changed:
@@ -618,7 +657,8 @@ def probe_all(cases: list[CorpusFile], *, paths: list[str], cap: float, progress
     probe = Probe(folder, cap)
     figures: Counter = Counter()
     examples: dict[str, dict] = {k: {} for k in ["server_errors", "hangs", "partial_writes", "partial_accounting_errors",
-                                                 "count_vs_records_mismatch", "absent_columns_blanked"]}
+                                                 "count_vs_records_mismatch", "absent_columns_blanked",
+                                                 "valid_files_not_accepted", "invalid_files_accepted"]}
     by_path: dict[str, Counter] = {p: Counter() for p in paths}
     statuses: Counter = Counter()
     slowest: list[tuple[float, str]] = []
@@ -658,6 +698,9 @@ def probe_all(cases: list[CorpusFile], *, paths: list[str], cap: float, progress
         "partial_accounting_errors": figures["partial_accounting_errors"],
         "count_vs_records_mismatch": figures["count_vs_records_mismatch"],
         "absent_columns_blanked": figures["absent_columns_blanked"],
+        # all-or-nothing, hand cases with a verdict: valid tables refused, and tables that must be refused but were written
+        "valid_files_not_accepted": figures["valid_files_not_accepted"],
+        "invalid_files_accepted": figures["invalid_files_accepted"],
         "accepted": figures["accepted"],
         "not_accepted": figures["not_accepted"],
         "statuses": dict(sorted(statuses.items())),
