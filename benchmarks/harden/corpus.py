@@ -479,8 +479,11 @@ class Probe:
     def records(self) -> dict[str, tuple]:
         from mastering.models import SourceRecord
 
-        return {k: (v, h, r, d) for k, v, h, r, d in SourceRecord.objects.filter(source=self.source)
-                .values_list("key", "version", "content_hash", "retired", "data")}
+        # Values only of the seeded records (what absent_columns_blanked compares): after the 60,000-row files the
+        # source is large, and fetching every record's data twice per ingest made each later file three times slower.
+        records = SourceRecord.objects.filter(source=self.source)
+        data = dict(records.filter(key__in=SEEDED_KEYS).values_list("key", "data"))
+        return {k: (v, h, r, data.get(k, {})) for k, v, h, r in records.values_list("key", "version", "content_hash", "retired")}
 
     def last_batch_id(self) -> int:
         from mastering.models import IngestBatch
