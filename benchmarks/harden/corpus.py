@@ -755,6 +755,8 @@ def _inline(args: argparse.Namespace) -> dict:
             cases = [c for c in cases if c.origin == "hand"]
         if args.match:
             cases = [c for c in cases if any(m in c.name for m in args.match.split(","))]
+        if args.skip:
+            cases = [c for c in cases if not any(m in c.name for m in args.skip.split(","))]
         if args.limit:
             cases = cases[: args.limit]
         figures = probe_all(cases, paths=args.paths.split(","), cap=args.cap, progress=args.progress, always_fork=args.always_fork)
@@ -771,6 +773,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--examples", type=int, default=None, help="hypothesis examples (default 230, 10 with --quick)")
     parser.add_argument("--only-hand", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="send only the first N files")
+    parser.add_argument("--skip", default="", help="leave out files whose names contain one of these comma-separated texts")
     parser.add_argument("--match", default="", help="send only files whose names contain one of these comma-separated texts")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
     parser.add_argument("--cap", type=float, default=30.0, help="kill an ingest (all its requests) after this many seconds; counted as a hang")
