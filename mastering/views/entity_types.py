@@ -22,11 +22,12 @@ def entity_type_detail(request: HttpRequest, slug: str) -> HttpResponse:
     models = list(entity_type.models.order_by("version"))
     active = next((m for m in reversed(models) if m.active), None)
     chart = ""
-    scored = [m for m in models if m.precision is not None]
-    if scored:
+    # A model may have a precision but no recall: its estimate gives none when the range is too wide.
+    precision = [(m.label_count, m.precision) for m in models if m.precision is not None]
+    recall = [(m.label_count, m.recall) for m in models if m.recall is not None]
+    if precision or recall:
         chart = mark_safe(line_chart_svg(LineChart(
-            series=[Series("precision", [(m.label_count, m.precision) for m in scored], "series-a"),
-                    Series("recall", [(m.label_count, m.recall) for m in scored], "series-b")],
+            series=[Series("precision", precision, "series-a"), Series("recall", recall, "series-b")],
             x_label="labels", y_label="estimated quality")))
     return render(request, "mastering/entity_type_detail.html", {
         "entity_type": entity_type, "models": list(reversed(models)), "quality_chart": chart, "active_model": active,

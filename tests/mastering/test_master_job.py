@@ -285,3 +285,11 @@ def test_a_run_also_compares_nearest_neighbours_by_text_for_text_attributes(djan
     assert neighbours["predicate"] == "5 nearest neighbours by text of last" and neighbours["pairs"] > 0
     assert job.counts["pairs"] == ScoredPair.objects.filter(job=job).count()
     assert not ScoredPair.objects.filter(job=job, score__isnull=True).exists()  # every added pair was scored
+
+
+def test_entity_type_page_charts_a_model_whose_recall_could_not_be_estimated(client_for, curator):
+    entity_type, _ = trained_entity_type(8)
+    entity_type.models.update(precision=0.9, recall=None)  # the estimate gives no recall when its range is too wide
+    response = client_for(curator).get(entity_type.get_absolute_url())
+    assert response.status_code == 200
+    assert "estimated quality" in response.content.decode()
