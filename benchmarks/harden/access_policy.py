@@ -49,7 +49,7 @@ ROLES: dict[str, set[str]] = {
     "business user": {PUBLIC, READ, FILE_ISSUES},
     # README: push tables and records, run jobs.
     "data engineer": {PUBLIC, READ, INGEST, RUN_JOBS, FILE_ISSUES},
-    # ARCHITECTURE: anonymous visitors get the login page and /healthz, nothing else.
+    # ARCHITECTURE: anonymous visitors get the login page and /healthz (and the favicon), nothing else.
     ANONYMOUS: {PUBLIC},
 }
 
@@ -117,6 +117,7 @@ ROUTES: dict[str, dict[str, str]] = {
     # --- Pages.
     "/": {"GET": READ},
     "/healthz": {"GET": PUBLIC},
+    "/favicon.ico": {"GET": PUBLIC},  # a redirect to the static icon, for browsers that ask before any page
     "/login/": {"GET": PUBLIC, "POST": PUBLIC},
     "/logout/": {"POST": READ},
     "/sources/": {"GET": READ},

@@ -324,6 +324,16 @@ def _stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+TARGETS = {
+    "pairs_held_by_two": ("==", 0),
+    "lost_answers": ("==", 0),
+    "server_errors": ("==", 0),
+    "claim_p95_ms": ("<=", 150),
+    "answer_p95_ms": ("<=", 200),
+    "browse_p95_ms": ("<=", 300),
+}
+
+
 def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: str = "0.5,2.0", port: int = 8791,
         gunicorn_workers: int = 4, worker: bool = True, database_url: str = DEFAULT_DATABASE_URL, keep_db: bool = False,
         pairs: int | None = None, progress: bool = False) -> dict:
