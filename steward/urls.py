@@ -32,3 +32,5 @@ urlpatterns = [
     path("curation/", include("curation.urls")),
     path("lineage/", include("lineage.urls")),
 ]
+
+handler404 = "steward.views.not_found"

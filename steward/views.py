@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
@@ -39,3 +40,10 @@ def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico where a page names no icon (JSON, files): send them to the SVG one."""
     # Temporary, not permanent: after collectstatic the icon's URL carries a hash that changes with it.
     return HttpResponseRedirect(static("favicon.svg"))
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path under /api/ that names no route is a JSON 404, like every other API error; pages get the 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found: no API route has this path."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -30,3 +30,12 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
+
+
+def test_an_api_path_with_no_route_is_a_json_404(api_for, admin_user, client_for):
+    response = api_for(admin_user).get("/api/entity-types/not%20a%20slug/diagnostics/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("Not found")
+    page = client_for(admin_user).get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
