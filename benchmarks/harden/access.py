@@ -91,7 +91,8 @@ def _send(client, method: str, url: str, *, api: bool, form: dict | None = None)
             response = client.generic(method, url)
         if getattr(response, "streaming", False):
             b"".join(response.streaming_content)
-        response.close()
+        # No response.close(): the test client has closed it, and a second close fires request_finished, whose
+        # close_old_connections would close a PostgreSQL connection that is inside this atomic block.
         transaction.set_rollback(True)
     return response
 
