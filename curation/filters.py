@@ -1,14 +1,15 @@
 import django_filters
 
 from curation.models import Label
+from steward.filters import UTCDateTimeFilter
 
 
 class LabelFilter(django_filters.FilterSet):
     curator = django_filters.CharFilter(field_name="curator__username")
     answer = django_filters.MultipleChoiceFilter(choices=Label.Answer.choices)
     origin = django_filters.MultipleChoiceFilter(choices=Label.Origin.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     revoked = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
 
     class Meta:

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from mastering.models import Attribute, Entity, IngestBatch, Job, Membership, Source, SourceField, SourceRecord
+from steward.filters import UTCDateTimeFilter
 
 
 def any_value_contains(field: str, keys, value: str) -> Q:
@@ -31,7 +32,7 @@ class SourceRecordFilter(django_filters.FilterSet):
     key = django_filters.CharFilter()
     retired = django_filters.BooleanFilter()
     changed_batch = django_filters.NumberFilter(field_name="changed_batch_id", label="Changed by batch")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=["key", "version", "updated_at", "created_at"])
 
     class Meta:
