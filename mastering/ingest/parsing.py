@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from mastering.ingest import json_stream
 from mastering.ingest.limits import max_columns
+from mastering.ingest.text import flaw, shown
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
@@ -460,6 +461,9 @@ def _csv_header(table: TableFile) -> list[str]:
             raise TableError(f"The header row cannot be read: {exc}.") from None
     _refuse_if_too_wide(len(header))
     header = [name.strip().lstrip("\ufeff") for name in header]
+    for number, name in enumerate(header, start=1):
+        if why := flaw(name):  # a NUL past the first 64 KB, which inspect_file looks at
+            raise TableError(f"Header column {number} ({shown(name)[:100]}) has {why}, which cannot be stored.")
     if not any(header):
         raise TableError("The first row is blank; it must name the columns.")
     blanks = [str(i + 1) for i, name in enumerate(header) if not name]
@@ -493,22 +497,30 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
     problems = []
     for row, item in zip(numbers[~is_object], compress(records, ~is_object)):
         if isinstance(item, json_stream.RepeatedKeys):
-            problems += [{"row": int(row), "column": str(key), "value": "",
-                          "reason": f"repeats the key {key!r} in one object ({where}); each key may appear once"}
+            problems += [{"row": int(row), "column": shown(str(key)), "value": "",
+                          "reason": f"repeats the key {shown(key)!r} in one object ({where}); each key may appear once"}
                          for key in item.repeated]
         else:
-            problems.append({"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
+            problems.append({"row": int(row), "column": "", "value": shown(json.dumps(item, ensure_ascii=False)[:100]),
                              "reason": f"is not a JSON object ({where})"})
     if not is_object.any():
         return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
     objects = list(compress(records, is_object))
     rows = numbers[is_object]
     nested = np.zeros(len(objects), dtype=bool)
+    unstorable = np.zeros(len(objects), dtype=bool)  # rows refused for a key or value that cannot be stored
     columns: dict[str, pa.Array] = {}
     absent: dict[str, np.ndarray] = {}
     names = dict.fromkeys(chain.from_iterable(objects))  # every key, in the order first seen
     _refuse_if_too_wide(len(names), what=" (different keys in its objects)")  # each key costs a column's work below
     for name in names:
+        if why := flaw(str(name)):
+            # Refused, not ignored: the name would reach the batch's warnings, which the database cannot store.
+            holders = np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
+            problems += [{"row": int(rows[position]), "column": shown(str(name)), "value": "",
+                          "reason": f"is a key with {why}, which cannot be stored"} for position in np.flatnonzero(holders)]
+            unstorable |= holders
+            continue
         # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
         values = np.fromiter(map(dict.get, objects, repeat(name)), dtype=object, count=len(objects))
         left_out = ~np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
@@ -520,13 +532,14 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
                              "reason": "holds a nested object or list; values must be plain"})
         nested |= nested_here
         columns[str(name)] = text
-    keep = pa.array(~nested)
-    index = pd.RangeIndex(int((~nested).sum()))  # items may all be {}: rows without any column
+    dropped = nested | unstorable
+    keep = pa.array(~dropped)
+    index = pd.RangeIndex(int((~dropped).sum()))  # items may all be {}: rows without any column
     frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()), index=index)
                           for name, column in columns.items()}, index=index)
     problems.sort(key=lambda problem: problem["row"])
-    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems,
-                 absent={name: mask[~nested] for name, mask in absent.items()})
+    return Chunk(frame=frame, rows=pd.Series(rows[~dropped], index=frame.index, dtype="int64"), problems=problems,
+                 absent={name: mask[~dropped] for name, mask in absent.items()})
 
 
 def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from mastering.ingest.documents import text_bytes
 from mastering.ingest.limits import DEFAULT_VALUE_LENGTH, LONGEST_VALUE_LENGTH
+from mastering.ingest.text import shown
 
 MAX_KEY_LENGTH = 255
 MAX_VALUE_LENGTH = DEFAULT_VALUE_LENGTH
@@ -320,20 +321,22 @@ class Validator:
 
         names = {f.name for f in self.fields}
         if self.key_field not in columns:
-            raise TableError(f"The key column {self.key_field!r} is missing. Columns found: {', '.join(columns) or 'none'}.")
+            raise TableError(f"The key column {self.key_field!r} is missing. Columns found: {', '.join(map(shown, columns)) or 'none'}.")
         others = [f.name for f in self.fields if f.name != self.key_field]
         if others and not any(name in columns for name in others):
             # Columns a table leaves out keep their values, so such a table could change nothing: it is a mistake
             # (the wrong file, or headers spelled differently), not an update.
             raise TableError(
                 f"The table has no column of this source besides the key {self.key_field!r} "
-                f"(columns found: {', '.join(columns)}). Expected at least one of: {', '.join(others)}.")
+                f"(columns found: {', '.join(map(shown, columns))}). Expected at least one of: {', '.join(others)}.")
         missing = [f.name for f in self.fields if f.required and f.name not in columns]
         if missing:
             raise TableError(f"Required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}.")
         unknown = [c for c in columns if c not in names]
         if unknown:
-            self.warnings.append(f"Ignored column{'s' if len(unknown) > 1 else ''} not defined for this source: {', '.join(unknown)}.")
+            # shown(): a name may hold a NUL (a field of a streamed record), which the stored warning cannot.
+            self.warnings.append(f"Ignored column{'s' if len(unknown) > 1 else ''} not defined for this source: "
+                                 f"{', '.join(map(shown, unknown))}.")
         self._checked_columns = True
         return unknown
 

@@ -532,3 +532,12 @@ def test_utf16_without_a_byte_order_mark_is_named(api, people):
     assert response.json()["detail"] == (
         "This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 (or UTF-16 with a byte order "
         "mark) and try again.")
+
+
+def test_a_header_with_a_nul_past_the_first_64_kb_is_refused_naming_the_column(api, people):
+    # inspect_file looks for NUL bytes (a binary file) in the first 64 KB only.
+    response = post_csv(api, b"id,name," + b"c" * 70_000 + b"\x00d\n1,Ada,x\n")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Header column 3 (ccc")
+    assert response.json()["detail"].endswith("has a NUL character (shown here as \\u0000), which cannot be stored.")
+    assert SourceRecord.objects.count() == 0

@@ -151,3 +151,26 @@ def test_a_lone_object_with_a_repeated_key_is_reported_as_such(people):
     assert batch.status == IngestBatch.Status.REJECTED
     assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
         (2, "name", "repeats the key 'name' in one object (JSON array item); each key may appear once")]
+
+
+NUL_KEY = "is a key with a NUL character (shown here as \\u0000), which cannot be stored"
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_a_key_holding_a_nul_is_refused_naming_row_and_key_and_nothing_is_written(people, name):
+    items = ['{"id": 1, "name": "Ada"}', '{"id": 2, "name": "Alan", "no\\u0000te": "x"}']
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items) + "\n"
+    batch = send(people, text.encode(), name=name)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [(3, "no\\u0000te", NUL_KEY)]
+    assert batch.warnings == []  # the name never reaches the "Ignored column" warning, which the database cannot store
+    assert SourceRecord.objects.count() == 0
+
+
+def test_with_partial_an_object_with_a_nul_in_a_key_is_reported_and_the_rest_kept(people):
+    text = b'[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Alan", "\\u0000": "x"}]'
+    batch = ingest_service.receive_table(source=people, stream=io.BytesIO(text), file_name="people.json", user=None,
+                                         channel=IngestBatch.Channel.API, background=False, partial=True)
+    assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 1, 1)
+    assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "\\u0000")]
+    assert list(SourceRecord.objects.values_list("key", flat=True)) == ["1"]
