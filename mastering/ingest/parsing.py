@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 
 from mastering.ingest import json_stream
 from mastering.ingest.limits import max_columns
-from mastering.ingest.text import flaw, shown
+from mastering.ingest.text import flaw, has_surrogate, shown
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
@@ -463,7 +463,7 @@ def _csv_header(table: TableFile) -> list[str]:
     header = [name.strip().lstrip("\ufeff") for name in header]
     for number, name in enumerate(header, start=1):
         if why := flaw(name):  # a NUL past the first 64 KB, which inspect_file looks at
-            raise TableError(f"Header column {number} ({shown(name)[:100]}) has {why}, which cannot be stored.")
+            raise TableError(f"Header column {number} ({shown(name)[:100]}) has {why}.")
     if not any(header):
         raise TableError("The first row is blank; it must name the columns.")
     blanks = [str(i + 1) for i, name in enumerate(header) if not name]
@@ -518,7 +518,7 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
             # Refused, not ignored: the name would reach the batch's warnings, which the database cannot store.
             holders = np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
             problems += [{"row": int(rows[position]), "column": shown(str(name)), "value": "",
-                          "reason": f"is a key with {why}, which cannot be stored"} for position in np.flatnonzero(holders)]
+                          "reason": f"is a key with {why}"} for position in np.flatnonzero(holders)]
             unstorable |= holders
             continue
         # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
@@ -526,11 +526,15 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
         left_out = ~np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
         if left_out.any():  # an omitted key is not a null: the record keeps that value
             absent[str(name)] = left_out
-        text, nested_here = _json_column_text(values)
+        text, nested_here, broken = _json_column_text(values)
         for position in np.flatnonzero(nested_here & ~nested):
             problems.append({"row": int(rows[position]), "column": str(name), "value": "",
                              "reason": "holds a nested object or list; values must be plain"})
+        for position in np.flatnonzero(broken):
+            problems.append({"row": int(rows[position]), "column": str(name), "value": shown(values[position])[:200],
+                             "reason": f"holds {flaw(values[position])}"})
         nested |= nested_here
+        unstorable |= broken
         columns[str(name)] = text
     dropped = nested | unstorable
     keep = pa.array(~dropped)
@@ -542,18 +546,24 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
                  absent={name: mask[~dropped] for name, mask in absent.items()})
 
 
-def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """One column's JSON values as text ("" for null or absent), and which cells hold an object or list."""
+def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """One column's JSON values as text ("" for null or absent), which cells hold an object or list, and which hold
+    an unpaired surrogate (a "\\ud800" escape: not text, so it cannot go into Arrow or the database)."""
     plain = np.zeros(len(values), dtype=bool)
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):  # the usual columns (numbers arrive as text too), converted in Arrow
-        return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""), plain
-    if kind == "boolean":
+        try:
+            return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""), plain, plain
+        except UnicodeEncodeError:
+            pass  # a surrogate somewhere: found cell by cell below
+    elif kind == "boolean":
         array = pa.array(values, from_pandas=True, type=pa.bool_())
-        return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain
+        return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain, plain
     nested = np.fromiter((isinstance(value, (dict, list)) for value in values), dtype=bool, count=len(values))
-    texts = ["" if flag or value is None else _json_text(value) for value, flag in zip(values, nested)]
-    return pa.array(texts, pa.string()), nested
+    broken = np.fromiter((type(value) is str and has_surrogate(value) for value in values), dtype=bool,
+                         count=len(values))
+    texts = ["" if flag or value is None else _json_text(value) for value, flag in zip(values, nested | broken)]
+    return pa.array(texts, pa.string()), nested, broken
 
 
 def _json_text(value: object) -> str:

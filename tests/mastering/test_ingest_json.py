@@ -174,3 +174,33 @@ def test_with_partial_an_object_with_a_nul_in_a_key_is_reported_and_the_rest_kep
     assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 1, 1)
     assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "\\u0000")]
     assert list(SourceRecord.objects.values_list("key", flat=True)) == ["1"]
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_a_value_with_an_unpaired_surrogate_is_refused_as_invalid_text_naming_row_and_column(people, name):
+    items = ['{"id": 1, "name": "Ada"}', '{"id": 2, "name": "Al\\ud800an"}', '{"id": "\\udfff", "name": "Grace"}']
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items) + "\n"
+    batch = send(people, text.encode(), name=name)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["value"], p["reason"]) for p in batch.problems] == [
+        (3, "name", "Al\\ud800an", "holds an unpaired surrogate (\\ud800), which is not valid text"),
+        (4, "id", "\\udfff", "holds an unpaired surrogate (\\udfff), which is not valid text"),
+    ]
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_key_with_an_unpaired_surrogate_is_refused_naming_row_and_key(people):
+    batch = send(people, b'[{"id": 1, "name": "Ada", "n\\udc00": "x"}]')
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
+        (2, "n\\udc00", "is a key with an unpaired surrogate (\\udc00), which is not valid text")]
+    assert batch.warnings == [] and SourceRecord.objects.count() == 0
+
+
+def test_with_partial_a_value_with_an_unpaired_surrogate_is_reported_and_the_rest_kept(people):
+    text = b'[{"id": 1, "name": "Ada"}, {"id": 2, "name": "\\ud83d"}, {"id": 3, "name": true}]'  # a mixed column
+    batch = ingest_service.receive_table(source=people, stream=io.BytesIO(text), file_name="people.json", user=None,
+                                         channel=IngestBatch.Channel.API, background=False, partial=True)
+    assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 2, 1)
+    assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "name")]
+    assert sorted(SourceRecord.objects.values_list("key", flat=True)) == ["1", "3"]
