@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from mastering.ingest import json_stream
+from mastering.ingest import json_stream, windows1252
 from mastering.ingest.limits import max_columns
 from mastering.ingest.text import flaw, has_surrogate, shown
 from steward.errors import InvalidInput
@@ -146,7 +146,7 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
             "Save the whole file as UTF-8 and try again."
         )
     else:
-        chosen = "cp1252"
+        chosen = windows1252.NAME  # cp1252, whose five undefined bytes are read as Latin-1, as browsers do
         notes.append("The file is not UTF-8; it was read as Latin-1 (Windows-1252). Check accented letters.")
     text_head = head.decode(chosen, errors="replace").lstrip("\ufeff")
     kind = _kind_of(file_name, text_head)

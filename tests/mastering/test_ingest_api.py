@@ -541,3 +541,12 @@ def test_a_header_with_a_nul_past_the_first_64_kb_is_refused_naming_the_column(a
     assert response.json()["detail"].startswith("Header column 3 (ccc")
     assert response.json()["detail"].endswith("has a NUL character (shown here as \\u0000), which cannot be stored.")
     assert SourceRecord.objects.count() == 0
+
+
+def test_a_file_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1_with_the_warning(api, people):
+    # 0x81, 0x8D, 0x8F, 0x90 and 0x9D: Python's cp1252 fails on them; browsers read them as Latin-1 controls.
+    response = post_csv(api, b"id,name\n1,Zo\xeb \x80\n2,a\x81\x8d\x8f\x90\x9db\n")
+    assert response.status_code == 201, response.json()
+    assert any("Latin-1" in w for w in response.json()["warnings"])
+    assert records()["1"]["name"] == "Zoë €"
+    assert records()["2"]["name"] == "a\x81\x8d\x8f\x90\x9db"

@@ -204,3 +204,12 @@ def test_with_partial_a_value_with_an_unpaired_surrogate_is_reported_and_the_res
     assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 2, 1)
     assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "name")]
     assert sorted(SourceRecord.objects.values_list("key", flat=True)) == ["1", "3"]
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_json_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1(people, name):
+    item = '{"id": "1", "name": "Zoë \x81\x9d"}'.encode("latin-1")
+    batch = send(people, b"[" + item + b"]" if name.endswith(".json") else item + b"\n", name=name)
+    assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
+    assert any("Latin-1" in w for w in batch.warnings)
+    assert SourceRecord.objects.get().data["name"] == "Zoë \x81\x9d"
