@@ -10,6 +10,7 @@ Unicode digit or space). RE2, which Arrow runs, reads those as ASCII only; so AS
 matched by an ASCII spelling of the same rule, and the rare non-ASCII cells by `re` itself.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,28 @@ def _canonical_text(text: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarr
     return text, np.zeros(len(text), dtype=bool), ""
 
 
+NOT_FINITE = "is not a finite number; NaN and infinity are not accepted"
+TOO_LARGE = "is too large a number: beyond about 1.8e308 it counts as infinite, and infinity is not accepted"
+
+
+def non_finite(cells: pa.Array, field_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(NaN or infinity spelled out, decimal too large for a float) masks over a column of integer or decimal cells.
+
+    Matching and scoring read decimals as floats, where 1e99999 is infinity; the regular expression alone accepts it.
+    """
+    spelled = _bools(pc.fill_null(pc.match_substring_regex(cells, r"^[+-]?(nan|inf|infinity)$", ignore_case=True),
+                                  False))
+    too_large = np.zeros(len(cells), dtype=bool)
+    if field_type == "decimal":
+        # Only an exponent or some 309 digits can overflow: the few such cells are read one by one.
+        maybe = pc.or_(pc.match_substring(cells, "e", ignore_case=True), pc.greater(pc.utf8_length(cells), 308))
+        positions = np.flatnonzero(_bools(pc.fill_null(maybe, False)) & ~spelled)
+        if len(positions):
+            too_large[positions] = [DECIMAL.fullmatch(cell) is not None and math.isinf(float(cell))
+                                    for cell in cells.take(positions).to_pylist()]
+    return spelled, too_large
+
+
 def canonical_column(cells: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarray, str]:
     """Return (canonical values, bad-value mask, reason) for one column of stripped text, null when empty."""
     present = _bools(cells.is_valid())
@@ -381,6 +404,11 @@ class Validator:
             too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), spec.max_length), False))
             bad_rows |= problems.add(too_long, cells, spec.name, _too_long_reason(spec.max_length))
             canonical, bad, reason = canonical_column(cells, spec.type)
+            if spec.type in ("integer", "decimal"):
+                spelled, too_large = non_finite(cells, spec.type)
+                bad_rows |= problems.add(spelled, cells, spec.name, NOT_FINITE)
+                bad_rows |= problems.add(too_large, cells, spec.name, TOO_LARGE)
+                bad &= ~spelled  # one problem per cell, the clearer one
             bad_rows |= problems.add(bad, cells, spec.name, reason)
             columns[spec.name] = canonical
         keys = columns[self.key_field]

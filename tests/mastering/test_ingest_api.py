@@ -550,3 +550,15 @@ def test_a_file_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1_with_
     assert any("Latin-1" in w for w in response.json()["warnings"])
     assert records()["1"]["name"] == "Zoë €"
     assert records()["2"]["name"] == "a\x81\x8d\x8f\x90\x9db"
+
+
+def test_infinite_and_nan_numbers_in_a_csv_are_refused_naming_row_and_column(api):
+    source_with_fields("prices", key="id", id="string", price="decimal", stock="integer")
+    text = f"id,price,stock\n1,1e99999,3\n2,{'9' * 400},4\n3,-inf,NaN\n4,12.50,5\n"
+    response = post_csv(api, text, slug="prices")
+    assert response.status_code == 400
+    assert [(p["row"], p["column"], p["value"][:8], p["reason"].split(":")[0].split(";")[0])
+            for p in response.json()["problems"]] == [
+        (2, "price", "1e99999", "is too large a number"), (3, "price", "99999999", "is too large a number"),
+        (4, "price", "-inf", "is not a finite number"), (4, "stock", "NaN", "is not a finite number")]
+    assert SourceRecord.objects.count() == 0

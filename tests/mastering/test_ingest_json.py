@@ -213,3 +213,17 @@ def test_json_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1(people,
     assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
     assert any("Latin-1" in w for w in batch.warnings)
     assert SourceRecord.objects.get().data["name"] == "Zoë \x81\x9d"
+
+
+def test_infinite_and_nan_numbers_are_refused_for_decimal_and_whole_number_fields(people):
+    text = (b'[{"id": 1, "name": "Ada", "score": 1e99999}, {"id": 2, "name": "Alan", "score": NaN, "age": Infinity},'
+            b' {"id": 3, "name": "Grace", "score": 1e-99999, "age": 85}]')
+    batch = send(people, text)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["value"], p["reason"]) for p in batch.problems] == [
+        (2, "score", "1e99999", "is too large a number: beyond about 1.8e308 it counts as infinite, and infinity is not "
+                                "accepted"),
+        (3, "age", "Infinity", "is not a finite number; NaN and infinity are not accepted"),
+        (3, "score", "NaN", "is not a finite number; NaN and infinity are not accepted"),
+    ]
+    assert SourceRecord.objects.count() == 0
