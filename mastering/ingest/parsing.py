@@ -352,6 +352,8 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
         )
         offset = 0
         for frame in reader:
+            if offset + len(frame) > len(pandas_rows):
+                _refuse_rows_read_two_ways(pandas_rows, offset)
             rows = pd.Series(pandas_rows[offset : offset + len(frame)], index=frame.index)
             # The structural problems are all known up front; they travel with the first chunk.
             chunk_problems, problems = problems, []
@@ -360,10 +362,21 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
                 keep = ~rows.isin(short.keys())
                 frame, rows = frame[keep], rows[keep]
             yield Chunk(frame=frame, rows=rows, problems=chunk_problems)
+        if offset != len(pandas_rows):  # fewer rows than the scan found: the rows handed out may be misnumbered
+            _refuse_rows_read_two_ways(pandas_rows, offset)
     except pd.errors.ParserError as exc:
         raise TableError(_parser_message(exc)) from None
     except UnicodeDecodeError as exc:
         raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
+
+
+def _refuse_rows_read_two_ways(pandas_rows: np.ndarray, offset: int) -> None:
+    """pandas and the csv module's scan split a one-column file into rows differently (stray quotes and line breaks,
+    as in a binary file): its rows cannot be numbered for sure, so it is refused rather than misnumbered."""
+    near = int(pandas_rows[min(offset, len(pandas_rows) - 1)]) if len(pandas_rows) else HEADER_ROW + 1
+    raise TableError(f"The file cannot be read as CSV for sure: its rows split two ways (near row {near}), which "
+                     'stray double quotes (") or line breaks inside values cause. Export the table as CSV (UTF-8) '
+                     "and try again.")
 
 
 class _BlockTooSmall(Exception):

@@ -562,3 +562,11 @@ def test_infinite_and_nan_numbers_in_a_csv_are_refused_naming_row_and_column(api
         (2, "price", "1e99999", "is too large a number"), (3, "price", "99999999", "is too large a number"),
         (4, "price", "-inf", "is not a finite number"), (4, "stock", "NaN", "is not a finite number")]
     assert SourceRecord.objects.count() == 0
+
+
+def test_a_one_column_file_whose_rows_split_two_ways_is_refused(api, people):
+    # Binary noise without NUL bytes (decoded as Windows-1252): pandas and the csv module count its rows differently.
+    response = post_csv(api, bytes((i * 7919) % 251 + 1 for i in range(5000)))
+    assert response.status_code == 400
+    assert "rows split two ways" in response.json()["detail"]
+    assert SourceRecord.objects.count() == 0
