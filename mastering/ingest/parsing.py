@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from mastering.ingest import json_stream
+from mastering.ingest import json_stream, windows1252
 from mastering.ingest.limits import max_columns
+from mastering.ingest.text import flaw, has_surrogate, shown
 from steward.errors import InvalidInput
 
 BLOCK = 1 << 20
@@ -145,7 +146,7 @@ def inspect_file(path: Path, file_name: str, *, encoding: str | None = None) -> 
             "Save the whole file as UTF-8 and try again."
         )
     else:
-        chosen = "cp1252"
+        chosen = windows1252.NAME  # cp1252, whose five undefined bytes are read as Latin-1, as browsers do
         notes.append("The file is not UTF-8; it was read as Latin-1 (Windows-1252). Check accented letters.")
     text_head = head.decode(chosen, errors="replace").lstrip("\ufeff")
     kind = _kind_of(file_name, text_head)
@@ -351,6 +352,8 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
         )
         offset = 0
         for frame in reader:
+            if offset + len(frame) > len(pandas_rows):
+                _refuse_rows_read_two_ways(pandas_rows, offset)
             rows = pd.Series(pandas_rows[offset : offset + len(frame)], index=frame.index)
             # The structural problems are all known up front; they travel with the first chunk.
             chunk_problems, problems = problems, []
@@ -359,10 +362,21 @@ def _csv_chunks(table: TableFile, chunk_rows: int) -> Iterator[Chunk]:
                 keep = ~rows.isin(short.keys())
                 frame, rows = frame[keep], rows[keep]
             yield Chunk(frame=frame, rows=rows, problems=chunk_problems)
+        if offset != len(pandas_rows):  # fewer rows than the scan found: the rows handed out may be misnumbered
+            _refuse_rows_read_two_ways(pandas_rows, offset)
     except pd.errors.ParserError as exc:
         raise TableError(_parser_message(exc)) from None
     except UnicodeDecodeError as exc:
         raise TableError(f"The file cannot be decoded as {table.encoding}: {exc.reason}.") from None
+
+
+def _refuse_rows_read_two_ways(pandas_rows: np.ndarray, offset: int) -> None:
+    """pandas and the csv module's scan split a one-column file into rows differently (stray quotes and line breaks,
+    as in a binary file): its rows cannot be numbered for sure, so it is refused rather than misnumbered."""
+    near = int(pandas_rows[min(offset, len(pandas_rows) - 1)]) if len(pandas_rows) else HEADER_ROW + 1
+    raise TableError(f"The file cannot be read as CSV for sure: its rows split two ways (near row {near}), which "
+                     'stray double quotes (") or line breaks inside values cause. Export the table as CSV (UTF-8) '
+                     "and try again.")
 
 
 class _BlockTooSmall(Exception):
@@ -460,6 +474,9 @@ def _csv_header(table: TableFile) -> list[str]:
             raise TableError(f"The header row cannot be read: {exc}.") from None
     _refuse_if_too_wide(len(header))
     header = [name.strip().lstrip("\ufeff") for name in header]
+    for number, name in enumerate(header, start=1):
+        if why := flaw(name):  # a NUL past the first 64 KB, which inspect_file looks at
+            raise TableError(f"Header column {number} ({shown(name)[:100]}) has {why}.")
     if not any(header):
         raise TableError("The first row is blank; it must name the columns.")
     blanks = [str(i + 1) for i, name in enumerate(header) if not name]
@@ -493,54 +510,73 @@ def _records_to_chunk(records: list, numbers: np.ndarray, *, where: str) -> Chun
     problems = []
     for row, item in zip(numbers[~is_object], compress(records, ~is_object)):
         if isinstance(item, json_stream.RepeatedKeys):
-            problems += [{"row": int(row), "column": str(key), "value": "",
-                          "reason": f"repeats the key {key!r} in one object ({where}); each key may appear once"}
+            problems += [{"row": int(row), "column": shown(str(key)), "value": "",
+                          "reason": f"repeats the key {shown(key)!r} in one object ({where}); each key may appear once"}
                          for key in item.repeated]
         else:
-            problems.append({"row": int(row), "column": "", "value": json.dumps(item, ensure_ascii=False)[:100],
+            problems.append({"row": int(row), "column": "", "value": shown(json.dumps(item, ensure_ascii=False)[:100]),
                              "reason": f"is not a JSON object ({where})"})
     if not is_object.any():
         return Chunk(frame=pd.DataFrame(), rows=pd.Series([], dtype="int64"), problems=problems)
     objects = list(compress(records, is_object))
     rows = numbers[is_object]
     nested = np.zeros(len(objects), dtype=bool)
+    unstorable = np.zeros(len(objects), dtype=bool)  # rows refused for a key or value that cannot be stored
     columns: dict[str, pa.Array] = {}
     absent: dict[str, np.ndarray] = {}
     names = dict.fromkeys(chain.from_iterable(objects))  # every key, in the order first seen
     _refuse_if_too_wide(len(names), what=" (different keys in its objects)")  # each key costs a column's work below
     for name in names:
+        if why := flaw(str(name)):
+            # Refused, not ignored: the name would reach the batch's warnings, which the database cannot store.
+            holders = np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
+            problems += [{"row": int(rows[position]), "column": shown(str(name)), "value": "",
+                          "reason": f"is a key with {why}"} for position in np.flatnonzero(holders)]
+            unstorable |= holders
+            continue
         # Not through pandas, which would make 36 and null into 36.0 and NaN; fromiter leaves lists as they are.
         values = np.fromiter(map(dict.get, objects, repeat(name)), dtype=object, count=len(objects))
         left_out = ~np.fromiter(map(dict.__contains__, objects, repeat(name)), dtype=bool, count=len(objects))
         if left_out.any():  # an omitted key is not a null: the record keeps that value
             absent[str(name)] = left_out
-        text, nested_here = _json_column_text(values)
+        text, nested_here, broken = _json_column_text(values)
         for position in np.flatnonzero(nested_here & ~nested):
             problems.append({"row": int(rows[position]), "column": str(name), "value": "",
                              "reason": "holds a nested object or list; values must be plain"})
+        for position in np.flatnonzero(broken):
+            problems.append({"row": int(rows[position]), "column": str(name), "value": shown(values[position])[:200],
+                             "reason": f"holds {flaw(values[position])}"})
         nested |= nested_here
+        unstorable |= broken
         columns[str(name)] = text
-    keep = pa.array(~nested)
-    index = pd.RangeIndex(int((~nested).sum()))  # items may all be {}: rows without any column
+    dropped = nested | unstorable
+    keep = pa.array(~dropped)
+    index = pd.RangeIndex(int((~dropped).sum()))  # items may all be {}: rows without any column
     frame = pd.DataFrame({name: pd.Series(column.filter(keep), dtype=pd.ArrowDtype(pa.string()), index=index)
                           for name, column in columns.items()}, index=index)
     problems.sort(key=lambda problem: problem["row"])
-    return Chunk(frame=frame, rows=pd.Series(rows[~nested], index=frame.index, dtype="int64"), problems=problems,
-                 absent={name: mask[~nested] for name, mask in absent.items()})
+    return Chunk(frame=frame, rows=pd.Series(rows[~dropped], index=frame.index, dtype="int64"), problems=problems,
+                 absent={name: mask[~dropped] for name, mask in absent.items()})
 
 
-def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """One column's JSON values as text ("" for null or absent), and which cells hold an object or list."""
+def _json_column_text(values: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """One column's JSON values as text ("" for null or absent), which cells hold an object or list, and which hold
+    an unpaired surrogate (a "\\ud800" escape: not text, so it cannot go into Arrow or the database)."""
     plain = np.zeros(len(values), dtype=bool)
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):  # the usual columns (numbers arrive as text too), converted in Arrow
-        return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""), plain
-    if kind == "boolean":
+        try:
+            return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""), plain, plain
+        except UnicodeEncodeError:
+            pass  # a surrogate somewhere: found cell by cell below
+    elif kind == "boolean":
         array = pa.array(values, from_pandas=True, type=pa.bool_())
-        return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain
+        return pc.fill_null(pc.if_else(array, "true", "false"), ""), plain, plain
     nested = np.fromiter((isinstance(value, (dict, list)) for value in values), dtype=bool, count=len(values))
-    texts = ["" if flag or value is None else _json_text(value) for value, flag in zip(values, nested)]
-    return pa.array(texts, pa.string()), nested
+    broken = np.fromiter((type(value) is str and has_surrogate(value) for value in values), dtype=bool,
+                         count=len(values))
+    texts = ["" if flag or value is None else _json_text(value) for value, flag in zip(values, nested | broken)]
+    return pa.array(texts, pa.string()), nested, broken
 
 
 def _json_text(value: object) -> str:

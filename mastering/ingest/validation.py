@@ -10,6 +10,7 @@ Unicode digit or space). RE2, which Arrow runs, reads those as ASCII only; so AS
 matched by an ASCII spelling of the same rule, and the rare non-ASCII cells by `re` itself.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 
 from mastering.ingest.documents import text_bytes
 from mastering.ingest.limits import DEFAULT_VALUE_LENGTH, LONGEST_VALUE_LENGTH
+from mastering.ingest.text import shown
 
 MAX_KEY_LENGTH = 255
 MAX_VALUE_LENGTH = DEFAULT_VALUE_LENGTH
@@ -205,6 +207,28 @@ def _canonical_text(text: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarr
     return text, np.zeros(len(text), dtype=bool), ""
 
 
+NOT_FINITE = "is not a finite number; NaN and infinity are not accepted"
+TOO_LARGE = "is too large a number: beyond about 1.8e308 it counts as infinite, and infinity is not accepted"
+
+
+def non_finite(cells: pa.Array, field_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(NaN or infinity spelled out, decimal too large for a float) masks over a column of integer or decimal cells.
+
+    Matching and scoring read decimals as floats, where 1e99999 is infinity; the regular expression alone accepts it.
+    """
+    spelled = _bools(pc.fill_null(pc.match_substring_regex(cells, r"^[+-]?(nan|inf|infinity)$", ignore_case=True),
+                                  False))
+    too_large = np.zeros(len(cells), dtype=bool)
+    if field_type == "decimal":
+        # Only an exponent or some 309 digits can overflow: the few such cells are read one by one.
+        maybe = pc.or_(pc.match_substring(cells, "e", ignore_case=True), pc.greater(pc.utf8_length(cells), 308))
+        positions = np.flatnonzero(_bools(pc.fill_null(maybe, False)) & ~spelled)
+        if len(positions):
+            too_large[positions] = [DECIMAL.fullmatch(cell) is not None and math.isinf(float(cell))
+                                    for cell in cells.take(positions).to_pylist()]
+    return spelled, too_large
+
+
 def canonical_column(cells: pa.Array, field_type: str) -> tuple[pa.Array, np.ndarray, str]:
     """Return (canonical values, bad-value mask, reason) for one column of stripped text, null when empty."""
     present = _bools(cells.is_valid())
@@ -320,20 +344,22 @@ class Validator:
 
         names = {f.name for f in self.fields}
         if self.key_field not in columns:
-            raise TableError(f"The key column {self.key_field!r} is missing. Columns found: {', '.join(columns) or 'none'}.")
+            raise TableError(f"The key column {self.key_field!r} is missing. Columns found: {', '.join(map(shown, columns)) or 'none'}.")
         others = [f.name for f in self.fields if f.name != self.key_field]
         if others and not any(name in columns for name in others):
             # Columns a table leaves out keep their values, so such a table could change nothing: it is a mistake
             # (the wrong file, or headers spelled differently), not an update.
             raise TableError(
                 f"The table has no column of this source besides the key {self.key_field!r} "
-                f"(columns found: {', '.join(columns)}). Expected at least one of: {', '.join(others)}.")
+                f"(columns found: {', '.join(map(shown, columns))}). Expected at least one of: {', '.join(others)}.")
         missing = [f.name for f in self.fields if f.required and f.name not in columns]
         if missing:
             raise TableError(f"Required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}.")
         unknown = [c for c in columns if c not in names]
         if unknown:
-            self.warnings.append(f"Ignored column{'s' if len(unknown) > 1 else ''} not defined for this source: {', '.join(unknown)}.")
+            # shown(): a name may hold a NUL (a field of a streamed record), which the stored warning cannot.
+            self.warnings.append(f"Ignored column{'s' if len(unknown) > 1 else ''} not defined for this source: "
+                                 f"{', '.join(map(shown, unknown))}.")
         self._checked_columns = True
         return unknown
 
@@ -378,6 +404,11 @@ class Validator:
             too_long = _bools(pc.fill_null(pc.greater(pc.utf8_length(cells), spec.max_length), False))
             bad_rows |= problems.add(too_long, cells, spec.name, _too_long_reason(spec.max_length))
             canonical, bad, reason = canonical_column(cells, spec.type)
+            if spec.type in ("integer", "decimal"):
+                spelled, too_large = non_finite(cells, spec.type)
+                bad_rows |= problems.add(spelled, cells, spec.name, NOT_FINITE)
+                bad_rows |= problems.add(too_large, cells, spec.name, TOO_LARGE)
+                bad &= ~spelled  # one problem per cell, the clearer one
             bad_rows |= problems.add(bad, cells, spec.name, reason)
             columns[spec.name] = canonical
         keys = columns[self.key_field]

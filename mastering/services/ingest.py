@@ -24,6 +24,7 @@ from mastering.ingest.limits import TooLarge
 from mastering.ingest.merging import MergeCounts, open_merger
 from mastering.ingest.parsing import Chunk, TableError, TableFile, inspect_file, read_chunks, write_upload
 from mastering.ingest.staging import open_stage, produced_ahead
+from mastering.ingest.text import flaw, has_surrogate, shown
 from mastering.ingest.validation import FieldSpec, ValidatedChunk, Validator
 from mastering.models import IngestBatch, Source, SourceRecord
 from mastering.services.liveness import keep_alive, stale_before
@@ -475,6 +476,12 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
     nested = [name for name, value in data.items() if isinstance(value, (dict, list))]
     if nested:
         raise InvalidInput(f"Values must be plain, not objects or lists: {', '.join(nested)}.")
+    # A JSON \u escape can spell text that cannot be stored (a NUL, an unpaired surrogate), as in a table's objects.
+    unstorable = [f"The field name {shown(str(name))} has {flaw(str(name))}" for name in data if flaw(str(name))]
+    unstorable += [f"{shown(str(name))} holds {flaw(value)}" for name, value in data.items()
+                   if isinstance(value, str) and has_surrogate(value)]
+    if unstorable:
+        raise InvalidInput("; ".join(unstorable) + ".")
     others = [f.name for f in source.fields.all() if f.name != source.key_field]
     if others and not any(name in data for name in others):
         given = ", ".join(str(name) for name in data if name != source.key_field) or "none"

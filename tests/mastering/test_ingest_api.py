@@ -532,3 +532,41 @@ def test_utf16_without_a_byte_order_mark_is_named(api, people):
     assert response.json()["detail"] == (
         "This looks like UTF-16 text without a byte order mark. Save the table as UTF-8 (or UTF-16 with a byte order "
         "mark) and try again.")
+
+
+def test_a_header_with_a_nul_past_the_first_64_kb_is_refused_naming_the_column(api, people):
+    # inspect_file looks for NUL bytes (a binary file) in the first 64 KB only.
+    response = post_csv(api, b"id,name," + b"c" * 70_000 + b"\x00d\n1,Ada,x\n")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Header column 3 (ccc")
+    assert response.json()["detail"].endswith("has a NUL character (shown here as \\u0000), which cannot be stored.")
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_file_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1_with_the_warning(api, people):
+    # 0x81, 0x8D, 0x8F, 0x90 and 0x9D: Python's cp1252 fails on them; browsers read them as Latin-1 controls.
+    response = post_csv(api, b"id,name\n1,Zo\xeb \x80\n2,a\x81\x8d\x8f\x90\x9db\n")
+    assert response.status_code == 201, response.json()
+    assert any("Latin-1" in w for w in response.json()["warnings"])
+    assert records()["1"]["name"] == "Zoë €"
+    assert records()["2"]["name"] == "a\x81\x8d\x8f\x90\x9db"
+
+
+def test_infinite_and_nan_numbers_in_a_csv_are_refused_naming_row_and_column(api):
+    source_with_fields("prices", key="id", id="string", price="decimal", stock="integer")
+    text = f"id,price,stock\n1,1e99999,3\n2,{'9' * 400},4\n3,-inf,NaN\n4,12.50,5\n"
+    response = post_csv(api, text, slug="prices")
+    assert response.status_code == 400
+    assert [(p["row"], p["column"], p["value"][:8], p["reason"].split(":")[0].split(";")[0])
+            for p in response.json()["problems"]] == [
+        (2, "price", "1e99999", "is too large a number"), (3, "price", "99999999", "is too large a number"),
+        (4, "price", "-inf", "is not a finite number"), (4, "stock", "NaN", "is not a finite number")]
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_one_column_file_whose_rows_split_two_ways_is_refused(api, people):
+    # Binary noise without NUL bytes (decoded as Windows-1252): pandas and the csv module count its rows differently.
+    response = post_csv(api, bytes((i * 7919) % 251 + 1 for i in range(5000)))
+    assert response.status_code == 400
+    assert "rows split two ways" in response.json()["detail"]
+    assert SourceRecord.objects.count() == 0

@@ -151,3 +151,79 @@ def test_a_lone_object_with_a_repeated_key_is_reported_as_such(people):
     assert batch.status == IngestBatch.Status.REJECTED
     assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
         (2, "name", "repeats the key 'name' in one object (JSON array item); each key may appear once")]
+
+
+NUL_KEY = "is a key with a NUL character (shown here as \\u0000), which cannot be stored"
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_a_key_holding_a_nul_is_refused_naming_row_and_key_and_nothing_is_written(people, name):
+    items = ['{"id": 1, "name": "Ada"}', '{"id": 2, "name": "Alan", "no\\u0000te": "x"}']
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items) + "\n"
+    batch = send(people, text.encode(), name=name)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [(3, "no\\u0000te", NUL_KEY)]
+    assert batch.warnings == []  # the name never reaches the "Ignored column" warning, which the database cannot store
+    assert SourceRecord.objects.count() == 0
+
+
+def test_with_partial_an_object_with_a_nul_in_a_key_is_reported_and_the_rest_kept(people):
+    text = b'[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Alan", "\\u0000": "x"}]'
+    batch = ingest_service.receive_table(source=people, stream=io.BytesIO(text), file_name="people.json", user=None,
+                                         channel=IngestBatch.Channel.API, background=False, partial=True)
+    assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 1, 1)
+    assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "\\u0000")]
+    assert list(SourceRecord.objects.values_list("key", flat=True)) == ["1"]
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_a_value_with_an_unpaired_surrogate_is_refused_as_invalid_text_naming_row_and_column(people, name):
+    items = ['{"id": 1, "name": "Ada"}', '{"id": 2, "name": "Al\\ud800an"}', '{"id": "\\udfff", "name": "Grace"}']
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items) + "\n"
+    batch = send(people, text.encode(), name=name)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["value"], p["reason"]) for p in batch.problems] == [
+        (3, "name", "Al\\ud800an", "holds an unpaired surrogate (\\ud800), which is not valid text"),
+        (4, "id", "\\udfff", "holds an unpaired surrogate (\\udfff), which is not valid text"),
+    ]
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_key_with_an_unpaired_surrogate_is_refused_naming_row_and_key(people):
+    batch = send(people, b'[{"id": 1, "name": "Ada", "n\\udc00": "x"}]')
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["reason"]) for p in batch.problems] == [
+        (2, "n\\udc00", "is a key with an unpaired surrogate (\\udc00), which is not valid text")]
+    assert batch.warnings == [] and SourceRecord.objects.count() == 0
+
+
+def test_with_partial_a_value_with_an_unpaired_surrogate_is_reported_and_the_rest_kept(people):
+    text = b'[{"id": 1, "name": "Ada"}, {"id": 2, "name": "\\ud83d"}, {"id": 3, "name": true}]'  # a mixed column
+    batch = ingest_service.receive_table(source=people, stream=io.BytesIO(text), file_name="people.json", user=None,
+                                         channel=IngestBatch.Channel.API, background=False, partial=True)
+    assert (batch.status, batch.created, batch.rejected) == (IngestBatch.Status.SUCCEEDED, 2, 1)
+    assert [(p["row"], p["column"]) for p in batch.problems] == [(3, "name")]
+    assert sorted(SourceRecord.objects.values_list("key", flat=True)) == ["1", "3"]
+
+
+@pytest.mark.parametrize("name", ["people.json", "people.jsonl"])
+def test_json_with_bytes_windows_1252_leaves_undefined_is_read_as_latin1(people, name):
+    item = '{"id": "1", "name": "Zoë \x81\x9d"}'.encode("latin-1")
+    batch = send(people, b"[" + item + b"]" if name.endswith(".json") else item + b"\n", name=name)
+    assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
+    assert any("Latin-1" in w for w in batch.warnings)
+    assert SourceRecord.objects.get().data["name"] == "Zoë \x81\x9d"
+
+
+def test_infinite_and_nan_numbers_are_refused_for_decimal_and_whole_number_fields(people):
+    text = (b'[{"id": 1, "name": "Ada", "score": 1e99999}, {"id": 2, "name": "Alan", "score": NaN, "age": Infinity},'
+            b' {"id": 3, "name": "Grace", "score": 1e-99999, "age": 85}]')
+    batch = send(people, text)
+    assert batch.status == IngestBatch.Status.REJECTED
+    assert [(p["row"], p["column"], p["value"], p["reason"]) for p in batch.problems] == [
+        (2, "score", "1e99999", "is too large a number: beyond about 1.8e308 it counts as infinite, and infinity is not "
+                                "accepted"),
+        (3, "age", "Infinity", "is not a finite number; NaN and infinity are not accepted"),
+        (3, "score", "NaN", "is not a finite number; NaN and infinity are not accepted"),
+    ]
+    assert SourceRecord.objects.count() == 0

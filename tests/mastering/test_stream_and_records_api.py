@@ -215,3 +215,17 @@ def test_record_put_refuses_unknown_fields(api, people):
     response = api.put("/api/sources/people/records/7/", {"data": {"name": "Ada"}, "dta": {}}, format="json")
     assert response.status_code == 400 and response.json()["detail"] == "Unknown field: dta."
     assert not SourceRecord.objects.filter(key="7").exists()
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    ('{"data": {"name": "A\\ud800da"}}', "name holds an unpaired surrogate (\\ud800), which is not valid text."),
+    ('{"data": {"name": "Ada", "n\\udc00": "x"}}',
+     "The field name n\\udc00 has an unpaired surrogate (\\udc00), which is not valid text."),
+    ('{"data": {"name": "Ada", "no\\u0000te": "x"}}',
+     "The field name no\\u0000te has a NUL character (shown here as \\u0000), which cannot be stored."),
+])
+def test_stream_put_refuses_text_that_cannot_be_stored_and_writes_nothing(api, people, body, detail):
+    response = api.generic("PUT", "/api/sources/people/records/7/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail
+    assert not SourceRecord.objects.exists() and not IngestBatch.objects.exists()
