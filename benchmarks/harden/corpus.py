@@ -285,7 +285,7 @@ def hand_cases() -> list[CorpusFile]:
     add("jsonl_blank_lines.jsonl", "\n" + _jsonl([_good(1)]) + "\n\n" + _jsonl([_good(2)]) + "\n", rows=2)
     add("jsonl_truncated_last.jsonl", _jsonl([_good(1)]) + '{"id": "k2", "na', rows=2)
     add("jsonl_crlf.jsonl", _jsonl(two).replace("\n", "\r\n"), rows=2)
-    add("jsonl_one_array.jsonl", _json(two), rows=2)
+    add("jsonl_one_array.jsonl", _json(two), rows=1)  # one line, so one row (not an object), whatever it holds
     # deep nesting
     depth = 100_000
     add("deep_nesting.json", '[{"id": "k1", "name": ' + "[" * depth + "]" * depth + "}]", rows=1)
