@@ -249,18 +249,27 @@ def main() -> None:
                 summary = ", ".join(f"{r['budget']}: {r['f1']} vs {(r.get('baseline') or {}).get('f1')}" for r in result if "f1" in r)
                 errors = "; ".join(r["error"].splitlines()[0] for r in result if "error" in r)
                 print(f"[{done}/{len(jobs)}] {bench.name} seed {seed}: {summary or errors}", file=sys.stderr)
+                # Written after every run, so an interrupted session keeps what finished.
+                write_results(out_path, args, benches, started, lines, finished=done == len(jobs))
+    rows = write_results(out_path, args, benches, started, lines, finished=True)
     failures = [line for line in lines if "error" in line]
-    rows = medians(lines, benches, args.budget_list)
     print(table(rows, benches, failures))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps({
-        "started": started.isoformat(timespec="seconds"), "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "sets": {b.name: {"kind": b.kind, "note": b.note} for b in benches}, "seeds": args.seed_list, "budgets": args.budget_list,
-        "timeout_s": args.timeout, "medians": rows, "runs": lines,
-    }, indent=1) + "\n")
     print(f"\nRaw lines and medians: {out_path}", file=sys.stderr)
     if failures:
         sys.exit(1)
+
+
+def write_results(out_path: Path, args: argparse.Namespace, benches: list[BenchSet], started: dt.datetime,
+                  lines: list[dict], finished: bool) -> list[dict]:
+    rows = medians(lines, benches, args.budget_list)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps({
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if finished else None,
+        "sets": {b.name: {"kind": b.kind, "note": b.note} for b in benches}, "seeds": args.seed_list, "budgets": args.budget_list,
+        "timeout_s": args.timeout, "medians": rows, "runs": lines,
+    }, indent=1) + "\n")
+    return rows
 
 
 if __name__ == "__main__":
