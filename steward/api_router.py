@@ -8,6 +8,7 @@ router = DefaultRouter()
 def register_api_routes() -> None:
     """Each app's api module registers its viewsets on import."""
     import curation.api.views  # noqa: F401
+    import feedback.api.views  # noqa: F401
     import lineage.api.views  # noqa: F401
     import mastering.api.views  # noqa: F401
 

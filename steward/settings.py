@@ -208,6 +208,12 @@ FILE_UPLOAD_TEMP_DIR = None
 # --- Active learning.
 STEWARD_RETRAIN_EVERY = env_int("STEWARD_RETRAIN_EVERY", 10, minimum=1)
 
+# Issue notifications: printed to the console unless a mail backend is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="steward@localhost")
+# Links in emails point here (no request to take the host from when a notification is sent).
+STEWARD_BASE_URL = env.str("STEWARD_BASE_URL", default="http://localhost:8000").rstrip("/")
+
 # --- Celery: with no broker configured, tasks run in-process (eagerly).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("mastering.urls")),
     path("curation/", include("curation.urls")),
     path("lineage/", include("lineage.urls")),
+    path("issues/", include("feedback.urls")),
 ]
 
 handler404 = "steward.views.not_found"

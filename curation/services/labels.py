@@ -35,13 +35,13 @@ def pair_for(*, entity_type: EntityType, a: SourceRecord, b: SourceRecord, origi
 
 @transaction.atomic
 def record_label(*, entity_type: EntityType, a: SourceRecord, b: SourceRecord, answer: str, curator: AbstractBaseUser,
-                 origin: str, pair_origin: str) -> Label:
+                 origin: str, pair_origin: str, origin_note: str = "") -> Label:
     """A label given outside the queue (edit, issue): replaces the same person's earlier answer on that pair."""
     pair = pair_for(entity_type=entity_type, a=a, b=b, origin=pair_origin)
     now = timezone.now()
     Label.objects.active().filter(pair=pair, curator=curator).update(revoked_at=now, revoked_by=curator,
                                                                       revoke_reason=f"replaced by a {origin} label")
-    label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin)
+    label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin, origin_note=origin_note)
     CandidatePair.objects.filter(pk=pair.pk, status=CandidatePair.Status.OPEN).update(status=CandidatePair.Status.DONE)
     return label
 
