@@ -83,7 +83,8 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         "issue": issue, "preview": preview, "events": events, "description_html": render_markdown(issue.description),
         "resolution_html": render_markdown(issue.resolution_note), "actions": selectors.list_actions(issue=issue),
         "watching": issue.watchers.filter(pk=user.pk).exists(),
-        "next_statuses": [(s, DataIssue.Status(s).label) for s in sorted(services.TRANSITIONS[issue.status])],
+        "next_statuses": [(s, DataIssue.Status(s).label) for s in sorted(services.TRANSITIONS[issue.status])
+                          if user.has_perm(f"feedback.{services.TRANSITION_PERMISSION[s]}", issue)],
         "fitting_actions": [(a, DataIssue.Resolution(a).label) for a in [*sorted(ACTIONS_FOR_KIND.get(issue.kind, ())),
                                                                            DataIssue.Resolution.NO_ACTION]],
         "may_work": user.has_perm("feedback.work_issue", issue), "may_triage": user.has_perm("feedback.triage_issue", issue),

@@ -134,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "steward.context_processors.navigation",
+                "feedback.context_processors.notifications",
             ],
         },
     },

@@ -177,5 +177,5 @@ def watch_issue(*, issue: DataIssue, user: AbstractBaseUser, watching: bool = Tr
     return issue
 
 
-__all__ = ["NotAllowed", "TRANSITIONS", "assign_issue", "edit_issue", "file_issue", "find_user", "transition_issue",
+__all__ = ["NotAllowed", "TRANSITIONS", "TRANSITION_PERMISSION", "assign_issue", "edit_issue", "file_issue", "find_user", "transition_issue",
            "watch_issue"]
