@@ -55,7 +55,8 @@ ROLES: dict[str, set[str]] = {
 
 # Routes whose path names something a probe cannot seed for everyone (an upload token lives in one session):
 # there a 404 for an allowed role is not a miss.
-NOT_FOUND_IS_FINE = {"/sources/{slug}/upload/{token}/", "/admin/{url}"}  # the admin's catch-all is a 404 by design
+NOT_FOUND_IS_FINE = {"/sources/{slug}/upload/{token}/", "/admin/{url}",
+                     "/api/notifications/{id}/"}  # a notification is its recipient's alone  # the admin's catch-all is a 404 by design
 
 # Signing out succeeds with a redirect to the login page.
 SIGN_OUT = {"/logout/", "/admin/logout/"}
@@ -102,6 +103,19 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/entity-types/{slug}/models/": {"GET": READ},
     "/api/entity-types/{slug}/queue/next/": {"POST": LABEL},
     "/api/entity-types/{slug}/queue/undo/": {"POST": LABEL},
+    # Issues: anyone signed in files, comments, watches and moves an issue as far as its own rules allow (a reporter
+    # closes their own; stewards and routed curators the rest, checked per issue); assigning is triage.
+    "/api/issues/": {"GET": READ, "POST": FILE_ISSUES},
+    "/api/issues/{id}/": {"GET": READ, "PATCH": FILE_ISSUES},
+    "/api/issues/{id}/assign/": {"POST": TRIAGE},
+    "/api/issues/{id}/comments/": {"GET": READ, "POST": FILE_ISSUES},
+    "/api/issues/{id}/resolve/": {"POST": CURATE},
+    "/api/issues/{id}/timeline/": {"GET": READ},
+    "/api/issues/{id}/transition/": {"POST": FILE_ISSUES},
+    "/api/issues/{id}/watch/": {"POST": FILE_ISSUES},
+    "/api/notifications/": {"GET": READ},
+    "/api/notifications/{id}/": {"GET": READ},
+    "/api/notifications/read/": {"POST": READ},
     "/api/jobs/": {"GET": READ},
     "/api/jobs/{id}/": {"GET": READ},
     "/api/jobs/{id}/cancel/": {"POST": RUN_JOBS},
@@ -146,6 +160,15 @@ ROUTES: dict[str, dict[str, str]] = {
     "/curation/{slug}/review/{name}/": {"GET": READ},
     "/curation/{slug}/rules/": {"GET": READ, "POST": EDIT_RULES},
     "/curation/{slug}/diagnostics/": {"GET": READ, "POST": EDIT_RULES},
+    "/issues/": {"GET": READ},
+    "/issues/new/": {"GET": FILE_ISSUES, "POST": FILE_ISSUES},
+    "/issues/notifications/": {"GET": READ, "POST": READ},
+    "/issues/{issue_id}/": {"GET": READ},
+    "/issues/{issue_id}/comment/": {"POST": FILE_ISSUES},
+    "/issues/{issue_id}/transition/": {"POST": FILE_ISSUES},
+    "/issues/{issue_id}/assign/": {"POST": TRIAGE},
+    "/issues/{issue_id}/resolve/": {"POST": CURATE},
+    "/issues/{issue_id}/watch/": {"POST": FILE_ISSUES},
     "/lineage/": {"GET": READ},
     "/lineage/activities/{activity_id}/": {"GET": READ},
     # --- Django admin: the admin role's workspace; its login page is open to all.
