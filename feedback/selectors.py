@@ -27,6 +27,7 @@ def timeline(*, issue: DataIssue) -> QuerySet[IssueEvent]:
 
 
 def list_comments(*, issue: DataIssue) -> QuerySet[Comment]:
+    """The issue's comments, oldest first, with authors and mentions."""
     return Comment.objects.filter(issue=issue).select_related("author").prefetch_related("mentions")
 
 
@@ -37,10 +38,14 @@ def list_actions(*, issue: DataIssue) -> QuerySet[IssueAction]:
 
 
 def unread_count(*, user: AbstractBaseUser) -> int:
+    """How many of the user's notifications are unread (the bell's number)."""
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def list_notifications(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+    """The user's notifications, newest first."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
     return Notification.objects.filter(recipient=user).select_related("issue", "event__actor")

@@ -268,6 +268,10 @@ SPECTACULAR_SETTINGS = {
         "LabelAnswerEnum": "curation.models.Label.Answer",
         "AdjudicationAnswerEnum": [("match", "Match"), ("distinct", "Not a match")],
         "SurvivorshipRuleEnum": "mastering.models.Attribute.Rule",
+        "IssueKindEnum": "feedback.models.DataIssue.Kind",
+        "IssueResolutionEnum": "feedback.models.DataIssue.Resolution",
+        "IssueStatusEnum": "feedback.models.DataIssue.Status",
+        "IssueEventKindEnum": "feedback.models.IssueEvent.Kind",
     },
 }
 

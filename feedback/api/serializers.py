@@ -90,6 +90,8 @@ class DataIssueSerializer(serializers.ModelSerializer):
     other_record = serializers.SerializerMethodField()
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
+    resolution = serializers.ChoiceField(choices=DataIssue.Resolution.choices, allow_blank=True, read_only=True,
+                                         help_text="Empty until the issue is resolved.")
 
     class Meta:
         model = DataIssue
