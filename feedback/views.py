@@ -58,6 +58,7 @@ def issue_new(request: HttpRequest) -> HttpResponse:
             preview = target_preview(services.resolve_target(**target_form.target()))
         except InvalidInput as exc:
             problem = exc.message
+    named = target_form.is_valid() and bool(target_form.target())
     if request.method == "POST" and form.is_valid() and not problem:
         try:
             issue = services.file_issue(reporter=request.user, target=form.target(), **form.issue_fields())
@@ -66,8 +67,9 @@ def issue_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Issue #{issue.pk} filed. You will be notified as it moves.")
             return redirect(issue)
-    return render(request, "feedback/issue_new.html", {"form": form, "preview": preview, "problem": problem},
-                  status=400 if problem else 200)
+    # Naming a target that does not exist is bad input; opening the form without one is a way to learn how to file.
+    return render(request, "feedback/issue_new.html", {"form": form, "preview": preview, "problem": problem, "named": named},
+                  status=400 if problem and (named or request.method == "POST") else 200)
 
 
 @login_required

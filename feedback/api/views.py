@@ -32,14 +32,12 @@ def _valid(serializer_class, request: Request) -> dict:
     return payload.validated_data
 
 
-class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-                       viewsets.ReadOnlyModelViewSet):
+class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Data issues: file one on an entity, a golden value, a pair of records, a record or a source; triage and resolve."""
 
     serializer_class = serializers.DataIssueSerializer
     filterset_class = DataIssueFilter
     filter_backends = [DjangoFilterBackend]  # sorting is the FilterSet's `ordering`, shared with the page
-    http_method_names = ["get", "post", "patch", "head", "options"]
     action_inputs = {"create": serializers.FileIssueInput, "partial_update": serializers.EditIssueInput,
                      "transition": serializers.TransitionInput, "assign": serializers.AssignInput,
                      "resolve": serializers.ResolveInput, "watch": serializers.WatchInput}
@@ -75,10 +73,6 @@ class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateMo
         issue = self.get_object()
         data = _valid(serializers.EditIssueInput, request)
         return self._answer(services.edit_issue(issue=issue, user=request.user, **data))
-
-    @extend_schema(exclude=True)
-    def update(self, request: Request, *args, **kwargs) -> Response:  # PUT is not offered; PATCH edits
-        return self.http_method_not_allowed(request)
 
     @extend_schema(request=serializers.TransitionInput, responses=serializers.DataIssueSerializer)
     @action(detail=True, methods=["post"])

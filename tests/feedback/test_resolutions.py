@@ -88,3 +88,13 @@ def test_a_curator_resolves_only_issues_routed_to_them(mastered, business_user, 
     with pytest.raises(services.NotAllowed):
         services.resolve_issue(issue=issue, user=other_curator, version=2)
     assert services.resolve_issue(issue=issue, user=curator, version=2).status == DataIssue.Status.RESOLVED
+
+
+def test_labels_from_an_issue_show_their_origin_in_the_labels_api_and_page(mastered, business_user, steward, api_for,
+                                                                          client_for):
+    entity_type, _ = mastered
+    issue = file(business_user, DataIssue.Kind.WRONGLY_MERGED, source="person-src", key="p0-dup")
+    services.resolve_issue(issue=issue, user=steward, version=1, action="split")
+    rows = api_for(steward).get(f"/api/entity-types/{entity_type.slug}/labels/?origin=issue").json()["results"]
+    assert rows and {row["origin_note"] for row in rows} == {f"issue #{issue.pk}"}
+    assert f"issue #{issue.pk}" in client_for(steward).get(f"/curation/{entity_type.slug}/labels/?origin=issue").content.decode()

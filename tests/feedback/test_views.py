@@ -95,3 +95,37 @@ def test_a_stale_form_shows_a_reload_warning_and_changes_nothing(people, client_
 def test_a_business_user_posting_a_resolution_is_refused(people, client_for, business_user):
     issue = services.file_issue(reporter=business_user, title="Alpha", kind="other", target={"source": "person-src"})
     assert client_for(business_user).post(f"/issues/{issue.pk}/resolve/", {"version": 1, "action": "no_action"}).status_code == 403
+
+
+def test_report_form_without_a_target_explains_where_to_start(people, client_for, business_user):
+    response = client_for(business_user).get("/issues/new/")
+    assert response.status_code == 200 and "Report a problem" in response.content.decode()
+    assert client_for(business_user).post("/issues/new/", {"title": "x", "kind": "other"}).status_code == 400
+    assert not DataIssue.objects.exists()
+
+
+def test_entity_pages_link_back_to_the_issue_whose_resolution_changed_them(people, client_for, business_user, steward):
+    entity = entity_of("p0")
+    issue = services.file_issue(reporter=business_user, title="Two people", kind="wrongly_merged",
+                                target={"source": "person-src", "key": "p0-dup"})
+    services.resolve_issue(issue=issue, user=steward, version=1, action="split")
+    link = f'<a href="/issues/{issue.pk}/">issue #{issue.pk}</a>'
+    client = client_for(business_user)
+    assert link in client.get(entity.get_absolute_url()).content.decode()
+    assert link in client.get(f"/curation/person/entities/{entity.pk}/history/").content.decode()
+
+
+def test_link_issues_escapes_the_rest_of_the_text():
+    from steward.templatetags.issue_links import link_issues
+
+    assert link_issues("<b>issue #3</b>") == '&lt;b&gt;<a href="/issues/3/">issue #3</a>&lt;/b&gt;'
+
+
+def test_the_pair_view_links_to_report_the_pair(people, client_for, curator):
+    from tests.factories import make_pairs
+
+    entity_type, source = people
+    pair = make_pairs(entity_type, source, 1)[0]
+    page = client_for(curator).get(f"/curation/{entity_type.slug}/queue/").content.decode()
+    assert (f"/issues/new/?source=person-src&amp;key={pair.left.key}&amp;other_source=person-src"
+            f"&amp;other_key={pair.right.key}&amp;kind=duplicate") in page
