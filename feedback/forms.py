@@ -73,3 +73,24 @@ class ResolveForm(forms.Form):
         if data["value"]:
             fields["value"] = data["value"]
         return fields
+
+
+class EditIssueForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, max_length=MAX_DESCRIPTION, widget=forms.Textarea(attrs={"rows": 4}))
+    expected_value = forms.CharField(required=False, max_length=MAX_DESCRIPTION, label="What it should be")
+    priority = forms.TypedChoiceField(choices=DataIssue.Priority.choices, coerce=int)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
+
+    @classmethod
+    def for_issue(cls, issue: DataIssue) -> "EditIssueForm":
+        return cls(initial={"version": issue.version, "title": issue.title, "description": issue.description,
+                            "expected_value": issue.expected_value, "priority": issue.priority, "due_date": issue.due_date,
+                            "tags": ", ".join(t.name for t in issue.tags.all())})
+
+    def changes(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["tags"] = [t.strip() for t in data["tags"].split(",") if t.strip()]
+        return data

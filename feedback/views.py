@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,6 +20,9 @@ from feedback.services.resolutions import ACTIONS_FOR_KIND
 from steward.errors import InvalidInput, ServiceError
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
+
+
+BOARD_LIMIT = 25  # cards per column; the list has the rest
 
 
 def _issue(request: HttpRequest, issue_id: int) -> DataIssue:
@@ -91,7 +95,8 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
                                                                            DataIssue.Resolution.NO_ACTION]],
         "may_work": user.has_perm("feedback.work_issue", issue), "may_triage": user.has_perm("feedback.triage_issue", issue),
         "may_close": user.has_perm("feedback.close_issue", issue), "may_file": user.has_perm("feedback.file_issue"),
-        "comment_form": forms.CommentForm(),
+        "comment_form": forms.CommentForm(), "may_edit": user.has_perm("feedback.edit_issue", issue),
+        "edit_form": forms.EditIssueForm.for_issue(issue),
     })
 
 
@@ -176,3 +181,28 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return redirect("feedback:notification-list")
     page = Paginator(selectors.list_notifications(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "feedback/notification_list.html", {"page_obj": page, "query": ""})
+
+
+@login_required
+@require_POST
+def issue_edit(request: HttpRequest, issue_id: int) -> HttpResponse:
+    _needs(request, "file_issues")
+    return _act(request, issue_id, forms.EditIssueForm(request.POST),
+                lambda issue, form: services.edit_issue(issue=issue, user=request.user, **form.changes()),
+                "Issue updated.")
+
+
+@login_required
+def issue_board(request: HttpRequest) -> HttpResponse:
+    """Issues by status, one column each, filtered like the list (closed ones left out unless asked for)."""
+    filterset = DataIssueFilter(request.GET, queryset=selectors.list_issues(viewer=request.user), request=request)
+    shown = [s for s in DataIssue.Status if s != DataIssue.Status.CLOSED or "closed" in request.GET.getlist("status")]
+    issues = filterset.qs.filter(status__in=shown).order_by("-priority", "created_at")[:BOARD_LIMIT * len(shown)]
+    columns = {status: [] for status in shown}
+    for issue in issues:
+        if len(columns[issue.status]) < BOARD_LIMIT:
+            columns[issue.status].append(issue)
+    counts = dict(filterset.qs.order_by().values_list("status").annotate(n=Count("id")))
+    return render(request, "feedback/issue_board.html", {
+        "filter": filterset, "query": request.GET.urlencode(), "limit": BOARD_LIMIT,
+        "columns": [{"status": s, "issues": columns[s], "count": counts.get(s.value, 0)} for s in shown]})

@@ -162,6 +162,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/curation/{slug}/diagnostics/": {"GET": READ, "POST": EDIT_RULES},
     "/issues/": {"GET": READ},
     "/issues/new/": {"GET": FILE_ISSUES, "POST": FILE_ISSUES},
+    "/issues/board/": {"GET": READ},
+    "/issues/{issue_id}/edit/": {"POST": FILE_ISSUES},
     "/issues/notifications/": {"GET": READ, "POST": READ},
     "/issues/{issue_id}/": {"GET": READ},
     "/issues/{issue_id}/comment/": {"POST": FILE_ISSUES},

@@ -43,13 +43,15 @@ def record_event(issue: DataIssue, *, actor: AbstractBaseUser | None, kind: str,
     """Add the change to the issue's timeline and lineage (as `event.activity`), and tell who follows the issue."""
     from feedback.services import notifications
 
-    event = IssueEvent.objects.create(issue=issue, actor=actor, kind=kind, changes=changes or {}, comment=comment,
+    changes = {name: [_jsonable(before), _jsonable(after)] for name, (before, after) in (changes or {}).items()}
+    event = IssueEvent.objects.create(issue=issue, actor=actor, kind=kind, changes=changes, comment=comment,
                                       action=action)
     event.activity = record_activity(kind=Activity.Kind.ISSUE, actor=actor, summary=f"Issue #{issue.pk}: {summary}",
-                    inputs=[issue], outputs=[event, *outputs], parameters={"event": kind, "changes": _plain(changes or {})})
+                    inputs=[issue], outputs=[event, *outputs], parameters={"event": kind, "changes": changes})
     notifications.notify(event, text=f"#{issue.pk} {summary}"[:300], mentioned=mentioned)
     return event
 
 
-def _plain(changes: dict) -> dict:
-    return {name: [str(v) if v is not None else None for v in pair] for name, pair in changes.items()}
+def _jsonable(value):
+    """A change's value as the timeline stores it: dates and the like as text."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -117,3 +117,12 @@ def test_list_filters_and_csv_export_escape_formulas(people, api_for, business_u
 
 def test_an_unknown_issue_is_a_404(people, api_for, business_user):
     assert api_for(business_user).get("/api/issues/999/").status_code == 404
+
+
+def test_edit_due_date_and_tags_records_them_on_the_timeline(issue, api_for, business_user):
+    client = api_for(business_user)
+    response = client.patch(f"/api/issues/{issue.pk}/", {"version": 1, "due_date": "2030-01-31", "tags": ["crm"]},
+                            format="json")
+    assert response.status_code == 200 and response.json()["due_date"] == "2030-01-31"
+    edited = client.get(f"/api/issues/{issue.pk}/timeline/").json()["results"][-1]
+    assert edited["changes"] == {"due_date": [None, "2030-01-31"], "tags": ["", "crm"]}

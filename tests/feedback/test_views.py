@@ -4,6 +4,7 @@ import pytest
 
 from feedback import services
 from feedback.models import DataIssue, Notification
+from tests.conftest import make_user
 from tests.feedback.conftest import entity_of
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,33 @@ def test_the_pair_view_links_to_report_the_pair(people, client_for, curator):
     page = client_for(curator).get(f"/curation/{entity_type.slug}/queue/").content.decode()
     assert (f"/issues/new/?source=person-src&amp;key={pair.left.key}&amp;other_source=person-src"
             f"&amp;other_key={pair.right.key}&amp;kind=duplicate") in page
+
+
+def test_reporter_edits_the_issue_from_its_page_and_a_stale_form_is_refused(people, client_for, business_user, steward):
+    issue = services.file_issue(reporter=business_user, title="Alpha", kind="other", target={"source": "person-src"})
+    client = client_for(business_user)
+    assert 'id="edit-form"' in client.get(issue.get_absolute_url()).content.decode()
+    form = {"version": 1, "title": "Alpha, clearer", "description": "", "expected_value": "", "priority": 3,
+            "due_date": "2030-01-31", "tags": "crm"}
+    client.post(f"/issues/{issue.pk}/edit/", form)
+    issue.refresh_from_db()
+    assert (issue.title, issue.priority, str(issue.due_date), issue.version) == ("Alpha, clearer", 3, "2030-01-31", 2)
+    response = client.post(f"/issues/{issue.pk}/edit/", {**form, "title": "Stale"}, follow=True)
+    assert "Someone changed issue" in response.content.decode()
+    issue.refresh_from_db()
+    assert issue.title == "Alpha, clearer"
+    assert client_for(steward).post(f"/issues/{issue.pk}/edit/", {**form, "version": 2}).status_code == 302
+    assert 'id="edit-form"' not in client_for(make_user("other-biz", "business user")).get(issue.get_absolute_url()).content.decode()
+
+
+def test_board_shows_issues_by_status_with_counts_and_filters(people, client_for, business_user, steward):
+    alpha = services.file_issue(reporter=business_user, title="Alpha", kind="other", target={"source": "person-src"})
+    services.file_issue(reporter=business_user, title="Beta", kind="outdated", target={"source": "person-src"})
+    services.transition_issue(issue=alpha, user=steward, status="acknowledged", version=1)
+    page = client_for(business_user).get("/issues/board/").content.decode()
+    new_column = page.split('id="column-new"')[1].split("</section>")[0]
+    acknowledged = page.split('id="column-acknowledged"')[1].split("</section>")[0]
+    assert "Beta" in new_column and "Alpha" not in new_column and "Alpha" in acknowledged
+    assert 'id="column-closed"' not in page
+    page = client_for(business_user).get("/issues/board/?kind=other").content.decode()
+    assert "Beta" not in page and "Alpha" in page
