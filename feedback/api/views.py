@@ -125,7 +125,7 @@ class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateMo
                              serializer_class=serializers.IssueEventSerializer, file_name=f"issue-{issue.pk}-timeline.csv")
 
 
-class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+class NotificationViewSet(StreamingCSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Your notifications about issues you file, watch, are assigned or are mentioned in."""
 
     serializer_class = serializers.NotificationSerializer
