@@ -14,6 +14,10 @@ class MasteringConfig(AppConfig):
         register_job_runner(Job.Kind.MASTER, run_master_job)
         register_job_runner(Job.Kind.GOLDEN, run_golden_job)
 
+        from mastering import config_cache
+
+        config_cache.connect_signals()
+
         from celery.signals import worker_init, worker_ready
 
         from mastering import signals

@@ -116,7 +116,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleBackend",  # Django's ModelBackend, one query for permissions
 ]
 
 ROOT_URLCONF = "steward.urls"

@@ -67,7 +67,9 @@ class QueueUndoView(APIView):
 class PairViewSet(ActionInputsMixin, viewsets.GenericViewSet):
     """Answer, skip or adjudicate candidate pairs."""
 
-    queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source")
+    # The proposing model comes along for the label's model_version, without its blob and training record.
+    queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source", "model").defer(
+        "model__learned_settings", "model__label_ids", "model__predicates", "model__metrics")
     action_inputs = {"answer": serializers.AnswerInput, "skip": NoInput, "adjudicate": serializers.AdjudicateInput}
 
     def get_permissions(self):

@@ -5,6 +5,7 @@ from difflib import SequenceMatcher
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from lineage.models import Activity
@@ -70,6 +71,11 @@ def create_entity_type(
     return entity_type
 
 
+def mark_configuration_changed(*, entity_type_id: int) -> None:
+    """Stamp the entity type as changed, so every process reloads its cached projection and active model."""
+    EntityType.objects.filter(pk=entity_type_id).update(updated_at=timezone.now())
+
+
 def _write_mappings(entity_type: EntityType, source: Source, mappings: list[dict]) -> None:
     attributes = {a.name: a for a in entity_type.attributes.all()}
     fields = {f.name: f for f in source.fields.all()}
@@ -85,6 +91,7 @@ def _write_mappings(entity_type: EntityType, source: Source, mappings: list[dict
         rows.append(AttributeMapping(attribute=attribute, source=source, field=field, position=position,
                                      transforms=_check_transforms(mapping.get("transforms") or [])))
     AttributeMapping.objects.bulk_create(rows)
+    mark_configuration_changed(entity_type_id=entity_type.pk)
 
 
 @transaction.atomic
