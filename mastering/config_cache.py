@@ -14,10 +14,9 @@ from django.db.models.signals import post_delete, post_save
 
 from mastering.mapping import Projection, projection_for
 from mastering.models import Attribute, AttributeMapping, EntityType, MatchModel
+from mastering.selectors import MODEL_HEAVY_FIELDS
 
 MAX_AGE = 30.0
-# The model's blob and training record are not needed to show a pair; matchers load the blob once, on first use.
-_MODEL_HEAVY_FIELDS = ("learned_settings", "label_ids", "predicates", "metrics")
 
 _entries: dict[int, tuple[tuple, float, Projection, MatchModel | None]] = {}
 _lock = threading.Lock()
@@ -30,7 +29,8 @@ def _entry(entity_type: EntityType) -> tuple[Projection, MatchModel | None]:
     if cached is not None and cached[0] == stamp and now - cached[1] < MAX_AGE:
         return cached[2], cached[3]
     projection = projection_for(entity_type)
-    model = (MatchModel.objects.filter(entity_type=entity_type, active=True).defer(*_MODEL_HEAVY_FIELDS)
+    # Without its blob: the matcher cache loads that once per model version, on first use.
+    model = (MatchModel.objects.filter(entity_type=entity_type, active=True).defer(*MODEL_HEAVY_FIELDS)
              .order_by("-version").first())
     with _lock:
         _entries[entity_type.pk] = (stamp, now, projection, model)

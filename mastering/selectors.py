@@ -13,6 +13,12 @@ from mastering.models import (
 )
 
 
+# What showing a model version or a job next to other rows never reads: the model's blob and training record,
+# a job's counts, timings and parameters (large JSON for a mastering run).
+MODEL_HEAVY_FIELDS = ("learned_settings", "label_ids", "predicates", "metrics")
+JOB_HEAVY_FIELDS = ("counts", "timings", "parameters")
+
+
 def list_sources() -> QuerySet[Source]:
     """Sources with their fields and live record counts."""
     return Source.objects.prefetch_related("fields").annotate(
@@ -141,9 +147,19 @@ def list_entities(*, entity_type: EntityType) -> QuerySet:
     return (
         Entity.objects.live().filter(entity_type=entity_type)
         .select_related("changed_job__model", "entity_type")
+        .defer(*(f"changed_job__{name}" for name in JOB_HEAVY_FIELDS), *(f"changed_job__model__{name}" for name in MODEL_HEAVY_FIELDS))
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("record__source").order_by("record_id")))
         .order_by("-size", "created_at", "id")
     )
+
+
+def list_entity_rows(*, entity_type: EntityType) -> QuerySet:
+    """Live entities of a type for a table of golden values: only the entity's own columns, nothing more per row."""
+    from mastering.models import Entity
+
+    return (Entity.objects.live().filter(entity_type=entity_type)
+            .only("id", "entity_type_id", "size", "confidence", "golden", "pinned", "created_at", "updated_at")
+            .order_by("-size", "created_at", "id"))
 
 
 def resolve_entity(*, entity_type: EntityType, entity_id) -> tuple:
@@ -181,4 +197,5 @@ def run_changes(*, entity_type: EntityType, job_id: int | None, kind: str = "") 
 
 def last_master_job(*, entity_type: EntityType):
     """The latest finished mastering run, or None."""
-    return Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()
+    return (Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).defer(*JOB_HEAVY_FIELDS)
+            .order_by("-finished_at").first())

@@ -21,6 +21,7 @@ from curation.models import CandidatePair, Label
 from curation.presenters import pair_as_dict, present_pair
 from curation.queue_state import next_for
 from mastering.models import EntityType
+from mastering.selectors import MODEL_HEAVY_FIELDS
 from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.lists import list_response
@@ -69,7 +70,7 @@ class PairViewSet(ActionInputsMixin, viewsets.GenericViewSet):
 
     # The proposing model comes along for the label's model_version, without its blob and training record.
     queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source", "model").defer(
-        "model__learned_settings", "model__label_ids", "model__predicates", "model__metrics")
+        *(f"model__{name}" for name in MODEL_HEAVY_FIELDS))
     action_inputs = {"answer": serializers.AnswerInput, "skip": NoInput, "adjudicate": serializers.AdjudicateInput}
 
     def get_permissions(self):

@@ -12,8 +12,8 @@ from steward.paging import querystring_without_page
 
 def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Golden records of an entity type: search, filter by source, size, confidence and last run; sort; paginate."""
-    entity_type = get_object_or_404(selectors.list_entity_types(), slug=slug)
-    filterset = EntityFilter(request.GET, queryset=selectors.list_entities(entity_type=entity_type))
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    filterset = EntityFilter(request.GET, queryset=selectors.list_entity_rows(entity_type=entity_type))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     columns = [a.name for a in entity_type.attributes.all()][:6]
     rows = [{"entity": e, "values": [e.golden.get(c) for c in columns]} for e in page]
