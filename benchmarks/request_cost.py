@@ -6,8 +6,9 @@
 Needs a database with the Person entity type, a curator with a token and a signed-in business user, and open
 pairs: `benchmarks/harden/load.py --keep-db` leaves one, or run its `--seed` step on a fresh database. Requests go
 through Django's test client (no gunicorn, no network), so the figures are the server's own cost, which the
-crowd in load.py multiplies. Prints one JSON line: per request kind, the median and worst milliseconds and the
-queries of each round.
+crowd in load.py multiplies. Prints one JSON line: per request kind, the median and worst milliseconds, the median
+CPU milliseconds of this process (the server's Python side, less sensitive to a busy machine than wall time) and
+the queries of each round.
 """
 
 from __future__ import annotations
@@ -63,13 +64,15 @@ def measure(*, rounds: int, profile: str | None) -> dict:
         with CaptureQueriesContext(connection) as queries:
             if profiler and kind == profile:
                 profiler.enable()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = call()
             ms = (time.perf_counter() - started) * 1000
+            cpu_ms = (time.process_time() - cpu_started) * 1000
             if profiler and kind == profile:
                 profiler.disable()
-        entry = figures.setdefault(kind, {"ms": [], "queries": [], "statuses": []})
+        entry = figures.setdefault(kind, {"ms": [], "cpu_ms": [], "queries": [], "statuses": []})
         entry["ms"].append(ms)
+        entry["cpu_ms"].append(cpu_ms)
         entry["queries"].append(len(queries))
         entry["statuses"].append(response.status_code)
         if kind == profile and not sql:
@@ -93,6 +96,7 @@ def measure(*, rounds: int, profile: str | None) -> dict:
             if path:
                 timed(kind, lambda: pages.get(path), warm_up)
     result = {kind: {"p50_ms": round(statistics.median(e["ms"]), 1), "max_ms": round(max(e["ms"]), 1),
+                     "cpu_p50_ms": round(statistics.median(e["cpu_ms"]), 1),
                      "queries": sorted(set(e["queries"])), "statuses": sorted(set(e["statuses"]))}
               for kind, e in figures.items()}
     if profiler:

@@ -154,11 +154,10 @@ def list_entities(*, entity_type: EntityType) -> QuerySet:
 
 
 def list_entity_rows(*, entity_type: EntityType) -> QuerySet:
-    """Live entities of a type for a table of golden values: only the entity's own columns, nothing more per row."""
+    """Live entities of a type for a table of golden values: no provenance, members or runs to load per row."""
     from mastering.models import Entity
 
-    return (Entity.objects.live().filter(entity_type=entity_type)
-            .only("id", "entity_type_id", "size", "confidence", "golden", "pinned", "created_at", "updated_at")
+    return (Entity.objects.live().filter(entity_type=entity_type).select_related("entity_type").defer("provenance")
             .order_by("-size", "created_at", "id"))
 
 
