@@ -17,6 +17,13 @@ from mastering.models import (
 # a job's counts, timings and parameters (large JSON for a mastering run).
 MODEL_HEAVY_FIELDS = ("learned_settings", "label_ids", "predicates", "metrics")
 JOB_HEAVY_FIELDS = ("counts", "timings", "parameters")
+# A batch's problem report and warnings can hold thousands of rows; a link to the batch needs none of it.
+BATCH_HEAVY_FIELDS = ("problems", "warnings", "timings")
+
+
+def _batch_links(*paths: str) -> list[str]:
+    """Fields to defer on batches reached by these paths, which are shown as links only."""
+    return [f"{path}__{name}" for path in paths for name in BATCH_HEAVY_FIELDS]
 
 
 def list_sources() -> QuerySet[Source]:
@@ -38,7 +45,8 @@ def list_records(*, source: Source) -> QuerySet[SourceRecord]:
 
 def get_record(*, source: Source, key: str) -> SourceRecord:
     """One record with the batches that first sent it and wrote its current version."""
-    return SourceRecord.objects.select_related("source", "first_batch", "changed_batch").get(source=source, key=key)
+    return (SourceRecord.objects.select_related("source", "first_batch__source", "changed_batch__source")
+            .defer(*_batch_links("first_batch", "changed_batch")).get(source=source, key=key))
 
 
 def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
@@ -52,7 +60,9 @@ def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
         batch__source_id=record.source_id, first_record_id__lte=record.pk, last_record_id__gte=record.pk
     ).aggregate(latest=Max("batch_id"))["latest"]
     candidates = [batch_id for batch_id in [*wrote, sighted] if batch_id]
-    return IngestBatch.objects.filter(pk=max(candidates)).first() if candidates else None
+    if not candidates:
+        return None
+    return IngestBatch.objects.filter(pk=max(candidates)).select_related("source").defer(*BATCH_HEAVY_FIELDS).first()
 
 
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:
@@ -67,7 +77,9 @@ def record_history(*, record: SourceRecord) -> list[dict]:
         {"version": record.version, "data": record.data, "retired": record.retired, "batch": record.changed_batch,
          "at": record.updated_at, "current": True}
     ]
-    for old in SourceRecordVersion.objects.filter(record=record).select_related("batch__user").order_by("-version"):
+    old_versions = (SourceRecordVersion.objects.filter(record=record).select_related("batch__user", "batch__source")
+                    .defer(*_batch_links("batch")).order_by("-version"))
+    for old in old_versions:
         versions.append({"version": old.version, "data": old.data, "retired": old.retired, "batch": old.batch,
                          "at": old.created_at, "current": False})
     for newer, older in zip(versions, versions[1:] + [None]):

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from mastering import selectors
 from mastering.filters import EntityFilter
+from mastering.config_cache import cached_projection
 from mastering.models import Entity, EntityType, RunChange
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
@@ -29,18 +30,17 @@ def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
 def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
     """One entity: its golden record with each value's rule and origin, and its member records side by side."""
     entity_type = get_object_or_404(EntityType, slug=slug)
-    try:
-        entity, old = selectors.resolve_entity(entity_type=entity_type, entity_id=entity_id)
-    except Entity.DoesNotExist as exc:
-        raise Http404(str(exc)) from None
-    if old is not None:
-        messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
-        return redirect(entity.get_absolute_url())
-    entity = selectors.list_entities(entity_type=entity_type).get(pk=entity.pk)
-    attributes = list(entity_type.attributes.all())
-    from mastering.mapping import projection_for
-
-    projection = projection_for(entity_type)
+    entity = selectors.list_entities(entity_type=entity_type).filter(pk=entity_id).first()
+    if entity is None:  # retired (merged into another) or unknown
+        try:
+            survivor, old = selectors.resolve_entity(entity_type=entity_type, entity_id=entity_id)
+        except Entity.DoesNotExist as exc:
+            raise Http404(str(exc)) from None
+        if old is not None:
+            messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
+        return redirect(survivor.get_absolute_url())
+    projection = cached_projection(entity_type)
+    attributes = projection.attributes
     members = [{"membership": m, "values": projection.project(m.record.source_id, m.record.data)} for m in entity.memberships.all()]
     golden_rows = []
     for attribute in attributes:
@@ -52,7 +52,8 @@ def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
                        "differs": (m["values"].get(attribute.name) or "") != (entity.golden.get(attribute.name) or "")}
                       for m in members],
         })
-    changes = RunChange.objects.filter(entity_type=entity_type, entity_id=entity.pk).select_related("job", "edit__user")[:20]
+    changes = (RunChange.objects.filter(entity_type=entity_type, entity_id=entity.pk).select_related("job", "edit__user")
+               .defer(*(f"job__{name}" for name in selectors.JOB_HEAVY_FIELDS))[:20])
     return render(request, "mastering/entity_detail.html", {
         "entity_type": entity_type, "entity": entity, "members": members, "golden_rows": golden_rows, "changes": changes,
     })

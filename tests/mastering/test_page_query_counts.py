@@ -9,7 +9,7 @@ from tests.factories import trained_entity_type
 pytestmark = pytest.mark.django_db
 
 # session, user, then the page's own reads (entity type, counts, rows, filters' choices), permissions for the menu
-PAGE_QUERIES = {"entity_list": 9, "entity": 11, "source": 9, "record": 11}
+PAGE_QUERIES = {"entity_list": 9, "entity": 7, "source": 9, "record": 8}
 
 
 @pytest.fixture
