@@ -23,4 +23,5 @@ class MasteringConfig(AppConfig):
         from mastering import signals
 
         worker_init.connect(signals.remember_worker, weak=False, dispatch_uid="steward-remember-worker")
+        worker_init.connect(signals.lower_worker_priority, weak=False, dispatch_uid="steward-lower-worker-priority")
         worker_ready.connect(signals.fail_lost_jobs_on_start, weak=False, dispatch_uid="steward-fail-lost-jobs")

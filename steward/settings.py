@@ -207,6 +207,9 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- Active learning.
 STEWARD_RETRAIN_EVERY = env_int("STEWARD_RETRAIN_EVERY", 10, minimum=1)
+# A Celery worker raises its niceness by this much when it starts (0: leave it), so that on a machine it shares with
+# gunicorn, retraining and mastering yield the CPU to the requests people wait for. No effect on a machine of its own.
+STEWARD_WORKER_NICENESS = env_int("STEWARD_WORKER_NICENESS", 10)
 
 # --- Celery: with no broker configured, tasks run in-process (eagerly).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
