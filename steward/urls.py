@@ -3,8 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+import curation.api.views  # noqa: F401  (each app's api views register their viewsets on the router)
+import lineage.api.views  # noqa: F401
+import mastering.api.views  # noqa: F401
+from accounts.api import ObtainTokenView
 from steward import views
-from steward.api.auth import ObtainTokenView
 from steward.api.docs import SwaggerView
 from steward.api_router import router
 
