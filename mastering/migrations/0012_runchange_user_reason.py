@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='runchange',
             name='reason',
-            field=models.CharField(blank=True, help_text='Why, for a change made by a user outside a cluster edit.', max_length=500),
+            field=models.CharField(blank=True, db_default='', help_text='Why, for a change made by a user outside a cluster edit.', max_length=500),
         ),
         migrations.AddField(
             model_name='runchange',

@@ -150,7 +150,9 @@ class RunChange(models.Model):
     edit = models.ForeignKey(ClusterEdit, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                              help_text="Who made a change that is neither a run nor a cluster edit (an override, say).")
-    reason = models.CharField(max_length=500, blank=True, help_text="Why, for a change made by a user outside a cluster edit.")
+    # A database default: runs write their changes with COPY, naming only the columns they fill.
+    reason = models.CharField(max_length=500, blank=True, db_default="",
+                              help_text="Why, for a change made by a user outside a cluster edit.")
     entity_id = models.UUIDField(db_index=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     added = models.JSONField(default=list, blank=True)
