@@ -32,6 +32,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 worker: install
 	$(BIN)/celery -A steward worker --loglevel=INFO

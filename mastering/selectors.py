@@ -201,7 +201,8 @@ def run_changes(*, entity_type: EntityType, job_id: int | None, kind: str = "") 
     """What one run changed (optionally of one kind), and how many changes of each kind it made."""
     from mastering.models import RunChange
 
-    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("edit__user").order_by("kind", "id")
+    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("job", "edit__user", "user") \
+        .order_by("kind", "id")
     counts = dict(changes.order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
     return (changes.filter(kind=kind) if kind else changes), counts
 
@@ -210,3 +211,20 @@ def last_master_job(*, entity_type: EntityType):
     """The latest finished mastering run, or None."""
     return (Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).defer(*JOB_HEAVY_FIELDS)
             .order_by("-finished_at").first())
+
+
+def record_ids_by_ref(*, entity_type: EntityType, refs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(source slug, key) → record id for the references found among the sources mapped into the entity type,
+    in one query however many there are."""
+    from mastering.mapping import projection_for
+
+    keys_by_source: dict[str, set[str]] = {}
+    for source, key in refs:
+        keys_by_source.setdefault(source, set()).add(key)
+    if not keys_by_source:
+        return {}
+    wanted = Q()
+    for source, keys in keys_by_source.items():
+        wanted |= Q(source__slug=source, key__in=keys)
+    rows = SourceRecord.objects.filter(source_id__in=projection_for(entity_type).source_ids).filter(wanted)
+    return {(slug, key): pk for pk, slug, key in rows.values_list("pk", "source__slug", "key")}

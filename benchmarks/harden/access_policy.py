@@ -132,6 +132,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "/entities/{slug}/model/": {"GET": READ},
     "/entities/{slug}/jobs/": {"POST": RUN_JOBS},
     "/entities/{slug}/{entity_id}/": {"GET": READ},
+    "/entities/{slug}/{entity_id}/edit/": {"POST": CURATE},
+    "/entities/{slug}/{entity_id}/history/": {"GET": READ},
+    "/entities/{slug}/search/": {"GET": READ},
+    "/entities/{slug}/changes/": {"GET": READ},
     "/jobs/": {"GET": READ},
     "/jobs/{job_id}/": {"GET": READ},
     "/jobs/{job_id}/cancel/": {"POST": RUN_JOBS},
@@ -139,6 +143,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "/curation/{slug}/queue/": {"GET": LABEL, "POST": LABEL},
     "/curation/{slug}/labels/": {"GET": READ},
     "/curation/{slug}/disputes/": {"GET": ADJUDICATE, "POST": ADJUDICATE},
+    # Moved to /entities/ (issue 13): the edit form's old address still takes posts, the pages redirect.
     "/curation/{slug}/entities/{entity_id}/edit/": {"POST": CURATE},
     "/curation/{slug}/entities/{entity_id}/history/": {"GET": READ},
     "/curation/{slug}/entity-search/": {"GET": READ},

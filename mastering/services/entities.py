@@ -10,10 +10,13 @@ from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.models import Attribute, ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ValueOverride
 from mastering.services import golden
+from mastering.services.edit_listeners import notify_edit_listeners
 from steward.errors import InvalidInput, ServiceError
 
 PREVIEW_EXAMPLES = 10
 MAX_REASON = 500
+REASON_MISSING = "Say briefly why: the reason is kept with the edit."
+REASON_TOO_LONG = f"Keep the reason under {MAX_REASON} characters."
 
 
 class EditRefused(ServiceError):
@@ -23,9 +26,9 @@ class EditRefused(ServiceError):
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say briefly why: the reason is kept with the edit.")
+        raise InvalidInput(REASON_MISSING)
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+        raise InvalidInput(REASON_TOO_LONG)
     return reason
 
 
@@ -51,6 +54,7 @@ def _snapshot(entity_ids) -> dict[str, tuple[set[int], dict]]:
 
 
 def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> None:
+    """Record what the edit changed about each entity, and tell the apps that learn from edits."""
     after = _snapshot(before.keys())
     rows = []
     for entity_id, (old_members, old_golden) in before.items():
@@ -59,6 +63,7 @@ def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> 
                               added=sorted(new_members - old_members), removed=sorted(old_members - new_members),
                               golden_before=old_golden, golden_after=new_golden))
     RunChange.objects.bulk_create(rows)
+    notify_edit_listeners(edit, {entity_id: members for entity_id, (members, _) in before.items()})
 
 
 def _move(records: set[int], entity: Entity, edit: ClusterEdit, reason: str = Membership.Reason.EDIT) -> None:
@@ -177,26 +182,29 @@ def override_value(*, entity: Entity, attribute: Attribute, value: str, user: Ab
     now = timezone.now()
     ValueOverride.objects.filter(entity=entity, attribute=attribute, removed_at__isnull=True).update(removed_at=now, removed_by=user)
     override = ValueOverride.objects.create(entity=entity, attribute=attribute, value=value, reason=reason, user=user)
-    _refresh_values(entity, f"Override {attribute.name}: {reason}", user, outputs=[override])
+    _refresh_values(entity, user=user, reason=reason, summary=f"Override {attribute.name}: {reason}", outputs=[override])
     return override
 
 
 @transaction.atomic
-def remove_override(*, override: ValueOverride, user: AbstractBaseUser) -> ValueOverride:
+def remove_override(*, override: ValueOverride, user: AbstractBaseUser, reason: str = "") -> ValueOverride:
     """Drop an override; the attribute's survivorship rule decides the value again."""
     if override.removed_at is not None:
         raise EditRefused("That override was already removed.")
     ValueOverride.objects.filter(pk=override.pk).update(removed_at=timezone.now(), removed_by=user)
     override.refresh_from_db()
-    _refresh_values(override.entity, f"Removed override of {override.attribute.name}", user, outputs=[override])
+    removed = f"Removed the override of {override.attribute.name}"
+    reason = f"{removed}: {reason.strip()}" if reason.strip() else removed
+    _refresh_values(override.entity, user=user, reason=reason[:MAX_REASON], summary=reason, outputs=[override])
     return override
 
 
-def _refresh_values(entity: Entity, summary: str, user, *, outputs) -> None:
+def _refresh_values(entity: Entity, *, user, reason: str, summary: str, outputs) -> None:
     before = dict(entity.golden)
     (refreshed,) = golden.refresh_entities(entity.entity_type, [entity.pk])
+    # Neither a run nor a cluster edit: the change itself says who and why.
     RunChange.objects.create(entity_type=entity.entity_type, entity_id=entity.pk, kind=RunChange.Kind.VALUES,
-                             golden_before=before, golden_after=refreshed.golden)
+                             user=user, reason=reason, golden_before=before, golden_after=refreshed.golden)
     record_activity(kind=Activity.Kind.OVERRIDE, actor=user, summary=summary[:300], inputs=[entity], outputs=outputs)
     entity.golden, entity.provenance = refreshed.golden, refreshed.provenance
 

@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from mastering import selectors
 from mastering.filters import EntityFilter
-from mastering.config_cache import cached_projection
-from mastering.models import Entity, EntityType, RunChange
+from mastering.models import Entity, EntityType
+from mastering.presenters import present_entity
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
 
@@ -28,10 +28,11 @@ def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
-    """One entity: its golden record with each value's rule and origin, and its member records side by side."""
+    """One entity as the presenter builds it (the API shows the same): golden values with rule and origin, members
+    side by side with why each belongs, and its latest changes with who and why."""
     entity_type = get_object_or_404(EntityType, slug=slug)
     entity = selectors.list_entities(entity_type=entity_type).filter(pk=entity_id).first()
-    if entity is None:  # retired (merged into another) or unknown
+    if entity is None:  # retired (merged into another) or unknown: one query more, only then
         try:
             survivor, old = selectors.resolve_entity(entity_type=entity_type, entity_id=entity_id)
         except Entity.DoesNotExist as exc:
@@ -39,21 +40,4 @@ def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
         if old is not None:
             messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
         return redirect(survivor.get_absolute_url())
-    projection = cached_projection(entity_type)
-    attributes = projection.attributes
-    members = [{"membership": m, "values": projection.project(m.record.source_id, m.record.data)} for m in entity.memberships.all()]
-    golden_rows = []
-    for attribute in attributes:
-        origin = entity.provenance.get(attribute.name, {})
-        golden_rows.append({
-            "attribute": attribute, "value": entity.golden.get(attribute.name), "origin": origin,
-            "cells": [{"value": m["values"].get(attribute.name),
-                       "chosen": origin.get("record") == m["membership"].record_id,
-                       "differs": (m["values"].get(attribute.name) or "") != (entity.golden.get(attribute.name) or "")}
-                      for m in members],
-        })
-    changes = (RunChange.objects.filter(entity_type=entity_type, entity_id=entity.pk).select_related("job", "edit__user")
-               .defer(*(f"job__{name}" for name in selectors.JOB_HEAVY_FIELDS))[:20])
-    return render(request, "mastering/entity_detail.html", {
-        "entity_type": entity_type, "entity": entity, "members": members, "golden_rows": golden_rows, "changes": changes,
-    })
+    return render(request, "mastering/entity_detail.html", {"entity_type": entity_type, "view": present_entity(entity)})
