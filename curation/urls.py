@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("<slug:slug>/queue/", views.queue, name="queue"),
     path("<slug:slug>/labels/", views.label_list, name="label-list"),
+    path("<slug:slug>/labels/<int:label_id>/revoke/", views.revoke_label, name="label-revoke"),
     path("<slug:slug>/disputes/", views.disputes, name="disputes"),
     path("<slug:slug>/entities/<uuid:entity_id>/edit/", views_review.entity_edit, name="entity-edit"),
     path("<slug:slug>/entities/<uuid:entity_id>/history/", views_review.entity_history, name="entity-history"),

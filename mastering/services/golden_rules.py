@@ -87,9 +87,13 @@ def record_threshold_change(*, entity_type: EntityType, previous: float | None, 
                     outputs=[entity_type], parameters={"from": previous, "to": threshold})
 
 
+def has_entities(entity_type: EntityType) -> bool:
+    return Entity.objects.live().filter(entity_type=entity_type).exists()
+
+
 def recluster(*, entity_type: EntityType, user: AbstractBaseUser | None) -> Job | None:
     """Queue a mastering run so existing entities follow a new threshold; None when there is nothing to re-cluster."""
-    if entity_type.active_model is None or not Entity.objects.live().filter(entity_type=entity_type).exists():
+    if entity_type.active_model is None or not has_entities(entity_type):
         return None  # the first run will cluster at it
     try:
         return start_job(entity_type=entity_type, kind=Job.Kind.MASTER, user=user, parameters={"reason": "threshold changed"})

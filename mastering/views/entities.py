@@ -53,6 +53,8 @@ def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
                       for m in members],
         })
     changes = RunChange.objects.filter(entity_type=entity_type, entity_id=entity.pk).select_related("job", "edit__user")[:20]
+    removable = {o.pk for o in entity.overrides.filter(removed_at__isnull=True) if request.user.has_perm("mastering.remove_override", o)}
     return render(request, "mastering/entity_detail.html", {
         "entity_type": entity_type, "entity": entity, "members": members, "golden_rows": golden_rows, "changes": changes,
+        "removable_overrides": removable,
     })
