@@ -29,8 +29,3 @@ def form_data(response) -> dict:
             data.update(_bound_values(form))
     return data
 
-
-def inline_row(data: dict, prefix: str, index: int) -> dict:
-    """One inline row's fields by their short names."""
-    start = f"{prefix}-{index}-"
-    return {name.removeprefix(start): value for name, value in data.items() if name.startswith(start)}
