@@ -328,8 +328,9 @@ class JobAdmin(admin.ModelAdmin):
     def cancel_selected(self, request, queryset) -> None:
         for job in queryset.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
             try:
-                services.cancel_job(job=job, user=request.user)
+                job = services.cancel_job(job=job, user=request.user)
             except ServiceError as refusal:
                 messages.warning(request, refusal.message)
             else:
-                messages.success(request, f"Job #{job.pk}: cancel asked.")
+                messages.success(request, f"Job #{job.pk} cancelled." if job.status == Job.Status.CANCELLED
+                                 else f"Job #{job.pk} stops at its next progress report.")
