@@ -104,8 +104,8 @@ def create_entity_type(
 
 def _write_attributes(entity_type: EntityType, attributes: list[dict]) -> tuple[list[tuple[Attribute, str]], bool]:
     """Update attributes in place by id (mappings and overrides point at them), add those without one, drop the
-    others unless a source feeds them. Returns the (attribute, previous rule) of changed rules, and whether the
-    attribute list itself changed."""
+    others unless a source feeds them. Returns the (attribute, previous rule) of changed rules, and whether
+    attributes were added, removed or renamed (either changes the golden records' shape)."""
     _check_attributes(attributes)
     existing = {a.pk: a for a in entity_type.attributes.all()}
     kept = {spec["id"] for spec in attributes if spec.get("id")}
@@ -116,11 +116,11 @@ def _write_attributes(entity_type: EntityType, attributes: list[dict]) -> tuple[
     if mapped:
         raise InvalidInput(f"Attributes a source still feeds cannot be removed: {', '.join(mapped)}. Remove the mappings first.")
     Attribute.objects.filter(pk__in=[a.pk for a in dropped]).delete()
-    rule_changes, listed_again = [], bool(dropped)
+    rule_changes, reshaped = [], bool(dropped)
     for position, spec in enumerate(attributes):
         attribute = existing.get(spec.get("id")) or Attribute(entity_type=entity_type)
         previous = attribute.survivorship if attribute.pk else None
-        listed_again |= attribute.pk is None or attribute.name != spec.get("name", attribute.name)
+        reshaped |= attribute.pk is None or attribute.name != spec.get("name", attribute.name)
         for name in ATTRIBUTE_FIELDS:
             if name in spec:
                 setattr(attribute, name, spec[name])
@@ -128,7 +128,7 @@ def _write_attributes(entity_type: EntityType, attributes: list[dict]) -> tuple[
         attribute.save()
         if previous is not None and previous != attribute.survivorship:
             rule_changes.append((attribute, previous))
-    return rule_changes, listed_again
+    return rule_changes, reshaped
 
 
 @transaction.atomic
@@ -147,7 +147,7 @@ def update_entity_type(*, entity_type: EntityType, actor: AbstractBaseUser, attr
     for name, value in changes.items():
         setattr(entity_type, name, value)
     entity_type.save()
-    rule_changes, listed_again = _write_attributes(entity_type, attributes) if attributes is not None else ([], False)
+    rule_changes, reshaped = _write_attributes(entity_type, attributes) if attributes is not None else ([], False)
     threshold_changed = entity_type.match_threshold != previous_threshold
     if rule_changes or threshold_changed:
         ensure_may_change_golden_rules(user=actor, entity_type=entity_type)
@@ -155,7 +155,7 @@ def update_entity_type(*, entity_type: EntityType, actor: AbstractBaseUser, attr
                     outputs=[entity_type], parameters={"changed": sorted(changes) + (["attributes"] if attributes is not None else [])})
     for attribute, previous in rule_changes:
         record_rule_change(attribute=attribute, previous=previous, user=actor)
-    if (rule_changes or listed_again) and has_entities(entity_type):
+    if (rule_changes or reshaped) and has_entities(entity_type):
         recompute_golden_records(entity_type=entity_type, user=actor,
                                  parameters={"rules": {a.name: a.survivorship for a, _ in rule_changes}})
     if threshold_changed:

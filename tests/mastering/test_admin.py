@@ -252,3 +252,30 @@ def test_records_of_what_happened_cannot_be_deleted_in_admin(mastered, admin_use
     assert client.get(reverse(f"admin:{app_label}_{model_name}_delete", args=[row.pk])).status_code == 403
     assert client.post(reverse(f"admin:{app_label}_{model_name}_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
     assert apps.get_model(model).objects.filter(pk=row.pk).exists()
+
+
+def test_renaming_an_attribute_in_admin_keeps_its_mappings_and_renames_golden_values(
+        mastered, admin_user, client_for, django_capture_on_commit_callbacks):
+    entity_type, _ = mastered
+    client = client_for(admin_user)
+    data = form_data(client.get(change_url(entity_type)))
+    city = next(k.removesuffix("-name") for k, v in data.items() if k.endswith("-name") and v == "city")
+    data[f"{city}-name"] = "town"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(change_url(entity_type), data).status_code == 302
+    town = entity_type.attributes.get(name="town")
+    assert list(town.mappings.values_list("field__name", flat=True)) == ["city"]
+    golden = entity_of("p0").golden
+    assert golden["town"] == "london" and "city" not in golden
+
+
+def test_a_bulk_delete_the_service_refuses_deletes_none_and_says_why(admin_user, client_for):
+    spare = source_with_fields("spare", key="id", id="string")
+    feed = source_with_fields("feed", key="id", id="string", name="string")
+    services.create_entity_type(name="Thing", attributes=[{"name": "name"}], actor=None,
+                                mappings=[{"source": "feed", "field": "name", "attribute": "name"}])
+    response = client_for(admin_user).post(reverse("admin:mastering_source_changelist"), {
+        "action": "delete_selected", "_selected_action": [spare.pk, feed.pk], "post": "yes"}, follow=True)
+    assert "Feed still feeds Thing. Remove its mappings first." in response.content.decode()
+    assert Source.objects.filter(pk__in=[spare.pk, feed.pk]).count() == 2
+    assert not Activity.objects.filter(user=admin_user).exists()
