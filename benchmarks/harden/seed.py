@@ -129,7 +129,7 @@ def seed(*, payloads: bool = False) -> Seeded:
         ("records", "key"): records[0].key, ("batches", "batch_id"): batch.pk, ("batches", "pk"): batch.pk,
         ("batches", "id"): batch.pk, ("jobs", "job_id"): job.pk, ("jobs", "pk"): job.pk, ("jobs", "id"): job.pk,
         ("entities", "entity_id"): entity.pk, ("entities", "pk"): entity.pk, ("entities", "id"): entity.pk,
-        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk,
+        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk, ("labels", "label_id"): label.pk,
         ("activities", "activity_id"): activity.pk, ("activities", "pk"): activity.pk, ("activities", "id"): activity.pk,
         ("overrides", "override_id"): override.pk, ("attributes", "attribute"): attribute.name,
         ("review", "name"): "low-confidence", ("upload", "token"): "no-such-upload",

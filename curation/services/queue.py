@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.rules import ensure_allowed
 from curation import selectors
 from curation.models import CandidatePair, Label
 from lineage.models import Activity
@@ -137,6 +138,7 @@ def undo_last_answer(*, curator: AbstractBaseUser, entity_type: EntityType) -> C
     )
     if label is None:
         raise NothingToUndo("You have no answer to take back here.")
+    ensure_allowed(curator, "curation.undo_answer", label, message="Your role no longer allows labeling, so answers cannot be taken back.")
     now = timezone.now()
     pair = label.pair
     # Compare-and-set: take the pair back only if nobody else holds it right now.

@@ -40,4 +40,15 @@ def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
         if old is not None:
             messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
         return redirect(survivor.get_absolute_url())
-    return render(request, "mastering/entity_detail.html", {"entity_type": entity_type, "view": present_entity(entity)})
+    view = present_entity(entity)
+    return render(request, "mastering/entity_detail.html", {
+        "entity_type": entity_type, "view": view, "removable_overrides": removable_overrides(request.user, view),
+    })
+
+
+def removable_overrides(user, view) -> set[int]:
+    """The overrides shown that this user may remove (a query only when a golden value is an override)."""
+    shown = {g.origin["override"] for g in view.golden_values if g.origin.get("rule") == "override" and g.origin.get("override")}
+    if not shown:
+        return set()
+    return {o.pk for o in view.entity.overrides.filter(pk__in=shown, removed_at__isnull=True) if user.has_perm("mastering.remove_override", o)}
