@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, connection, models
@@ -18,11 +18,12 @@ class JobCancelled(Exception):
     """Raised inside a runner when someone asked the job to stop."""
 
 
-class SideWriter:
-    """Updates rows on a connection of its own (a thread's), so they show while the caller's transaction is open.
+class SideConnection:
+    """Updates and reads rows on a connection of its own (a thread's), apart from the caller's.
 
-    Best effort: a progress figure is never worth waiting for a lock or failing the work, so the connection
-    gives up on a lock after a second and a failed write is only logged.
+    Writes show while the caller's transaction is open, and reads never wait for the caller's connection
+    (which a COPY in progress holds). Best effort: a progress figure is never worth waiting for a lock or
+    failing the work, so the connection gives up on a lock after a second, and a failure is only logged.
     """
 
     def __init__(self) -> None:
@@ -41,8 +42,16 @@ class SideWriter:
         except DatabaseError:
             logger.warning("Could not record progress on %s %s", model.__name__, pk, exc_info=True)
 
+    def ask(self, question: Callable[[], bool]) -> bool:
+        """The answer to a read (False if the database cannot answer now)."""
+        try:
+            return self._thread.submit(question).result()
+        except DatabaseError:
+            logger.warning("Could not read on the side connection", exc_info=True)
+            return False
+
     def close(self) -> None:
-        self._thread.submit(connection.close).result()  # the thread's own connection
+        self._thread.submit(lambda: connection.close()).result()  # looked up in the thread: its own connection
         self._thread.shutdown()
 
 
@@ -55,7 +64,7 @@ class Progress:
         self.stage_started = self.started
         self.timings: dict[str, float] = {}
         self.stage = ""
-        self._side: SideWriter | None = None
+        self._side: SideConnection | None = None
 
     def stage_done(self) -> None:
         if self.stage:
@@ -91,17 +100,18 @@ class Progress:
 
     def check_cancelled(self) -> None:
         """Stop (JobCancelled) if someone asked the job to; a read, so it never waits for the runner's own writes."""
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        asked = Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists
+        if self._side.ask(asked) if self._side is not None else asked():
             raise JobCancelled()
 
     @contextlib.contextmanager
     def outside_transaction(self) -> Iterator["Progress"]:
-        """Report on a connection of its own while the runner holds one long transaction.
+        """Report (and look for a cancel) on a connection of its own while the runner holds one long transaction.
 
         Written inside it, progress would show only at its end, and the job's row would stay locked
-        against a cancel until then.
+        against a cancel until then; and the runner's connection may be busy with a COPY.
         """
-        self._side = SideWriter()
+        self._side = SideConnection()
         try:
             yield self
         finally:
