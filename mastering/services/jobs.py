@@ -52,6 +52,8 @@ def start_job(*, kind: str, entity_type: EntityType | None = None, source: Sourc
     """
     if kind not in _RUNNERS:
         raise InvalidInput(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(_RUNNERS))}.")
+    if entity_type is None and source is None:
+        raise InvalidInput("A job works for an entity type or, an ingest, for a source; neither was given.")
     if settings.CELERY_TASK_ALWAYS_EAGER:
         sweep_jobs()  # no broker, so no beat to run the sweep on its schedule: it runs here instead
     elif entity_type is not None:

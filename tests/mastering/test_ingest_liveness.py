@@ -41,7 +41,7 @@ def test_the_sweep_fails_a_dead_ingest_and_its_batch_and_removes_its_upload(note
     dead = running_batch(notes, silent_for=STALE_AFTER * 2, upload_path=str(upload))
     alive = running_batch(notes, silent_for=STALE_AFTER / 2)
 
-    assert tasks.sweep_jobs.delay().get() == {"lost": [], "stale": [dead.job_id]}
+    assert tasks.sweep_jobs.apply().get() == {"lost": [], "stale": [dead.job_id]}
 
     dead.refresh_from_db(), alive.refresh_from_db()
     assert dead.status == IngestBatch.Status.FAILED and dead.finished_at is not None
@@ -53,11 +53,19 @@ def test_the_sweep_fails_a_dead_ingest_and_its_batch_and_removes_its_upload(note
 
 
 def test_with_no_broker_the_next_job_to_start_sweeps(notes, settings):
-    assert settings.CELERY_TASK_ALWAYS_EAGER  # the embedded default: no beat
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: no broker, so no beat
     dead = running_batch(source_with_fields("other"), silent_for=STALE_AFTER * 2)
     assert send(notes, "id,note\n1,hello\n").status == IngestBatch.Status.SUCCEEDED
     dead.refresh_from_db()
     assert dead.status == IngestBatch.Status.FAILED
+
+
+def test_with_a_broker_starting_an_ingest_leaves_the_sweep_to_beat(notes, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dead = running_batch(source_with_fields("other"), silent_for=STALE_AFTER * 2)
+    assert send(notes, "id,note\n1,hello\n").status == IngestBatch.Status.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == IngestBatch.Status.RUNNING
 
 
 def test_showing_a_dead_batch_changes_nothing_until_the_sweep(notes, client_for, api_for, steward):

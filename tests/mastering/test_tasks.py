@@ -37,7 +37,7 @@ def test_sweep_jobs_fails_a_silent_job_of_any_kind():
     silent = timezone.now() - STALE_AFTER * 2
     job = Job.objects.create(kind=Job.Kind.INGEST, source=source_with_fields("notes"), status=Job.Status.RUNNING,
                              heartbeat_at=silent, started_at=silent)
-    assert tasks.sweep_jobs.delay().get() == {"lost": [], "stale": [job.pk]}
+    assert tasks.sweep_jobs.apply().get() == {"lost": [], "stale": [job.pk]}
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "stopped reporting" in job.error
 
@@ -47,6 +47,6 @@ def test_remove_abandoned_uploads_keeps_those_of_the_last_day():
     old.write_text("id\n1\n"), recent.write_text("id\n1\n")
     two_days_ago = time.time() - 2 * 24 * 3600
     os.utime(old, (two_days_ago, two_days_ago))
-    assert tasks.remove_abandoned_uploads.delay().get() == 1
+    assert tasks.remove_abandoned_uploads.apply().get() == 1
     assert not old.exists() and recent.exists()
     recent.unlink()
