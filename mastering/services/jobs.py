@@ -94,11 +94,17 @@ def fail_stale_jobs(*, entity_type: EntityType | None = None, kinds: list[str] |
         stale = stale.filter(entity_type=entity_type)
     if kinds is not None:
         stale = stale.filter(kind__in=kinds)
+    try:
+        found = list(stale)  # a read: the usual empty answer never waits for a writer
+    except DatabaseError:
+        logger.warning("Could not look for stale jobs now", exc_info=True)
+        return []
     failed = []
-    for job in stale.select_related("entity_type", "source"):
+    for job in found:
         try:
-            if fail_job(job, error=STALE_ERROR, still=silent):
-                failed.append(job.pk)
+            with transaction.atomic():  # a savepoint, should the caller be in a transaction and this fail
+                if fail_job(job, error=STALE_ERROR, still=silent):
+                    failed.append(job.pk)
         except DatabaseError:
             logger.warning("Could not fail stale job %s now", job.pk, exc_info=True)
     return failed
