@@ -33,11 +33,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """The labeling page: one pair at a time, answered by button or keyboard, no page reloads."""
     entity_type = get_object_or_404(EntityType, slug=slug)
-    state: QueueState | None = None
     if request.method == "POST":
-        state = _act(request, entity_type)
-    if state is None:
-        state = next_for(curator=request.user, entity_type=entity_type)
+        state = _act(request, entity_type) or next_for(curator=request.user, entity_type=entity_type)
+    else:
+        # A GET writes nothing: claiming a pair (or starting to prepare some) is a write, so the card asks by POST.
+        state = QueueState(None, "loading")
     context = {
         "entity_type": entity_type, "state": state, "view": present_pair(state.pair) if state.pair else None,
         "progress": selectors.curator_progress(entity_type=entity_type, curator=request.user),

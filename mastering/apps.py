@@ -9,10 +9,12 @@ class MasteringConfig(AppConfig):
         from mastering.models import Job
         from mastering.services.jobs import register_job_runner
         from mastering.services.entities import run_golden_job
+        from mastering.services.ingest import end_ingest_job, run_ingest_job
         from mastering.services.master import run_master_job
 
         register_job_runner(Job.Kind.MASTER, run_master_job)
         register_job_runner(Job.Kind.GOLDEN, run_golden_job)
+        register_job_runner(Job.Kind.INGEST, run_ingest_job, on_end=end_ingest_job)
 
         from mastering import config_cache
 

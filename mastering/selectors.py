@@ -67,7 +67,7 @@ def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
 
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:
     """Batches, newest first, of one source or all."""
-    batches = IngestBatch.objects.select_related("source", "user")
+    batches = IngestBatch.objects.select_related("source", "user", "job")
     return batches.filter(source=source) if source is not None else batches
 
 
@@ -119,8 +119,8 @@ def list_entity_types() -> QuerySet[EntityType]:
 
 
 def list_jobs() -> QuerySet[Job]:
-    """Jobs, newest first, with entity type, starter and model loaded."""
-    return Job.objects.select_related("entity_type", "started_by", "model")
+    """Jobs, newest first, with entity type (or an ingest's source and batch), starter and model loaded."""
+    return Job.objects.select_related("entity_type", "source", "batch", "started_by", "model")
 
 
 def blocking_report(*, job: Job) -> list[dict]:

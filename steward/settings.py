@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "django_celery_beat",
     "rules.apps.AutodiscoverRulesConfig",
     "steward",
     "accounts",
@@ -223,6 +224,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Housekeeping on a schedule (`celery -A steward beat`), never inside a request. With no broker there is no beat:
+# the job sweep runs where a job is started, the upload clean-up where a table arrives.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {"task": "mastering.tasks.sweep_jobs", "schedule": 60.0},
+    "remove-abandoned-uploads": {"task": "mastering.tasks.remove_abandoned_uploads", "schedule": 3600.0},
+}
 
 # --- REST API.
 REST_FRAMEWORK = {

@@ -11,15 +11,15 @@ from mastering.services.entity_types import (
     update_entity_type,
 )
 from mastering.services.ingest import (
-    fail_dead_batches,
     new_upload_path,
     receive_stored_table,
     receive_table,
+    remove_abandoned_uploads,
     run_ingest,
     source_validator,
     upsert_record,
 )
-from mastering.services.jobs import cancel_job, run_job, start_job
+from mastering.services.jobs import cancel_job, run_job, start_job, sweep_jobs
 from mastering.services.sources import clean_missing_values, create_source, delete_source, propose_fields, update_source
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "create_source",
     "delete_entity_type",
     "delete_source",
-    "fail_dead_batches",
     "infer_attributes",
     "map_field",
     "new_upload_path",
@@ -37,6 +36,7 @@ __all__ = [
     "propose_mappings",
     "receive_stored_table",
     "receive_table",
+    "remove_abandoned_uploads",
     "run_ingest",
     "run_job",
     "set_mappings",
@@ -44,6 +44,7 @@ __all__ = [
     "start_job",
     "unmap_fields",
     "update_entity_type",
+    "sweep_jobs",
     "update_source",
     "upsert_record",
 ]
