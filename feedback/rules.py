@@ -2,15 +2,10 @@
 
 import rules
 
+from accounts.rules import has_capability
 
-@rules.predicate
-def files_issues(user) -> bool:
-    return user.has_perm("accounts.file_issues")
-
-
-@rules.predicate
-def triages_issues(user) -> bool:
-    return user.has_perm("accounts.triage_issues")
+files_issues = has_capability("file_issues")
+triages_issues = has_capability("triage_issues")
 
 
 @rules.predicate

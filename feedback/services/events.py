@@ -1,5 +1,6 @@
 """The bookkeeping every issue write shares: compare-and-set on the version, the timeline event, the Activity."""
 
+from accounts.rules import ensure_allowed
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Model
 from django.utils import timezone
@@ -14,14 +15,9 @@ class StaleIssue(ServiceError):
     """Someone changed the issue after the caller read it."""
 
 
-class NotAllowed(ServiceError):
-    status_code = 403
-
-
 def require(user: AbstractBaseUser, permission: str, issue: DataIssue | None, doing: str) -> None:
     """Refuse unless the user holds the feedback permission (see feedback/rules.py)."""
-    if not user.has_perm(f"feedback.{permission}", issue):
-        raise NotAllowed(f"Your role does not allow you to {doing}.")
+    ensure_allowed(user, f"feedback.{permission}", issue, message=f"Your role does not allow you to {doing}.")
 
 
 def bump(issue: DataIssue, *, version: int, **fields) -> DataIssue:

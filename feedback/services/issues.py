@@ -14,7 +14,7 @@ from lineage.services import record_activity
 from feedback.markdown import unsafe_markdown_problems
 from feedback.models import DataIssue, IssueEvent, IssueTag
 from feedback.models.issues import MAX_DESCRIPTION
-from feedback.services.events import NotAllowed, bump, record_event, require
+from feedback.services.events import bump, record_event, require
 from feedback.services.targets import resolve_target
 from steward.errors import InvalidInput, ServiceError
 
@@ -177,5 +177,5 @@ def watch_issue(*, issue: DataIssue, user: AbstractBaseUser, watching: bool = Tr
     return issue
 
 
-__all__ = ["NotAllowed", "TRANSITIONS", "TRANSITION_PERMISSION", "assign_issue", "edit_issue", "file_issue", "find_user", "transition_issue",
+__all__ = ["TRANSITIONS", "TRANSITION_PERMISSION", "assign_issue", "edit_issue", "file_issue", "find_user", "transition_issue",
            "watch_issue"]

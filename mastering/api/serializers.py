@@ -1,13 +1,12 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mastering.models import (
     Attribute,
-    Entity,
     EntityType,
     IngestBatch,
     Job,
     MatchModel,
-    Membership,
     Source,
     SourceField,
     SourceRecord,
@@ -80,13 +79,15 @@ class IngestBatchSerializer(StrictModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:batch-detail")
     progress = serializers.FloatField(read_only=True, allow_null=True, help_text="Share of rows read (0..1) while it runs.")
     eta_seconds = serializers.IntegerField(read_only=True, allow_null=True, help_text="Seconds left at the pace so far.")
+    job = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                             help_text="The job running it (cancel it there); null for a streamed record.")
 
     class Meta:
         model = IngestBatch
         fields = [
             "id", "url", "source", "user", "channel", "file_name", "checksum", "size_bytes", "mode", "partial",
             "status", "counts", "rows_read", "rows_expected", "progress", "eta_seconds", "problem_count", "problems",
-            "warnings", "timings", "error",
+            "warnings", "timings", "error", "job",
             "created_at", "started_at", "finished_at",
         ]
 
@@ -154,16 +155,25 @@ class MatchModelSerializer(StrictModelSerializer):
 
 
 class JobSerializer(StrictModelSerializer):
-    entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                               help_text="The entity type it works for; null for an ingest.")
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                          help_text="The source an ingest writes to; null for other kinds.")
+    batch = serializers.SerializerMethodField(help_text="An ingest's batch (counts, problems); null for other kinds.")
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     model_version = serializers.IntegerField(source="model.version", default=None, read_only=True, allow_null=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:job-detail")
 
     class Meta:
         model = Job
-        fields = ["id", "url", "entity_type", "kind", "status", "stage", "progress", "eta_seconds", "counts", "timings",
-                  "parameters", "model_version", "started_by", "error", "cancel_requested", "created_at", "started_at",
-                  "finished_at"]
+        fields = ["id", "url", "entity_type", "source", "batch", "kind", "status", "stage", "progress", "eta_seconds",
+                  "counts", "timings", "parameters", "model_version", "started_by", "error", "cancel_requested",
+                  "created_at", "started_at", "finished_at"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_batch(self, job: Job) -> int | None:
+        batch = getattr(job, "batch", None)  # the reverse one-to-one raises when there is none
+        return batch.pk if batch is not None else None
 
 
 class StartJobInput(StrictSerializer):
@@ -177,46 +187,3 @@ class MappingProposalSerializer(StrictSerializer):
     score = serializers.FloatField()
     reason = serializers.CharField()
     transforms = serializers.ListField(child=serializers.CharField())
-
-
-class MemberRefSerializer(StrictSerializer):
-    source = serializers.CharField()
-    key = serializers.CharField()
-
-
-class EntitySerializer(StrictModelSerializer):
-    golden = serializers.DictField()
-    members = serializers.SerializerMethodField()
-    model_version = serializers.IntegerField(source="changed_job.model.version", default=None, read_only=True, allow_null=True)
-    job_id = serializers.IntegerField(source="changed_job_id", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Entity
-        fields = ["id", "golden", "members", "size", "confidence", "pinned", "model_version", "job_id", "created_at", "updated_at"]
-
-    def get_members(self, entity) -> list[dict]:
-        return [{"source": m.record.source.slug, "key": m.record.key} for m in entity.memberships.all()]
-
-
-class EntityDetailSerializer(EntitySerializer):
-    provenance = serializers.DictField()
-    redirected_from = serializers.SerializerMethodField()
-
-    class Meta(EntitySerializer.Meta):
-        fields = EntitySerializer.Meta.fields + ["provenance", "redirected_from"]
-
-    def get_redirected_from(self, entity) -> str | None:
-        old = self.context.get("redirected_from")
-        return str(old) if old else None
-
-
-class MembershipSerializer(StrictModelSerializer):
-    entity_id = serializers.UUIDField()
-    source = serializers.CharField(source="record.source.slug")
-    key = serializers.CharField(source="record.key")
-    job_id = serializers.IntegerField(allow_null=True)
-    model_version = serializers.IntegerField(source="job.model.version", default=None, allow_null=True)
-
-    class Meta:
-        model = Membership
-        fields = ["entity_id", "source", "key", "reason", "confidence", "job_id", "model_version"]
