@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install migrate demo worker check-deploy bench-ingest bench-quality harden clean
+.PHONY: run test lint install migrate demo worker beat check-deploy bench-ingest bench-quality harden clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Steward needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -34,8 +34,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+# The worker runs the beat too (-B), for development; in production run one `celery -A steward beat` of its own.
 worker: install
-	$(BIN)/celery -A steward worker --loglevel=INFO
+	$(BIN)/celery -A steward worker -B --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A steward beat --loglevel=INFO
 
 check-deploy: install
 	DEBUG=false SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

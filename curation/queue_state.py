@@ -14,7 +14,7 @@ from mastering.services.jobs import JobAlreadyRunning, fail_stale_jobs
 @dataclass
 class QueueState:
     pair: CandidatePair | None
-    state: str  # pair | preparing | empty | unmapped
+    state: str  # pair | preparing | empty | unmapped | loading (a page shown by GET, which asks for its pair by POST)
     message: str = ""
     retry_after: int | None = None
 

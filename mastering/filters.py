@@ -78,10 +78,11 @@ class JobFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Job.Kind.choices)
     status = django_filters.MultipleChoiceFilter(choices=Job.Status.choices)
     entity_type = django_filters.CharFilter(field_name="entity_type__slug", label="Entity type")
+    source = django_filters.CharFilter(field_name="source__slug", label="Source (ingest jobs)")
 
     class Meta:
         model = Job
-        fields = ["kind", "status", "entity_type"]
+        fields = ["kind", "status", "entity_type", "source"]
 
 
 class EntityFilter(django_filters.FilterSet):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from mastering import history
-from mastering.mapping import projection_for
+from mastering.config_cache import cached_projection
 from mastering.models import Attribute, Entity, Membership, RunChange
 
 RECENT_CHANGES = 20
@@ -72,7 +72,7 @@ def present_entity(entity: Entity, *, changes: int = RECENT_CHANGES) -> EntityVi
 
     Pass an entity from `selectors.list_entities` (members and their records already loaded).
     """
-    projection = projection_for(entity.entity_type)
+    projection = cached_projection(entity.entity_type)
     members = [Member(m, projection.project(m.record.source_id, m.record.data)) for m in entity.memberships.all()]
     golden_values = []
     for attribute in projection.attributes:

@@ -5,7 +5,7 @@ from mastering import services
 
 @shared_task(acks_late=True)
 def run_ingest(batch_id: int) -> None:
-    """Ingest a stored table; a redelivered message is a no-op."""
+    """Run a batch's ingest job (messages queued before ingests were jobs); a redelivered message is a no-op."""
     services.run_ingest(batch_id=batch_id)
 
 
@@ -37,3 +37,15 @@ def finish_master(job_id: int) -> None:
     from mastering.services import master
 
     master.finish_master(job_id=job_id)
+
+
+@shared_task
+def sweep_jobs() -> dict[str, list[int]]:
+    """Fail running jobs whose worker died (run by beat, see CELERY_BEAT_SCHEDULE)."""
+    return services.sweep_jobs()
+
+
+@shared_task
+def remove_abandoned_uploads() -> int:
+    """Remove uploaded tables left for a day (run by beat, see CELERY_BEAT_SCHEDULE)."""
+    return services.remove_abandoned_uploads()

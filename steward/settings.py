@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "django_celery_beat",
     "rules.apps.AutodiscoverRulesConfig",
     "steward",
     "accounts",
@@ -116,7 +117,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleBackend",  # Django's ModelBackend, one query for permissions
 ]
 
 ROOT_URLCONF = "steward.urls"
@@ -207,6 +208,9 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- Active learning.
 STEWARD_RETRAIN_EVERY = env_int("STEWARD_RETRAIN_EVERY", 10, minimum=1)
+# A Celery worker raises its niceness by this much when it starts (0: leave it), so that on a machine it shares with
+# gunicorn, retraining and mastering yield the CPU to the requests people wait for. No effect on a machine of its own.
+STEWARD_WORKER_NICENESS = env_int("STEWARD_WORKER_NICENESS", 10)
 
 # --- Celery: with no broker configured, tasks run in-process (eagerly).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -220,6 +224,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Housekeeping on a schedule (`celery -A steward beat`), never inside a request. With no broker there is no beat:
+# the job sweep runs where a job is started, the upload clean-up where a table arrives.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {"task": "mastering.tasks.sweep_jobs", "schedule": 60.0},
+    "remove-abandoned-uploads": {"task": "mastering.tasks.remove_abandoned_uploads", "schedule": 3600.0},
+}
 
 # --- REST API.
 REST_FRAMEWORK = {

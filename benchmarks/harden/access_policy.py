@@ -110,7 +110,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/labels/{id}/revoke/": {"POST": ADJUDICATE},
     "/api/lineage/activities/": {"GET": READ},
     "/api/lineage/activities/{id}/": {"GET": READ},
-    "/api/overrides/{override_id}/": {"DELETE": CURATE},
+    # The seeded override is a steward's: removing another curator's override needs adjudicate (one's own: curate).
+    "/api/overrides/{override_id}/": {"DELETE": ADJUDICATE},
     "/api/pairs/{id}/adjudicate/": {"POST": ADJUDICATE},
     "/api/pairs/{id}/answer/": {"POST": LABEL},
     "/api/pairs/{id}/skip/": {"POST": LABEL},
@@ -142,6 +143,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/curation/": {"GET": READ},
     "/curation/{slug}/queue/": {"GET": LABEL, "POST": LABEL},
     "/curation/{slug}/labels/": {"GET": READ},
+    # Curators may revoke their own labels; another's (the seeded one is a steward's) is refused with a message.
+    "/curation/{slug}/labels/{label_id}/revoke/": {"POST": LABEL},
     "/curation/{slug}/disputes/": {"GET": ADJUDICATE, "POST": ADJUDICATE},
     # Moved to /entities/ (issue 13): the edit form's old address still takes posts, the pages redirect.
     "/curation/{slug}/entities/{entity_id}/edit/": {"POST": CURATE},

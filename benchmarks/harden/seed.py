@@ -129,7 +129,7 @@ def seed(*, payloads: bool = False) -> Seeded:
         ("records", "key"): records[0].key, ("batches", "batch_id"): batch.pk, ("batches", "pk"): batch.pk,
         ("batches", "id"): batch.pk, ("jobs", "job_id"): job.pk, ("jobs", "pk"): job.pk, ("jobs", "id"): job.pk,
         ("entities", "entity_id"): entity.pk, ("entities", "pk"): entity.pk, ("entities", "id"): entity.pk,
-        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk,
+        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk, ("labels", "label_id"): label.pk,
         ("activities", "activity_id"): activity.pk, ("activities", "pk"): activity.pk, ("activities", "id"): activity.pk,
         ("overrides", "override_id"): override.pk, ("attributes", "attribute"): attribute.name,
         ("review", "name"): "low-confidence", ("upload", "token"): "no-such-upload",
@@ -141,6 +141,7 @@ def seed(*, payloads: bool = False) -> Seeded:
     })
     seeded.forms.update({"/curation/{slug}/rules/": {"attribute": attribute.name}})
     _axes_rows()
+    _beat_rows()
     for model in apps.get_models():
         if not model._meta.managed:
             continue
@@ -148,6 +149,20 @@ def seed(*, payloads: bool = False) -> Seeded:
         if row is not None:
             seeded.models[model._meta.label_lower] = row
     return seeded
+
+
+def _beat_rows() -> None:
+    """The beat schedule as the database scheduler stores it, and one schedule of each kind, for their admin pages."""
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from steward.celery import app
+
+    DatabaseScheduler(app=app).setup_schedule()
+    CrontabSchedule.objects.get_or_create(minute="0", hour="3")
+    SolarSchedule.objects.get_or_create(event="sunrise", latitude=52.52, longitude=13.4)
+    ClockedSchedule.objects.get_or_create(clocked_time=timezone.now())
 
 
 def _axes_rows() -> None:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.rules import ensure_allowed
 from curation.models import CandidatePair, Label
 from lineage.models import Activity
 from lineage.services import record_activity
@@ -83,6 +84,7 @@ def import_labels(*, entity_type: EntityType, rows: list[dict], curator: Abstrac
 @transaction.atomic
 def revoke_label(*, label: Label, by: AbstractBaseUser, reason: str) -> Label:
     """Keep a label for the record but stop training on it."""
+    ensure_allowed(by, "curation.revoke_label", label, message="Only its curator or a steward can revoke a label.")
     if not Label.objects.filter(pk=label.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=by, revoke_reason=reason[:200]):
         raise ServiceError(f"Label {label.pk} was already revoked.")

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mastering.models import (
@@ -78,13 +79,15 @@ class IngestBatchSerializer(StrictModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:batch-detail")
     progress = serializers.FloatField(read_only=True, allow_null=True, help_text="Share of rows read (0..1) while it runs.")
     eta_seconds = serializers.IntegerField(read_only=True, allow_null=True, help_text="Seconds left at the pace so far.")
+    job = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                             help_text="The job running it (cancel it there); null for a streamed record.")
 
     class Meta:
         model = IngestBatch
         fields = [
             "id", "url", "source", "user", "channel", "file_name", "checksum", "size_bytes", "mode", "partial",
             "status", "counts", "rows_read", "rows_expected", "progress", "eta_seconds", "problem_count", "problems",
-            "warnings", "timings", "error",
+            "warnings", "timings", "error", "job",
             "created_at", "started_at", "finished_at",
         ]
 
@@ -152,16 +155,25 @@ class MatchModelSerializer(StrictModelSerializer):
 
 
 class JobSerializer(StrictModelSerializer):
-    entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    entity_type = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                               help_text="The entity type it works for; null for an ingest.")
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                          help_text="The source an ingest writes to; null for other kinds.")
+    batch = serializers.SerializerMethodField(help_text="An ingest's batch (counts, problems); null for other kinds.")
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     model_version = serializers.IntegerField(source="model.version", default=None, read_only=True, allow_null=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:job-detail")
 
     class Meta:
         model = Job
-        fields = ["id", "url", "entity_type", "kind", "status", "stage", "progress", "eta_seconds", "counts", "timings",
-                  "parameters", "model_version", "started_by", "error", "cancel_requested", "created_at", "started_at",
-                  "finished_at"]
+        fields = ["id", "url", "entity_type", "source", "batch", "kind", "status", "stage", "progress", "eta_seconds",
+                  "counts", "timings", "parameters", "model_version", "started_by", "error", "cancel_requested",
+                  "created_at", "started_at", "finished_at"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_batch(self, job: Job) -> int | None:
+        batch = getattr(job, "batch", None)  # the reverse one-to-one raises when there is none
+        return batch.pk if batch is not None else None
 
 
 class StartJobInput(StrictSerializer):

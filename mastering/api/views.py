@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from mastering import selectors, services
 from mastering.api import serializers
 from mastering.api.uploads import RawTableParser, incoming_table, refuse_if_too_large
-from mastering.filters import IngestBatchFilter, SourceFilter, SourceRecordFilter
+from mastering.filters import IngestBatchFilter, JobFilter, SourceFilter, SourceRecordFilter
 from mastering.models import EntityType, IngestBatch, Job, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.lists import StreamingCSVListMixin, csv_columns, list_response
@@ -71,7 +71,6 @@ class SourceBatchesView(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         source = get_object_or_404(Source, slug=slug)
-        services.fail_dead_batches(source=source)
         batches = IngestBatchFilter(request.query_params, queryset=selectors.list_batches(source=source)).qs
         return list_response(request, batches, view=self, serializer_class=serializers.IngestBatchSerializer,
                              file_name=f"{source.slug}-batches.csv")
@@ -129,10 +128,6 @@ class IngestBatchViewSet(StreamingCSVListMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.IngestBatchSerializer
     filterset_class = IngestBatchFilter
     ordering_fields = ["created_at", "id"]
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        services.fail_dead_batches()  # so a batch whose worker died reads as failed, not running forever
 
     def get_queryset(self) -> QuerySet[IngestBatch]:
         return selectors.list_batches()
@@ -271,7 +266,7 @@ class JobViewSet(ActionInputsMixin, StreamingCSVListMixin, viewsets.ReadOnlyMode
 
     serializer_class = serializers.JobSerializer
     action_inputs = {"cancel": NoInput}
-    filterset_fields = ["kind", "status"]
+    filterset_class = JobFilter
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self) -> QuerySet[Job]:

@@ -159,6 +159,7 @@ class Job(TimeStampedModel):
         PREPARE_QUEUE = "prepare_queue", "Fill the labeling queue"
         MASTER = "master", "Master (match, cluster, golden records)"
         GOLDEN = "golden", "Recompute golden records"
+        INGEST = "ingest", "Ingest a table"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -169,7 +170,10 @@ class Job(TimeStampedModel):
 
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
-    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="jobs")
+    # A job works for an entity type (training, mastering) or, for an ingest, for a source.
+    entity_type = models.ForeignKey(EntityType, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs",
+                               help_text="The source an ingest job writes to.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=100, blank=True)
@@ -190,11 +194,14 @@ class Job(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["entity_type", "kind", "status"])]
         constraints = [
-            # At most one queued-or-running job of a kind per entity type; starting another is refused.
+            # At most one queued-or-running job of a kind per entity type; starting another is refused. Ingest jobs
+            # have no entity type (NULLs differ), so batches for a source may queue: they wait on its row lock.
             models.UniqueConstraint(
                 fields=["entity_type", "kind"], condition=models.Q(status__in=["queued", "running"]),
                 name="one_live_job_per_kind",
             ),
+            models.CheckConstraint(condition=models.Q(entity_type__isnull=False) | models.Q(source__isnull=False),
+                                   name="job_works_for_something"),
         ]
 
     def __str__(self) -> str:
@@ -206,6 +213,11 @@ class Job(TimeStampedModel):
     @property
     def finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def subject(self) -> "EntityType | Source":
+        """What the job works for: its entity type, or the source an ingest writes to."""
+        return self.entity_type or self.source
 
 
 class JobHold(models.Model):

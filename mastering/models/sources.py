@@ -116,8 +116,14 @@ class IngestBatch(TimeStampedModel):
         SUCCEEDED = "succeeded", "Succeeded"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.REJECTED, Status.FAILED, Status.CANCELLED)
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="batches")
+    # The job runs a table's batch (status, heartbeat, progress, cancel, sweep); a streamed record, written inside
+    # its request, has none.
+    job = models.OneToOneField("mastering.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="batch")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     file_name = models.CharField(max_length=255, blank=True)
@@ -142,7 +148,6 @@ class IngestBatch(TimeStampedModel):
     error = models.TextField(blank=True)
     upload_path = models.CharField(max_length=500, blank=True, help_text="Where a queued upload waits for its job.")
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker running it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -164,7 +169,7 @@ class IngestBatch(TimeStampedModel):
 
     @property
     def finished(self) -> bool:
-        return self.status in {self.Status.SUCCEEDED, self.Status.REJECTED, self.Status.FAILED}
+        return self.status in self.FINISHED
 
     @property
     def progress(self) -> float | None:

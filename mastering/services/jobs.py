@@ -1,16 +1,18 @@
-"""Jobs: start, run (with progress), cancel. Apps register the runner for each job kind."""
+"""Jobs: start, run (with progress), cancel, and the sweep for jobs whose worker died. Apps register each kind."""
 
 import logging
-import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mastering import tasks
-from mastering.models import EntityType, Job, JobHold
+from mastering.models import EntityType, Job, JobHold, Source
 from mastering.services.liveness import STALE_AFTER, dead_holds, holding, keep_alive, stale_before
+from mastering.services.progress import JobCancelled, Progress
 from steward.errors import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -22,85 +24,90 @@ class JobAlreadyRunning(ServiceError):
         self.job = job
 
 
-class JobCancelled(Exception):
-    """Raised inside a runner when someone asked the job to stop."""
-
-
-class Progress:
-    """What a runner reports while it works; also where it learns it was cancelled."""
-
-    def __init__(self, job: Job):
-        self.job = job
-        self.started = time.perf_counter()
-        self.stage_started = self.started
-        self.timings: dict[str, float] = {}
-        self.stage = ""
-
-    def stage_done(self) -> None:
-        if self.stage:
-            self.timings[self.stage] = round(time.perf_counter() - self.stage_started, 3)
-
-    def begin(self, stage: str, fraction: float | None = None) -> None:
-        """Start a named stage; the previous one's duration goes into the job's timings."""
-        self.stage_done()
-        self.stage = stage
-        self.stage_started = time.perf_counter()
-        self.update(fraction)
-
-    def update(self, fraction: float | None = None, **counts) -> None:
-        """Write progress (0..1) and counts to the job row where pages can see it; stop if cancelled."""
-        fields: dict = {"stage": self.stage, "timings": self.timings, "heartbeat_at": timezone.now()}
-        if fraction is not None:
-            fraction = max(0.0, min(1.0, fraction))
-            fields["progress"] = fraction
-            elapsed = time.perf_counter() - self.started
-            fields["eta_seconds"] = round(elapsed * (1 - fraction) / fraction, 1) if fraction > 0.02 else None
-        if counts:
-            self.job.counts = {**self.job.counts, **counts}
-            fields["counts"] = self.job.counts
-        Job.objects.filter(pk=self.job.pk).update(**fields)
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
-            raise JobCancelled()
-
-
 # A runner returns this when it handed the rest of the work to other tasks, which finish the job.
 CONTINUES = object()
 
 JobRunner = Callable[[Job, Progress], dict]
+JobEnder = Callable[[Job], None]
 _RUNNERS: dict[str, JobRunner] = {}
+_ENDERS: dict[str, JobEnder] = {}
 
 
-def register_job_runner(kind: str, runner: JobRunner) -> None:
-    """Let an app run a kind of job (curation registers training; mastering registers mastering)."""
+def register_job_runner(kind: str, runner: JobRunner, *, on_end: JobEnder | None = None) -> None:
+    """Let an app run a kind of job (curation registers training; mastering registers mastering and ingest).
+
+    on_end, if given, is told of every job of the kind that failed or was cancelled, whoever ended it
+    (its runner, a cancel, the sweep), to tidy what is particular to the kind.
+    """
     _RUNNERS[kind] = runner
+    if on_end is not None:
+        _ENDERS[kind] = on_end
 
 
-def start_job(*, entity_type: EntityType, kind: str, user: AbstractBaseUser | None = None,
-              parameters: dict | None = None) -> Job:
-    """Queue a job of a kind for an entity type; refused while another of that kind is live."""
+def start_job(*, kind: str, entity_type: EntityType | None = None, source: Source | None = None,
+              user: AbstractBaseUser | None = None, parameters: dict | None = None, background: bool = True) -> Job:
+    """Queue a job of a kind for an entity type (or, an ingest, for a source); refused while another of that kind is live.
+
+    With background=False nothing is sent to a worker: the caller runs the job itself (run_job).
+    """
     if kind not in _RUNNERS:
         raise InvalidInput(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(_RUNNERS))}.")
-    fail_stale_jobs(entity_type=entity_type, kinds=[kind])
-    fail_lost_jobs(entity_type=entity_type, kinds=[kind])
+    if entity_type is None and source is None:
+        raise InvalidInput("A job works for an entity type or, an ingest, for a source; neither was given.")
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        sweep_jobs()  # no broker, so no beat to run the sweep on its schedule: it runs here instead
+    elif entity_type is not None:
+        # A dead job of the kind would refuse this one until the next sweep: fail it now.
+        fail_stale_jobs(entity_type=entity_type, kinds=[kind])
+        fail_lost_jobs(entity_type=entity_type, kinds=[kind])
     try:
         with transaction.atomic():
-            job = Job.objects.create(entity_type=entity_type, kind=kind, started_by=user, parameters=parameters or {})
+            job = Job.objects.create(entity_type=entity_type, source=source, kind=kind, started_by=user,
+                                     parameters=parameters or {})
     except IntegrityError:
         live = Job.objects.filter(entity_type=entity_type, kind=kind, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
         if live is None:  # it finished in between
-            return start_job(entity_type=entity_type, kind=kind, user=user, parameters=parameters)
+            return start_job(kind=kind, entity_type=entity_type, source=source, user=user, parameters=parameters,
+                             background=background)
         raise JobAlreadyRunning(live) from None
-    transaction.on_commit(lambda: tasks.run_job.delay(job.pk))
+    if background:
+        transaction.on_commit(lambda: tasks.run_job.delay(job.pk))
     return job
 
 
-def fail_stale_jobs(*, entity_type: EntityType, kinds: list[str]) -> None:
-    """Mark running jobs whose worker stopped reporting as failed, so the work can start again."""
-    cutoff = stale_before()
-    Job.objects.filter(entity_type=entity_type, kind__in=kinds, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=Job.Status.FAILED, error="The worker stopped reporting progress (it may have been killed); started again.",
-        finished_at=timezone.now(),
-    )
+def sweep_jobs() -> dict[str, list[int]]:
+    """Fail every running job whose worker died: its process is gone, or it stopped reporting (the periodic sweep)."""
+    return {"lost": fail_lost_jobs(), "stale": fail_stale_jobs()}
+
+
+STALE_ERROR = "The worker stopped reporting progress (it may have been killed)."
+
+
+def fail_stale_jobs(*, entity_type: EntityType | None = None, kinds: list[str] | None = None) -> list[int]:
+    """Mark running jobs whose worker stopped reporting as failed, so the work can start again.
+
+    Best effort, one job at a time: a database too busy to answer now is asked again at the next sweep.
+    """
+    silent = Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before())
+    stale = Job.objects.filter(silent)
+    if entity_type is not None:
+        stale = stale.filter(entity_type=entity_type)
+    if kinds is not None:
+        stale = stale.filter(kind__in=kinds)
+    try:
+        found = list(stale)  # a read: the usual empty answer never waits for a writer
+    except DatabaseError:
+        logger.warning("Could not look for stale jobs now", exc_info=True)
+        return []
+    failed = []
+    for job in found:
+        try:
+            with transaction.atomic():  # a savepoint, should the caller be in a transaction and this fail
+                if fail_job(job, error=STALE_ERROR, still=silent):
+                    failed.append(job.pk)
+        except DatabaseError:
+            logger.warning("Could not fail stale job %s now", job.pk, exc_info=True)
+    return failed
 
 
 LOST_ERROR = "Its worker was lost ({worker}, process {pid}) while it ran {task}; start the job again."
@@ -141,11 +148,14 @@ def run_job(*, job_id: int) -> Job:
     except JobCancelled:
         progress.stage_done()
         fail_job(job, cancelled=True, timings=progress.timings)
+    except ServiceError as exc:  # a rule the work ran into (a rejected table, say): its message says it all
+        logger.info("Job %s failed: %s", job_id, exc.message)
+        progress.stage_done()
+        fail_job(job, error=exc.message, timings=progress.timings)
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
         progress.stage_done()
-        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
-        fail_job(job, error=message, timings=progress.timings)
+        fail_job(job, error=f"{type(exc).__name__}: {exc}", timings=progress.timings)
     else:
         if counts is not CONTINUES:
             progress.stage_done()
@@ -164,14 +174,30 @@ def finish_job(job: Job, *, counts: dict, timings: dict) -> None:
     )
 
 
-def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dict | None = None) -> None:
-    """Mark a running job failed (with its error) or cancelled."""
+def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dict | None = None,
+             still: Q | None = None) -> bool:
+    """Mark a queued or running job failed (with its error) or cancelled; False if it had ended already.
+
+    still, if given, is a condition the job must still meet (say, silent for long) for this to happen.
+    """
     fields = {"status": Job.Status.CANCELLED if cancelled else Job.Status.FAILED, "finished_at": timezone.now()}
     if error:
         fields["error"] = error[:4000]
     if timings is not None:
         fields["timings"] = timings
-    Job.objects.filter(pk=job.pk, status__in=[Job.Status.RUNNING, Job.Status.QUEUED]).update(**fields)
+    live = Job.objects.filter(pk=job.pk, status__in=[Job.Status.RUNNING, Job.Status.QUEUED])
+    if not (live.filter(still) if still is not None else live).update(**fields):
+        return False
+    _ended(job)
+    return True
+
+
+def _ended(job: Job) -> None:
+    """Tell the job's kind that it failed or was cancelled, so that it tidies what is its own."""
+    ender = _ENDERS.get(job.kind)
+    if ender is not None:
+        job.refresh_from_db()
+        ender(job)
 
 
 def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
@@ -182,21 +208,25 @@ def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
     """
     now = timezone.now()
     if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=now):
-        job.refresh_from_db()
-        return job
+        return _cancelled_at_once(job)
     holds = list(JobHold.objects.filter(job=job))
     lost = dead_holds(holds)
     if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
             status=Job.Status.CANCELLED, finished_at=now, error="Cancelled; its worker had stopped reporting."):
-        job.refresh_from_db()
-        return job
+        return _cancelled_at_once(job)
+    # cancel_requested as well: a runner starting just now (no hold yet) stops at its first checkpoint.
     if len(lost) == len(holds) and Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             status=Job.Status.CANCELLED, finished_at=now, cancel_requested=True,
             error="Cancelled; its worker was gone." if lost else ""):
         JobHold.objects.filter(pk__in=[hold.pk for hold in lost]).delete()
-        job.refresh_from_db()
-        return job
+        return _cancelled_at_once(job)
     if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True):
         raise ServiceError(f"Job #{job.pk} has already finished ({job.status}).")
+    job.refresh_from_db()
+    return job
+
+
+def _cancelled_at_once(job: Job) -> Job:
+    _ended(job)
     job.refresh_from_db()
     return job

@@ -13,8 +13,8 @@ from steward.paging import querystring_without_page
 
 def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Golden records of an entity type: search, filter by source, size, confidence and last run; sort; paginate."""
-    entity_type = get_object_or_404(selectors.list_entity_types(), slug=slug)
-    filterset = EntityFilter(request.GET, queryset=selectors.list_entities(entity_type=entity_type))
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    filterset = EntityFilter(request.GET, queryset=selectors.list_entity_rows(entity_type=entity_type))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     columns = [a.name for a in entity_type.attributes.all()][:6]
     rows = [{"entity": e, "values": [e.golden.get(c) for c in columns]} for e in page]
@@ -31,12 +31,24 @@ def entity_detail(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
     """One entity as the presenter builds it (the API shows the same): golden values with rule and origin, members
     side by side with why each belongs, and its latest changes with who and why."""
     entity_type = get_object_or_404(EntityType, slug=slug)
-    try:
-        entity, old = selectors.resolve_entity(entity_type=entity_type, entity_id=entity_id)
-    except Entity.DoesNotExist as exc:
-        raise Http404(str(exc)) from None
-    if old is not None:
-        messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
-        return redirect(entity.get_absolute_url())
-    entity = selectors.list_entities(entity_type=entity_type).get(pk=entity.pk)
-    return render(request, "mastering/entity_detail.html", {"entity_type": entity_type, "view": present_entity(entity)})
+    entity = selectors.list_entities(entity_type=entity_type).filter(pk=entity_id).first()
+    if entity is None:  # retired (merged into another) or unknown: one query more, only then
+        try:
+            survivor, old = selectors.resolve_entity(entity_type=entity_type, entity_id=entity_id)
+        except Entity.DoesNotExist as exc:
+            raise Http404(str(exc)) from None
+        if old is not None:
+            messages.info(request, f"Entity {old} was merged into this one; its old id leads here.")
+        return redirect(survivor.get_absolute_url())
+    view = present_entity(entity)
+    return render(request, "mastering/entity_detail.html", {
+        "entity_type": entity_type, "view": view, "removable_overrides": removable_overrides(request.user, view),
+    })
+
+
+def removable_overrides(user, view) -> set[int]:
+    """The overrides shown that this user may remove (a query only when a golden value is an override)."""
+    shown = {g.origin["override"] for g in view.golden_values if g.origin.get("rule") == "override" and g.origin.get("override")}
+    if not shown:
+        return set()
+    return {o.pk for o in view.entity.overrides.filter(pk__in=shown, removed_at__isnull=True) if user.has_perm("mastering.remove_override", o)}

@@ -33,7 +33,6 @@ def source_list(request: HttpRequest) -> HttpResponse:
 def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Browse a source's records: search, sort, paginate; recent batches alongside."""
     source = get_object_or_404(selectors.list_sources(), slug=slug)
-    services.fail_dead_batches(source=source)
     params = request.GET.copy()
     params.setdefault("retired", "false")
     filterset = SourceRecordFilter(params, queryset=selectors.list_records(source=source))
@@ -140,7 +139,6 @@ def _claim_upload(path: Path) -> Path | None:
 def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Every batch a source received, newest first: filter, search, sort; refreshed while one runs."""
     source = get_object_or_404(selectors.list_sources(), slug=slug)
-    services.fail_dead_batches(source=source)
     batches = selectors.list_batches(source=source).defer("problems", "warnings", "timings")
     filterset = SourceBatchFilter(request.GET, queryset=batches)
     page = Paginator(filterset.qs, 30).get_page(request.GET.get("page"))
@@ -155,7 +153,6 @@ def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
 def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
     """A batch's counts, progress (polled while it runs) and problem report."""
     source = get_object_or_404(Source, slug=slug)
-    services.fail_dead_batches(source=source)
     batch = get_object_or_404(selectors.list_batches(source=source), pk=batch_id)
     template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
     return render(request, template, {"batch": batch, "source": source})

@@ -10,6 +10,7 @@ from mastering.ingest import json_stream
 from mastering.ingest.parsing import TableError, inspect_file, read_chunks
 from mastering.models import IngestBatch, SourceRecord
 from mastering.services import ingest as ingest_service
+from mastering.services.ingest import checking as ingest_checking
 from tests.factories import source_with_fields
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def send(source, data: bytes, name: str = "people.json") -> IngestBatch:
 
 
 def test_a_json_array_over_many_chunks_keeps_row_numbers_and_numbers_as_written(people, monkeypatch):
-    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest_checking, "CHUNK_ROWS", 3)
     items = [{"id": i, "name": f"Person {i}", "age": 30 + i, "score": "1.50"} for i in range(10)]
     items[7]["age"] = "old"  # the eighth item: row 9, as in a spreadsheet whose header is row 1
     text = json.dumps(items).replace('"score": "1.50"', '"score": 1.50')  # a JSON number, written with its zero
@@ -48,7 +49,7 @@ def test_a_json_array_in_another_encoding_is_read(people, encoding):
 
 
 def test_json_broken_after_several_chunks_is_refused_and_nothing_is_written(people, monkeypatch):
-    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ingest_checking, "CHUNK_ROWS", 2)
     good = ", ".join(json.dumps({"id": i, "name": "x"}) for i in range(7))
     batch = send(people, f"[{good}, {{\"id\": 8, \"name\": ".encode())
     assert batch.status == IngestBatch.Status.REJECTED

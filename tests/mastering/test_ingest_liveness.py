@@ -1,4 +1,4 @@
-"""A batch whose worker died reads as failed, not running forever; a live one keeps saying so."""
+"""An ingest's job carries its heartbeat; the sweep (beat, or a job starting) fails a dead one and says so on its batch."""
 
 import io
 import time
@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mastering import services
-from mastering.models import IngestBatch
-from mastering.services import ingest as ingest_service, liveness
+from mastering import services, tasks
+from mastering.models import IngestBatch, Job
+from mastering.services import liveness
+from mastering.services.ingest import running
 from mastering.services.liveness import STALE_AFTER, keep_alive
 from tests.factories import IngestBatchFactory, source_with_fields
 
@@ -23,7 +24,9 @@ def notes():
 
 def running_batch(source, *, silent_for, upload_path: str = "") -> IngestBatch:
     beat = timezone.now() - silent_for
-    return IngestBatchFactory(source=source, status=IngestBatch.Status.RUNNING, started_at=beat, heartbeat_at=beat,
+    job = Job.objects.create(kind=Job.Kind.INGEST, source=source, status=Job.Status.RUNNING, started_at=beat,
+                             heartbeat_at=beat)
+    return IngestBatchFactory(source=source, status=IngestBatch.Status.RUNNING, started_at=beat, job=job,
                               upload_path=upload_path, rows_read=1000)
 
 
@@ -32,89 +35,82 @@ def send(source, text: str) -> IngestBatch:
                                   channel=IngestBatch.Channel.API, background=False)
 
 
-def test_the_next_batch_for_the_source_marks_a_dead_one_failed_and_removes_its_upload(notes, tmp_path):
+def test_the_sweep_fails_a_dead_ingest_and_its_batch_and_removes_its_upload(notes, tmp_path):
     upload = tmp_path / "left-behind.upload"
     upload.write_text("id,note\n1,x\n")
     dead = running_batch(notes, silent_for=STALE_AFTER * 2, upload_path=str(upload))
     alive = running_batch(notes, silent_for=STALE_AFTER / 2)
-    other_source = running_batch(source_with_fields("other"), silent_for=STALE_AFTER * 2)
 
-    assert send(notes, "id,note\n1,hello\n").status == IngestBatch.Status.SUCCEEDED
+    assert tasks.sweep_jobs.apply().get() == {"lost": [], "stale": [dead.job_id]}
 
-    dead.refresh_from_db(), alive.refresh_from_db(), other_source.refresh_from_db()
+    dead.refresh_from_db(), alive.refresh_from_db()
     assert dead.status == IngestBatch.Status.FAILED and dead.finished_at is not None
-    assert "stopped" in dead.error and "none of its rows were written" in dead.error
+    assert "stopped" in dead.error and "None of its rows were written" in dead.error
     assert not upload.exists() and dead.upload_path == ""
+    assert Job.objects.get(pk=dead.job_id).status == Job.Status.FAILED
     assert alive.status == IngestBatch.Status.RUNNING  # slow is not dead
-    assert other_source.status == IngestBatch.Status.RUNNING  # only this source's batches were looked at
+    assert Job.objects.get(pk=alive.job_id).status == Job.Status.RUNNING
 
 
-def test_a_dead_batch_shows_as_failed_on_its_page_and_over_the_api(notes, client_for, api_for, steward):
+def test_with_no_broker_the_next_job_to_start_sweeps(notes, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: no broker, so no beat
+    dead = running_batch(source_with_fields("other"), silent_for=STALE_AFTER * 2)
+    assert send(notes, "id,note\n1,hello\n").status == IngestBatch.Status.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == IngestBatch.Status.FAILED
+
+
+def test_with_a_broker_starting_an_ingest_leaves_the_sweep_to_beat(notes, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dead = running_batch(source_with_fields("other"), silent_for=STALE_AFTER * 2)
+    assert send(notes, "id,note\n1,hello\n").status == IngestBatch.Status.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == IngestBatch.Status.RUNNING
+
+
+def test_showing_a_dead_batch_changes_nothing_until_the_sweep(notes, client_for, api_for, steward):
     dead = running_batch(notes, silent_for=STALE_AFTER * 2)
     page = client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, dead.pk]))
-    assert page.status_code == 200 and "stopped" in page.content.decode()
-
-    again = running_batch(notes, silent_for=STALE_AFTER * 3)
-    listed = api_for(steward).get(f"/api/sources/{notes.slug}/batches/").json()["results"]
-    assert {row["id"]: row["status"] for row in listed}[again.pk] == "failed"
+    assert page.status_code == 200
+    assert api_for(steward).get(f"/api/batches/{dead.pk}/").json()["status"] == "running"
+    services.sweep_jobs()
+    body = api_for(steward).get(f"/api/batches/{dead.pk}/").json()
+    assert body["status"] == "failed" and body["job"] == dead.job_id
+    assert "stopped" in client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, dead.pk])).content.decode()
 
 
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: it must see the row
-def test_a_running_batch_stamps_its_heartbeat_while_it_works(notes, monkeypatch):
+def test_a_running_ingest_stamps_its_jobs_heartbeat_while_it_works(notes, monkeypatch):
     monkeypatch.setattr(liveness, "HEARTBEAT_EVERY", 0.02)
-    real_ingest = ingest_service._ingest
+    real_ingest = running._ingest
 
-    def slow_ingest(batch, path):
+    def slow_ingest(batch, path, progress):
         time.sleep(0.3)
-        real_ingest(batch, path)
+        return real_ingest(batch, path, progress)
 
-    monkeypatch.setattr(ingest_service, "_ingest", slow_ingest)
+    monkeypatch.setattr(running, "_ingest", slow_ingest)
     batch = send(notes, "id,note\n1,hello\n")
     assert batch.status == IngestBatch.Status.SUCCEEDED
-    assert (batch.heartbeat_at - batch.started_at).total_seconds() >= 0.2  # stamped while it worked, not only at start
+    job = Job.objects.get(pk=batch.job_id)
+    assert job.status == Job.Status.DONE and job.kind == Job.Kind.INGEST
+    assert (job.heartbeat_at - job.started_at).total_seconds() >= 0.2  # stamped while it worked, not only at start
 
 
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: it must see the row
-def test_keep_alive_stamps_the_heartbeat_while_the_work_runs(notes):
+def test_keep_alive_keeps_an_ingest_from_the_sweep(notes):
     batch = running_batch(notes, silent_for=STALE_AFTER * 2)
-    before = batch.heartbeat_at
-    with keep_alive(IngestBatch.objects.filter(pk=batch.pk, status=IngestBatch.Status.RUNNING), every=0.05):
+    job = Job.objects.get(pk=batch.job_id)
+    with keep_alive(Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING), every=0.05):
         deadline = time.monotonic() + 5
-        while IngestBatch.objects.get(pk=batch.pk).heartbeat_at == before and time.monotonic() < deadline:
+        while Job.objects.get(pk=job.pk).heartbeat_at == job.heartbeat_at and time.monotonic() < deadline:
             time.sleep(0.02)
-    batch.refresh_from_db()
-    assert batch.heartbeat_at > before + STALE_AFTER  # stamped now, not merely touched
-    services.fail_dead_batches()
+    assert Job.objects.get(pk=job.pk).heartbeat_at > job.heartbeat_at + STALE_AFTER  # stamped now, not merely touched
+    services.sweep_jobs()
     batch.refresh_from_db()
     assert batch.status == IngestBatch.Status.RUNNING
 
 
-def test_a_dead_batch_reads_as_failed_on_its_own_api_address(notes, api_for, steward):
-    dead = running_batch(notes, silent_for=STALE_AFTER * 2)
-    assert api_for(steward).get(f"/api/batches/{dead.pk}/").json()["status"] == "failed"
-
-
-def test_the_batch_page_looks_only_at_its_own_source(notes, client_for, steward):
-    other = source_with_fields("other")
-    dead_elsewhere = running_batch(other, silent_for=STALE_AFTER * 2)
-    shown = IngestBatchFactory(source=notes)
-    client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, shown.pk]))
-    dead_elsewhere.refresh_from_db()
-    assert dead_elsewhere.status == IngestBatch.Status.RUNNING
-
-
-def test_batches_from_before_heartbeats_get_a_day(notes):
-    def unstamped(hours_ago: float) -> IngestBatch:
-        return IngestBatchFactory(source=notes, status=IngestBatch.Status.RUNNING, heartbeat_at=None,
-                                  started_at=timezone.now() - timezone.timedelta(hours=hours_ago))
-
-    recent, old = unstamped(hours_ago=2), unstamped(hours_ago=30)
-    assert services.fail_dead_batches(source=notes) == 1
-    recent.refresh_from_db(), old.refresh_from_db()
-    assert (recent.status, old.status) == (IngestBatch.Status.RUNNING, IngestBatch.Status.FAILED)
-
-
-def test_a_database_too_busy_for_the_sweep_does_not_break_the_page(notes, client_for, steward, monkeypatch):
+def test_a_database_too_busy_for_the_sweep_leaves_it_for_the_next(notes, monkeypatch):
     from django.db import DatabaseError
     from django.db.models import QuerySet
 
@@ -124,10 +120,9 @@ def test_a_database_too_busy_for_the_sweep_does_not_break_the_page(notes, client
         raise DatabaseError("database is locked")
 
     monkeypatch.setattr(QuerySet, "update", busy)
-    assert services.fail_dead_batches(source=notes) == 0
+    assert services.sweep_jobs() == {"lost": [], "stale": []}
     monkeypatch.undo()
-    response = client_for(steward).get(reverse("mastering:batch-detail", args=[notes.slug, dead.pk]))
-    assert response.status_code == 200
+    assert services.sweep_jobs()["stale"] == [dead.job_id]
 
 
 def test_a_finished_batch_has_no_progress_or_time_left(notes):

@@ -39,7 +39,7 @@ def test_a_batch_records_how_many_rows_it_expected():
 def test_a_running_batch_shows_its_share_and_time_left(client_for, api_for, steward):
     source = source_with_fields("notes", key="id", id="string")
     batch = IngestBatchFactory(source=source, status=IngestBatch.Status.RUNNING, rows_read=250_000, rows_expected=1_000_000,
-                               started_at=timezone.now() - timedelta(seconds=10), heartbeat_at=timezone.now())
+                               started_at=timezone.now() - timedelta(seconds=10))
     html = client_for(steward).get(reverse("mastering:batch-detail", args=[source.slug, batch.pk])).content.decode()
     assert "250000 of about 1000000 rows read" in html and "25%" in html
     assert "about 30 s left" in html or "about 31 s left" in html  # a quarter in 10 s: three quarters in about 30
@@ -52,6 +52,6 @@ def test_a_running_batch_shows_its_share_and_time_left(client_for, api_for, stew
 def test_a_batch_that_has_read_every_row_says_it_is_writing(client_for, steward):
     source = source_with_fields("notes", key="id", id="string")
     batch = IngestBatchFactory(source=source, status=IngestBatch.Status.RUNNING, rows_read=1000, rows_expected=1000,
-                               started_at=timezone.now() - timedelta(seconds=10), heartbeat_at=timezone.now())
+                               started_at=timezone.now() - timedelta(seconds=10))
     html = client_for(steward).get(reverse("mastering:batch-detail", args=[source.slug, batch.pk])).content.decode()
     assert "All 1000 rows read; writing them" in html and "s left" not in html

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lineage.models import Activity
-from mastering.ingest import parsing
+from mastering.ingest import csv_reading
 from mastering.models import IngestBatch, Source, SourceField, SourceRecord
 from mastering.services import ingest as ingest_service
 from tests.factories import source_with_fields
@@ -172,7 +172,7 @@ def test_a_value_over_the_default_limit_is_refused_and_names_it():
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_a_long_text_field_keeps_a_long_value_whole(kind, monkeypatch):
     # A row longer than Arrow's read block is read again with a larger block; a small block shows it here.
-    monkeypatch.setattr(parsing, "ARROW_BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(csv_reading, "ARROW_BLOCK_BYTES", 64 * 1024)
     source = source_with_fields("products", key="id", id="string", description="string", price="decimal")
     SourceField.objects.filter(source=source, name="description").update(max_length=1_000_000)
     long_text = ("Fünf Wörter, und noch ein \"Zitat\". " * 6_000)[:200_000]

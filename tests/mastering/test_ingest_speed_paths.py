@@ -14,7 +14,7 @@ from mastering import selectors, services
 from mastering.ingest import staging
 from mastering.ingest.validation import FieldSpec, Validator, canonical_column
 from mastering.models import IngestBatch, SourceRecord, SourceRecordVersion
-from mastering.services import ingest as ingest_service
+from mastering.services.ingest import checking as ingest_checking
 from tests.factories import source_with_fields
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest_checking, "CHUNK_ROWS", 3)
 
 
 @pytest.fixture

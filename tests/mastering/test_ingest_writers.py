@@ -12,8 +12,9 @@ from django.utils import timezone
 from mastering import selectors, services
 from mastering.ingest.copying import copy_text
 from mastering.ingest.documents import json_texts, record_json
-from mastering.models import BatchSighting, IngestBatch, SourceRecord
-from mastering.services import ingest as ingest_service
+from mastering.models import BatchSighting, IngestBatch, Job, SourceRecord
+from mastering.services.progress import Progress
+from mastering.services.ingest import checking as ingest_checking
 from tests.factories import source_with_fields
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_copy_text_escapes_text_of_every_arrow_kind():
 
 
 def test_values_with_quotes_newlines_and_control_characters_are_stored_exactly(notes, monkeypatch):
-    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest_checking, "CHUNK_ROWS", 3)
     lines = ["id,note,count,ok"] + [f'{i},"{value.replace(chr(34), chr(34) * 2)}",{i},yes' for i, value in enumerate(TRICKY)]
     batch = send(notes, "\n".join(lines) + "\n")
     assert batch.status == IngestBatch.Status.SUCCEEDED, batch.problems
@@ -111,14 +112,22 @@ def test_a_retired_record_was_last_sent_by_the_batch_before_the_snapshot_that_re
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: there the write runs in one long transaction")
 def test_progress_shows_outside_the_batch_transaction(notes):
-    batch = IngestBatch.objects.create(source=notes, channel=IngestBatch.Channel.API)
+    # The ingest job reports on a connection of its own: rows read on the batch, progress on the job.
+    job = Job.objects.create(kind=Job.Kind.INGEST, source=notes, status=Job.Status.RUNNING)
+    batch = IngestBatch.objects.create(source=notes, channel=IngestBatch.Channel.API, job=job)
+    progress = Progress(job)
     observer = connections.create_connection("default")
     try:
-        with transaction.atomic(), ingest_service.OutsideProgress(batch.pk) as progress:
-            progress(1234)
+        with progress.outside_transaction(), transaction.atomic():
+            progress.write(IngestBatch, batch.pk, rows_read=1234)
+            progress.update(0.5, rows_read=1234)
             with observer.cursor() as cursor:
                 cursor.execute("SELECT rows_read FROM mastering_ingestbatch WHERE id = %s", [batch.pk])
                 assert cursor.fetchone()[0] == 1234
+                cursor.execute("SELECT progress, counts FROM mastering_job WHERE id = %s", [job.pk])
+                fraction, counts = cursor.fetchone()
+                counts = json.loads(counts) if isinstance(counts, str) else counts
+                assert (fraction, counts) == (0.5, {"rows_read": 1234})
     finally:
         observer.close()
 
@@ -126,7 +135,7 @@ def test_progress_shows_outside_the_batch_transaction(notes):
 @pytest.mark.parametrize("blank_line", [False, True])
 def test_a_ragged_row_late_in_the_file_is_numbered_exactly_and_no_row_is_read_twice(notes, monkeypatch, blank_line):
     # The quick read hands out two chunks before it meets row 9; the exact scan then carries on from there.
-    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest_checking, "CHUNK_ROWS", 3)
     lines = [f'{i},"note {i}, with a comma",{i},yes' for i in range(12)]
     lines[7] = "7,too,many,fields,here"
     if blank_line:

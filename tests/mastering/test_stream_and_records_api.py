@@ -144,7 +144,7 @@ def test_source_api_creates_and_updates_sources(api_for, admin_user):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: only there does a batch hold its source's lock")
 @pytest.mark.django_db(transaction=True)
 def test_a_record_streamed_while_a_batch_writes_its_source_is_told_to_retry(api, people, monkeypatch):
-    from mastering.services import ingest as ingest_service
+    from mastering.services.ingest import streaming as ingest_service
 
     monkeypatch.setattr(ingest_service, "STREAM_LOCK_WAIT_SECONDS", 0.2)
     running = IngestBatch.objects.create(source=people, channel=IngestBatch.Channel.API, status=IngestBatch.Status.RUNNING)
@@ -170,7 +170,7 @@ def test_the_bounded_wait_leaves_the_transaction_and_its_settings_as_they_were(p
     from django.db import transaction
 
     from mastering import services
-    from mastering.services import ingest as ingest_service
+    from mastering.services.ingest import streaming as ingest_service
     from steward.errors import Busy
 
     monkeypatch.setattr(ingest_service, "STREAM_LOCK_WAIT_SECONDS", 0.2)
