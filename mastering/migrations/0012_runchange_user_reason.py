@@ -8,22 +8,21 @@ from django.db import migrations, models
 
 
 def credit_earlier_overrides(apps, schema_editor):
-    """Credit each earlier override change (neither run nor edit) to the override written with it."""
+    """Credit each earlier override change (neither run nor edit) to the setting or removal of an override just
+    before it: the services wrote the override first and the change after it, in one transaction."""
     RunChange = apps.get_model("mastering", "RunChange")
     ValueOverride = apps.get_model("mastering", "ValueOverride")
-    near = timedelta(seconds=5)  # the override and its change are written in one transaction
+    near = timedelta(seconds=5)
     for change in RunChange.objects.filter(job__isnull=True, edit__isnull=True).iterator():
-        around = (change.created_at - near, change.created_at + near)
-        overrides = ValueOverride.objects.filter(entity_id=change.entity_id).select_related("attribute")
-        made = overrides.filter(created_at__range=around).order_by("-created_at").first()
-        removed = None if made else overrides.filter(removed_at__range=around).order_by("-removed_at").first()
-        if made:
-            change.user_id, change.reason = made.user_id, made.reason
-        elif removed:
-            change.user_id, change.reason = removed.removed_by_id, f"Removed the override of {removed.attribute.name}"
-        else:
-            continue
-        change.save(update_fields=["user", "reason"])
+        events = []  # (when, who, why)
+        for override in ValueOverride.objects.filter(entity_id=change.entity_id).select_related("attribute"):
+            events.append((override.created_at, override.user_id, override.reason))
+            if override.removed_at is not None:
+                events.append((override.removed_at, override.removed_by_id, f"Removed the override of {override.attribute.name}"))
+        earlier = [e for e in events if change.created_at - near <= e[0] <= change.created_at]
+        if earlier:
+            _, change.user_id, change.reason = max(earlier, key=lambda event: event[0])
+            change.save(update_fields=["user", "reason"])
 
 
 class Migration(migrations.Migration):

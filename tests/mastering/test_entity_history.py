@@ -76,3 +76,23 @@ def test_the_entity_api_shows_what_the_entity_page_shows(mastered, curator, clie
     assert detail["members"] == [{"source": m.source, "key": m.key} for m in view.members]
     assert [v["member_values"] for v in detail["values"]] == [[c.value for c in v.cells] for v in view.golden_values]
     assert [(c["by"], c["reason"]) for c in detail["changes"]] == [tuple(c.attribution[:2]) for c in view.changes]
+
+
+def test_the_migration_credits_override_changes_recorded_before_who_and_why_were_kept(mastered, curator, steward):
+    import importlib
+
+    from django.apps import apps
+
+    from mastering.models import RunChange
+
+    migration = importlib.import_module("mastering.migrations.0012_runchange_user_reason")
+    entity_type, _ = mastered
+    entity = entity_of("p0")
+    override = entity_services.override_value(entity=entity, attribute=entity_type.attributes.get(name="city"),
+                                              value="Londres", user=curator, reason="she moved")
+    entity_services.remove_override(override=override, user=steward)
+    RunChange.objects.filter(job__isnull=True, edit__isnull=True).update(user=None, reason="")  # as recorded before
+    migration.credit_earlier_overrides(apps, None)
+    removed, made, _ = [c.attribution[:2] for c in history.timeline(entity)]
+    assert made == (curator.username, "she moved")
+    assert removed == (steward.username, "Removed the override of city")
