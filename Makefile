@@ -32,6 +32,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # The worker runs the beat too (-B), for development; in production run one `celery -A steward beat` of its own.
 worker: install

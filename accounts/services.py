@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.roles import Role
 from steward.errors import InvalidInput
@@ -22,3 +23,9 @@ def create_user(*, username: str, password: str, role: str, email: str = "", exi
     user.save()
     user.groups.set([Group.objects.get(name=role)])
     return user
+
+
+def issue_token(*, user: AbstractUser) -> Token:
+    """Hand the user their API token, creating it on first login."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token

@@ -22,6 +22,9 @@ class CandidatePairAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the queue and training own pairs; labels hang on them
+
 
 class LabelImportForm(forms.Form):
     entity_type = forms.ModelChoiceField(queryset=EntityType.objects.all())
@@ -43,12 +46,19 @@ class LabelAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a label is kept for the record: revoke it instead
+
     @admin.action(description="Revoke the selected labels (kept, no longer trained on)")
     def revoke_selected(self, request, queryset) -> None:
         revoked = 0
         for label in queryset.filter(revoked_at__isnull=True):
-            services.revoke_label(label=label, by=request.user, reason="revoked in admin")
-            revoked += 1
+            try:
+                services.revoke_label(label=label, by=request.user, reason="revoked in admin")
+            except ServiceError as refusal:
+                messages.warning(request, refusal.message)
+            else:
+                revoked += 1
         messages.success(request, f"{revoked} labels revoked.")
 
     def get_urls(self):

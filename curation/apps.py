@@ -13,3 +13,8 @@ class CurationConfig(AppConfig):
 
         register_job_runner(Job.Kind.TRAIN, run_train_job)
         register_job_runner(Job.Kind.PREPARE_QUEUE, run_prepare_queue_job)
+
+        from curation.services.edits import learn_from_edit
+        from mastering.services.edit_listeners import register_edit_listener
+
+        register_edit_listener("curation.learn_from_edit", learn_from_edit)

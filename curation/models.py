@@ -90,6 +90,7 @@ class Label(TimeStampedModel):
     curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
     answer = models.CharField(max_length=10, choices=Answer.choices)
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.QUEUE)
+    origin_note = models.CharField(max_length=100, blank=True, help_text="Which decision taught it, such as 'issue #14'.")
     seconds_spent = models.FloatField(null=True, blank=True)
     model = models.ForeignKey("mastering.MatchModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                               help_text="The model version that proposed the pair.")

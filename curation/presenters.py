@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 
 from curation.models import CandidatePair
 from mastering.matchers import matcher_for
-from mastering.mapping import Projection, projection_for
+from mastering.config_cache import cached_active_model, cached_projection
+from mastering.mapping import Projection
 
 
 @dataclass
@@ -34,7 +35,7 @@ def _norm(value: str | None) -> str:
 def present_pair(pair: CandidatePair, projection: Projection | None = None) -> PairView:
     """Project both records onto the attributes; add score and per-attribute explanation unless blind."""
     entity_type = pair.entity_type
-    projection = projection or projection_for(entity_type)
+    projection = projection or cached_projection(entity_type)
     left, right = pair.left, pair.right
     left_values = projection.project(left.source_id, left.data)
     right_values = projection.project(right.source_id, right.data)
@@ -42,7 +43,7 @@ def present_pair(pair: CandidatePair, projection: Projection | None = None) -> P
     for attribute in projection.attributes:
         a, b = left_values.get(attribute.name), right_values.get(attribute.name)
         view.rows.append(AttributeRow(attribute.name, a, b, differs=_norm(a) != _norm(b)))
-    model = entity_type.active_model
+    model = cached_active_model(entity_type)
     if model is not None and not entity_type.blind:
         matcher = matcher_for(model)
         view.score = pair.score if pair.score is not None else round(matcher.score_pair(left_values, right_values), 4)

@@ -1,27 +1,45 @@
 """Reads for the queue, labels, agreement and training."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, QuerySet
-from django.db.models.functions import Floor
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
 from curation.models import CandidatePair, Label
 from mastering.engine import LabeledPair
 from mastering.matchers import matcher_for
-from mastering.models import EntityType
+from mastering.models import EntityType, Job, MatchModel
 from mastering.selectors import match_threshold_for
 
 MIN_LABELS_PER_ANSWER = 3
+# Below this many open pairs an answer starts a queue fill: refill early and little, each asks the learner again.
+QUEUE_LOW_WATER = 3
 
 
-def queue_pair_ids(*, entity_type: EntityType, curator, now: datetime) -> QuerySet:
-    """Ids of pairs the curator could claim, most urgent first."""
-    return (
-        CandidatePair.objects.claimable_by(curator, now)
-        .filter(entity_type=entity_type)
-        .order_by("priority", "id")
-        .values_list("id", flat=True)
+def next_pair_to_claim(*, entity_type: EntityType, curator, now: datetime) -> QuerySet[CandidatePair]:
+    """The pair the curator should get next: one they hold and have not answered, else the most urgent claimable one.
+
+    Each choice is an id-only subquery that walks an index and stops at its first row, so the cost does not grow
+    with the queue; on PostgreSQL the second one locks its row and skips rows other claims have locked.
+    """
+    claimable = CandidatePair.objects.claimable_by(curator, now).filter(entity_type=entity_type)
+    held = claimable.filter(claimed_by=curator, claimed_until__gt=now).order_by("priority", "id").values("pk")[:1]
+    most_urgent = claimable.order_by("priority", "id").select_for_update(skip_locked=True).values("pk")[:1]
+    return CandidatePair.objects.filter(pk=Coalesce(Subquery(held), Subquery(most_urgent)))
+
+
+def settled_status() -> Case:
+    """A pair's status from its active answers (an UPDATE expression): open until it has as many as it needs,
+    then disputed when some say match and some not a match, else done."""
+    answers = Label.objects.active().filter(pair=OuterRef("pk")).order_by()
+    count = answers.values("pair").annotate(n=Count("pk")).values("n")
+    return Case(
+        When(answers_needed__gt=Coalesce(Subquery(count), 0), then=Value(CandidatePair.Status.OPEN)),
+        When(Q(Exists(answers.filter(answer=Label.Answer.MATCH))) & Q(Exists(answers.filter(answer=Label.Answer.DISTINCT))),
+             then=Value(CandidatePair.Status.DISPUTED)),
+        default=Value(CandidatePair.Status.DONE),
     )
 
 
@@ -87,6 +105,47 @@ def ready_to_retrain(*, entity_type: EntityType) -> bool:
     model = entity_type.active_model
     trained_on = model.label_count if model is not None else 0
     return model is None or counts["labels"] - trained_on >= entity_type.retrain_every
+
+
+@dataclass
+class LearningState:
+    entity_type: EntityType
+    retrain_due: bool | None  # None: the active model has too few answers of each kind behind it to decide by counting
+    queue_low: bool
+    training_live: bool
+    filling_live: bool
+
+
+def learning_state(*, entity_type_id: int) -> LearningState:
+    """What an answer needs to decide on retraining and refilling, in one query that reads only recent rows.
+
+    Answers since the active model are those given after its training started (the labels it read then).
+    """
+    from mastering.services.liveness import stale_before
+
+    model = MatchModel.objects.filter(entity_type=OuterRef("pk"), active=True).order_by("-version")
+    since = (Label.objects.active().filter(pair__entity_type=OuterRef("pk"), created_at__gt=OuterRef("trained_from"))
+             .order_by().values("pair__entity_type").annotate(n=Count("pk")).values("n"))
+    jobs = Job.objects.filter(entity_type=OuterRef("pk"), status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).filter(
+        Q(status=Job.Status.QUEUED) | Q(heartbeat_at__gt=stale_before()))  # a stale one is swept by start_job
+    open_pairs = CandidatePair.objects.open().filter(entity_type=OuterRef("pk")).order_by().values("pk")
+    entity_type = (
+        EntityType.objects.filter(pk=entity_type_id)
+        .annotate(model_matches=Subquery(model.values("match_count")[:1]),
+                  model_distincts=Subquery(model.values("distinct_count")[:1]),
+                  trained_from=Subquery(model.annotate(t=Coalesce("job__started_at", "created_at")).values("t")[:1]))
+        .annotate(answers_since=Coalesce(Subquery(since), 0),
+                  enough_open=Exists(open_pairs[QUEUE_LOW_WATER - 1:QUEUE_LOW_WATER]),
+                  training_live=Exists(jobs.filter(kind=Job.Kind.TRAIN)),
+                  filling_live=Exists(jobs.filter(kind=Job.Kind.PREPARE_QUEUE)))
+        .get()
+    )
+    countable = entity_type.trained_from is not None and min(entity_type.model_matches, entity_type.model_distincts) >= MIN_LABELS_PER_ANSWER
+    return LearningState(
+        entity_type=entity_type,
+        retrain_due=entity_type.answers_since >= entity_type.retrain_every if countable else None,
+        queue_low=not entity_type.enough_open, training_live=entity_type.training_live, filling_live=entity_type.filling_live,
+    )
 
 
 def labels_until_retrain(*, entity_type: EntityType) -> int:

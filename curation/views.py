@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from curation import selectors, services
 from curation.filters import LabelFilter
@@ -41,10 +41,15 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "entity_type": entity_type, "state": state, "view": present_pair(state.pair) if state.pair else None,
         "progress": selectors.curator_progress(entity_type=entity_type, curator=request.user),
-        "model": entity_type.active_model, "can_undo": selectors.last_label_of(curator=request.user, entity_type=entity_type) is not None,
+        "model": entity_type.active_model, "can_undo": _can_undo(request.user, entity_type),
     }
     template = "curation/partials/_pair_card.html" if is_htmx(request) else "curation/queue.html"
     return render(request, template, context)
+
+
+def _can_undo(user, entity_type: EntityType) -> bool:
+    last = selectors.last_label_of(curator=user, entity_type=entity_type)
+    return last is not None and user.has_perm("curation.undo_answer", last)
 
 
 def _act(request: HttpRequest, entity_type: EntityType) -> QueueState | None:
@@ -77,6 +82,20 @@ def label_list(request: HttpRequest, slug: str) -> HttpResponse:
         "entity_type": entity_type, "filter": filterset, "page_obj": page, "labels": page,
         "query": querystring_without_page(request), "agreement": selectors.agreement(entity_type=entity_type),
     })
+
+
+@permission_required("accounts.label", raise_exception=True)
+@require_POST
+def revoke_label(request: HttpRequest, slug: str, label_id: int) -> HttpResponse:
+    """Revoke a label from the list (its curator, or a steward): kept for the record, no longer trained on."""
+    label = get_object_or_404(selectors.list_labels(entity_type=get_object_or_404(EntityType, slug=slug)), pk=label_id)
+    reason = request.POST.get("reason", "").strip() or "revoked on the label list"
+    try:
+        services.revoke_label(label=label, by=request.user, reason=reason)
+        messages.success(request, f"Label {label.pk} revoked; the next training leaves it out.")
+    except ServiceError as exc:
+        messages.warning(request, exc.message)
+    return redirect("curation:label-list", slug=slug)
 
 
 @permission_required("accounts.adjudicate", raise_exception=True)

@@ -1,21 +1,17 @@
-"""Pages for cluster review: edits and overrides on the entity page, history, changes, review lists, rules, diagnostics."""
+"""Pages for cluster review: review lists, survivorship rules, diagnostics (entity edits and history live with entities)."""
 
-import uuid
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from curation import selectors, services
-from mastering import history
+from curation import selectors
 from mastering import selectors as mastering_selectors
 from mastering.filters import EntityFilter
-from mastering.models import Attribute, Entity, EntityType, Membership, RunChange, ValueOverride
+from mastering.models import Attribute, EntityType, Membership
 from mastering.services import entities as entity_services
 from steward.charts import Bar, LineChart, Series, bar_chart_svg, line_chart_svg
 from steward.errors import ServiceError
@@ -26,104 +22,6 @@ REVIEW_LISTS = {
     "changed": ("Changed by the last run", "Entities the last mastering run created or changed.", "-updated_at"),
     "large": ("Very large entities", "The biggest entities: where over-merging shows first.", "-size"),
 }
-
-
-@permission_required("accounts.curate", raise_exception=True)
-@require_POST
-def entity_edit(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
-    """Apply one cluster edit or override from the entity page, then show the entity again."""
-    entity_type = get_object_or_404(EntityType, slug=slug)
-    entity = get_object_or_404(Entity, entity_type=entity_type, pk=entity_id)
-    action, reason = request.POST.get("action", ""), request.POST.get("reason", "").strip()
-    destination = entity
-    try:
-        if not reason and action != "remove_override":
-            raise ServiceError("Say briefly why: the reason is kept with the edit.")
-        if action == "split":
-            records = [int(r) for r in request.POST.getlist("records")]
-            _, destination = services.split_records(entity=entity, records=records, user=request.user, reason=reason)
-            messages.success(request, f"Split {len(records)} record{'s' if len(records) != 1 else ''} into a new entity.")
-        elif action == "move":
-            target = get_object_or_404(Entity, entity_type=entity_type, pk=request.POST.get("target"))
-            services.move_record(entity=entity, record=int(request.POST["record"]), target=target, user=request.user, reason=reason)
-            destination = target
-            messages.success(request, "Record moved.")
-        elif action == "merge":
-            other = get_object_or_404(Entity, entity_type=entity_type, pk=request.POST.get("target"))
-            services.merge_entities(survivor=entity, others=[other], user=request.user, reason=reason)
-            messages.success(request, f"Merged; {str(other.pk)[:8]} now leads here.")
-        elif action in ("pin", "unpin"):
-            services.pin_entity(entity=entity, user=request.user, reason=reason, pinned=action == "pin")
-            messages.success(request, "Pinned: runs will neither add nor remove records." if action == "pin" else "Unpinned.")
-        elif action == "override":
-            attribute = get_object_or_404(Attribute, entity_type=entity_type, name=request.POST.get("attribute"))
-            entity_services.override_value(entity=entity, attribute=attribute, value=request.POST.get("value", ""),
-                                           user=request.user, reason=reason)
-            messages.success(request, f"{attribute.name} overridden.")
-        elif action == "remove_override":
-            override = get_object_or_404(ValueOverride, pk=request.POST.get("override"), entity=entity)
-            entity_services.remove_override(override=override, user=request.user)
-            messages.success(request, "Override removed; the rule decides again.")
-        else:
-            raise ServiceError("Unknown action.")
-    except (ServiceError, ValueError, KeyError, ValidationError) as exc:
-        messages.warning(request, getattr(exc, "message", None) if isinstance(exc, ServiceError) else "That edit was incomplete.")
-    destination = Entity.objects.get(pk=destination.pk)
-    if destination.retired_at is not None and destination.retired_into_id:
-        destination = destination.retired_into
-    return redirect(destination.get_absolute_url())
-
-
-def entity_search(request: HttpRequest, slug: str) -> HttpResponse:
-    """Entities matching a search, as choices for a move or merge target (htmx partial)."""
-    entity_type = get_object_or_404(EntityType, slug=slug)
-    query = request.GET.get("q", "").strip()
-    exclude = request.GET.get("exclude")
-    results = []
-    if len(query) >= 2:
-        found = EntityFilter({"q": query}, queryset=mastering_selectors.list_entities(entity_type=entity_type)).qs
-        if exclude:
-            try:
-                found = found.exclude(pk=uuid.UUID(exclude))
-            except ValueError:
-                pass  # not an entity id: nothing to leave out
-        results = list(found[:10])
-    return render(request, "curation/partials/_entity_choices.html", {"results": results, "query": query})
-
-
-def entity_history(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
-    """The entity's timeline; pick a point to see it as it was then and what changed since."""
-    entity_type = get_object_or_404(EntityType, slug=slug)
-    entity = get_object_or_404(Entity, entity_type=entity_type, pk=entity_id)
-    past, names = None, {}
-    if request.GET.get("change"):
-        try:
-            past = history.state_after(entity, int(request.GET["change"]))
-        except (RunChange.DoesNotExist, ValueError):
-            messages.warning(request, "That point is not in this entity's history.")
-        else:
-            names = history.describe_records(past.members | set(past.members_in))
-    return render(request, "curation/entity_history.html", {
-        "entity_type": entity_type, "entity": entity, "timeline": history.timeline(entity), "past": past,
-        "past_members": sorted(names.get(r, str(r)) for r in past.members) if past else [],
-        "members_in": [names.get(r, str(r)) for r in past.members_in] if past else [],
-        "members_out": [names.get(r, str(r)) for r in past.members_out] if past else [],
-    })
-
-
-def run_changes(request: HttpRequest, slug: str) -> HttpResponse:
-    """What a run changed across all entities, with counts per kind and a filterable list."""
-    entity_type = get_object_or_404(EntityType, slug=slug)
-    last = mastering_selectors.last_master_job(entity_type=entity_type)
-    job_id = request.GET.get("job", "")
-    job_id = int(job_id) if job_id.isdigit() else (last.pk if last else None)
-    changes, counts = mastering_selectors.run_changes(entity_type=entity_type, job_id=job_id, kind=request.GET.get("kind", ""))
-    page = Paginator(changes, 50).get_page(request.GET.get("page"))
-    return render(request, "curation/run_changes.html", {
-        "entity_type": entity_type, "job_id": job_id, "counts": counts, "page_obj": page,
-        "changes": page, "query": querystring_without_page(request), "kinds": RunChange.Kind.choices,
-        "runs": mastering_selectors.list_jobs().filter(entity_type=entity_type, kind="master", status="done")[:20],
-    })
 
 
 def review_list(request: HttpRequest, slug: str, name: str) -> HttpResponse:

@@ -21,7 +21,8 @@ def _links(objects: Iterable[models.Model], role: str) -> list[ActivityObject]:
     ]
 
 
-@transaction.atomic
+# No savepoint of its own: an activity belongs to the caller's change, and fails with it.
+@transaction.atomic(savepoint=False)
 def record_activity(
     *,
     kind: str,

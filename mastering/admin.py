@@ -20,7 +20,17 @@ from mastering.models import (
     SourceRecord,
     SourceRecordVersion,
 )
+from steward.admin import ServiceModelAdmin, inline_rows
 from steward.errors import ServiceError
+
+SOURCE_FIELD_KEYS = ("name", "type", "required", "max_length", "description")
+ATTRIBUTE_KEYS = ("name", "comparator", "has_missing", "survivorship")
+
+
+def _adopt(instance, saved) -> None:
+    """Give the admin's form instance the row the service saved, for the admin log and the redirect."""
+    instance.pk = saved.pk
+    instance._state.adding = False
 
 
 class SourceFieldInline(admin.TabularInline):
@@ -49,7 +59,7 @@ class SampleForm(forms.Form):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ServiceModelAdmin):
     form = SourceAdminForm
     list_display = ["name", "slug", "key_field", "ingest_mode", "priority", "active", "owner"]
     list_filter = ["active", "ingest_mode"]
@@ -59,12 +69,24 @@ class SourceAdmin(admin.ModelAdmin):
     inlines = [SourceFieldInline]
     change_form_template = "admin/mastering/source/change_form.html"
 
+    def save_model(self, request, obj, form, change) -> None:
+        pass  # saved with its fields in save_related, by the source services
+
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        source = form.instance
-        if source.fields.exists() and not source.fields.filter(name=source.key_field).exists():
-            messages.warning(request, f"The key field {source.key_field!r} is not one of the fields; add it, or ingest will refuse every table.")
-        source.fields.filter(name=source.key_field).update(required=True)
+        (fields_formset,) = formsets
+        fields = inline_rows(fields_formset, SOURCE_FIELD_KEYS)
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            source = services.update_source(source=Source.objects.get(pk=form.instance.pk), actor=request.user,
+                                            fields=fields if fields_formset.has_changed() else None, **changes)
+        else:
+            # A source may start from its key alone; "Propose fields from a sample" then fills in the rest.
+            fields = fields or [{"name": form.cleaned_data["key_field"], "required": True}]
+            source = services.create_source(actor=request.user, fields=fields, **form.cleaned_data)
+        _adopt(form.instance, source)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_source(source=obj, actor=request.user)
 
     def get_urls(self):
         return [
@@ -150,6 +172,9 @@ class SourceRecordAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # records change by ingest only; a snapshot batch retires those no longer sent
+
 
 class AttributeInline(admin.TabularInline):
     model = Attribute
@@ -162,12 +187,31 @@ class MapSourceForm(forms.Form):
 
 
 @admin.register(EntityType)
-class EntityTypeAdmin(admin.ModelAdmin):
+class EntityTypeAdmin(ServiceModelAdmin):
     list_display = ["name", "slug", "match_threshold", "retrain_every", "overlap", "blind", "one_per_source"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [AttributeInline]
     change_form_template = "admin/mastering/entitytype/change_form.html"
+
+    def save_model(self, request, obj, form, change) -> None:
+        pass  # saved with its attributes in save_related, by the entity type services
+
+    def save_related(self, request, form, formsets, change) -> None:
+        (attributes_formset,) = formsets
+        attributes = inline_rows(attributes_formset, ATTRIBUTE_KEYS, with_ids=True)
+        if change:
+            # The stored row, not the form's instance: the service compares the old threshold and rules with the new.
+            entity_type = services.update_entity_type(
+                entity_type=EntityType.objects.get(pk=form.instance.pk), actor=request.user,
+                attributes=attributes if attributes_formset.has_changed() else None,
+                **{name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            entity_type = services.create_entity_type(actor=request.user, attributes=attributes, **form.cleaned_data)
+        _adopt(form.instance, entity_type)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_entity_type(entity_type=obj, actor=request.user)
 
     def get_urls(self):
         return [
@@ -213,12 +257,37 @@ class EntityTypeAdmin(admin.ModelAdmin):
         return render(request, "admin/mastering/entitytype/map_source.html", context)
 
 
+class AttributeMappingForm(forms.ModelForm):
+    class Meta:
+        model = AttributeMapping
+        fields = "__all__"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        field, source = cleaned.get("field"), cleaned.get("source")
+        if field is not None and source is not None and field.source_id != source.pk:
+            self.add_error("field", f"{field.name} is a field of {field.source}, not of {source}.")
+        return cleaned
+
+
 @admin.register(AttributeMapping)
-class AttributeMappingAdmin(admin.ModelAdmin):
+class AttributeMappingAdmin(ServiceModelAdmin):
+    form = AttributeMappingForm
     list_display = ["attribute", "source", "field", "transforms", "position"]
     list_filter = ["attribute__entity_type", "source"]
     list_select_related = ["attribute__entity_type", "source", "field"]
     autocomplete_fields = ["source"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        replacing = AttributeMapping.objects.select_related("attribute__entity_type", "source").get(pk=obj.pk) if change else None
+        _adopt(obj, services.map_field(attribute=obj.attribute, field=obj.field, transforms=obj.transforms or [],
+                                       position=obj.position, actor=request.user, replacing=replacing))
+
+    def delete_model(self, request, obj) -> None:
+        services.unmap_fields(mappings=[obj], actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.unmap_fields(mappings=list(queryset.select_related("attribute")), actor=request.user)
 
 
 @admin.register(MatchModel)
@@ -235,15 +304,33 @@ class MatchModelAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # jobs, labels and lineage name the model version they used
+
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "entity_type", "kind", "status", "stage", "progress", "started_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", "entity_type"]
     list_select_related = ["entity_type", "started_by"]
+    actions = ["cancel_selected"]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a job is the record of a run: entities, models and lineage point at it
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel_selected(self, request, queryset) -> None:
+        for job in queryset.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
+            try:
+                job = services.cancel_job(job=job, user=request.user)
+            except ServiceError as refusal:
+                messages.warning(request, refusal.message)
+            else:
+                messages.success(request, f"Job #{job.pk} cancelled." if job.status == Job.Status.CANCELLED
+                                 else f"Job #{job.pk} stops at its next progress report.")

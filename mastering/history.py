@@ -16,10 +16,11 @@ class PastState:
     since: list[RunChange] = field(default_factory=list)  # the changes in between, oldest first
 
 
-def timeline(entity: Entity) -> list[RunChange]:
-    """Every run and edit that touched the entity, newest first."""
-    return list(RunChange.objects.filter(entity_type=entity.entity_type, entity_id=entity.pk)
-                .select_related("job__started_by", "edit__user").order_by("-id"))
+def timeline(entity: Entity, *, limit: int | None = None) -> list[RunChange]:
+    """Every run and edit that touched the entity, newest first, with what says who and why (`attribution`)."""
+    changes = RunChange.objects.filter(entity_type=entity.entity_type, entity_id=entity.pk) \
+        .select_related("job__started_by", "edit__user", "user").order_by("-id")
+    return list(changes[:limit] if limit else changes)
 
 
 def state_after(entity: Entity, change_id: int) -> PastState:

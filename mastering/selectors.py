@@ -13,6 +13,19 @@ from mastering.models import (
 )
 
 
+# What showing a model version or a job next to other rows never reads: the model's blob and training record,
+# a job's counts, timings and parameters (large JSON for a mastering run).
+MODEL_HEAVY_FIELDS = ("learned_settings", "label_ids", "predicates", "metrics")
+JOB_HEAVY_FIELDS = ("counts", "timings", "parameters")
+# A batch's problem report and warnings can hold thousands of rows; a link to the batch needs none of it.
+BATCH_HEAVY_FIELDS = ("problems", "warnings", "timings")
+
+
+def _batch_links(*paths: str) -> list[str]:
+    """Fields to defer on batches reached by these paths, which are shown as links only."""
+    return [f"{path}__{name}" for path in paths for name in BATCH_HEAVY_FIELDS]
+
+
 def list_sources() -> QuerySet[Source]:
     """Sources with their fields and live record counts."""
     return Source.objects.prefetch_related("fields").annotate(
@@ -32,7 +45,8 @@ def list_records(*, source: Source) -> QuerySet[SourceRecord]:
 
 def get_record(*, source: Source, key: str) -> SourceRecord:
     """One record with the batches that first sent it and wrote its current version."""
-    return SourceRecord.objects.select_related("source", "first_batch", "changed_batch").get(source=source, key=key)
+    return (SourceRecord.objects.select_related("source", "first_batch__source", "changed_batch__source")
+            .defer(*_batch_links("first_batch", "changed_batch")).get(source=source, key=key))
 
 
 def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
@@ -46,7 +60,9 @@ def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
         batch__source_id=record.source_id, first_record_id__lte=record.pk, last_record_id__gte=record.pk
     ).aggregate(latest=Max("batch_id"))["latest"]
     candidates = [batch_id for batch_id in [*wrote, sighted] if batch_id]
-    return IngestBatch.objects.filter(pk=max(candidates)).first() if candidates else None
+    if not candidates:
+        return None
+    return IngestBatch.objects.filter(pk=max(candidates)).select_related("source").defer(*BATCH_HEAVY_FIELDS).first()
 
 
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:
@@ -61,7 +77,9 @@ def record_history(*, record: SourceRecord) -> list[dict]:
         {"version": record.version, "data": record.data, "retired": record.retired, "batch": record.changed_batch,
          "at": record.updated_at, "current": True}
     ]
-    for old in SourceRecordVersion.objects.filter(record=record).select_related("batch__user").order_by("-version"):
+    old_versions = (SourceRecordVersion.objects.filter(record=record).select_related("batch__user", "batch__source")
+                    .defer(*_batch_links("batch")).order_by("-version"))
+    for old in old_versions:
         versions.append({"version": old.version, "data": old.data, "retired": old.retired, "batch": old.batch,
                          "at": old.created_at, "current": False})
     for newer, older in zip(versions, versions[1:] + [None]):
@@ -141,9 +159,18 @@ def list_entities(*, entity_type: EntityType) -> QuerySet:
     return (
         Entity.objects.live().filter(entity_type=entity_type)
         .select_related("changed_job__model", "entity_type")
+        .defer(*(f"changed_job__{name}" for name in JOB_HEAVY_FIELDS), *(f"changed_job__model__{name}" for name in MODEL_HEAVY_FIELDS))
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("record__source").order_by("record_id")))
         .order_by("-size", "created_at", "id")
     )
+
+
+def list_entity_rows(*, entity_type: EntityType) -> QuerySet:
+    """Live entities of a type for a table of golden values: no provenance, members or runs to load per row."""
+    from mastering.models import Entity
+
+    return (Entity.objects.live().filter(entity_type=entity_type).select_related("entity_type").defer("provenance")
+            .order_by("-size", "created_at", "id"))
 
 
 def resolve_entity(*, entity_type: EntityType, entity_id) -> tuple:
@@ -174,11 +201,30 @@ def run_changes(*, entity_type: EntityType, job_id: int | None, kind: str = "") 
     """What one run changed (optionally of one kind), and how many changes of each kind it made."""
     from mastering.models import RunChange
 
-    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("edit__user").order_by("kind", "id")
+    changes = RunChange.objects.filter(entity_type=entity_type, job_id=job_id).select_related("job", "edit__user", "user") \
+        .order_by("kind", "id")
     counts = dict(changes.order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
     return (changes.filter(kind=kind) if kind else changes), counts
 
 
 def last_master_job(*, entity_type: EntityType):
     """The latest finished mastering run, or None."""
-    return Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()
+    return (Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).defer(*JOB_HEAVY_FIELDS)
+            .order_by("-finished_at").first())
+
+
+def record_ids_by_ref(*, entity_type: EntityType, refs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(source slug, key) → record id for the references found among the sources mapped into the entity type,
+    in one query however many there are."""
+    from mastering.mapping import projection_for
+
+    keys_by_source: dict[str, set[str]] = {}
+    for source, key in refs:
+        keys_by_source.setdefault(source, set()).add(key)
+    if not keys_by_source:
+        return {}
+    wanted = Q()
+    for source, keys in keys_by_source.items():
+        wanted |= Q(source__slug=source, key__in=keys)
+    rows = SourceRecord.objects.filter(source_id__in=projection_for(entity_type).source_ids).filter(wanted)
+    return {(slug, key): pk for pk, slug, key in rows.values_list("pk", "source__slug", "key")}

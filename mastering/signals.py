@@ -1,4 +1,5 @@
-"""Celery worker signals: a worker names itself for the holds its tasks write, and on start fails lost jobs."""
+"""Celery worker signals: a worker names itself for the holds its tasks write, yields the CPU to web requests,
+and on start fails lost jobs."""
 
 import logging
 import os
@@ -14,6 +15,14 @@ def remember_worker(sender, **kwargs) -> None:
     from mastering.services.liveness import set_worker
 
     set_worker(node=sender.hostname, pid=os.getpid())
+
+
+def lower_worker_priority(sender=None, **kwargs) -> None:
+    """worker_init, before the pool forks (its processes inherit it): background work yields to web requests."""
+    from django.conf import settings
+
+    if settings.STEWARD_WORKER_NICENESS > 0:
+        os.nice(settings.STEWARD_WORKER_NICENESS)
 
 
 def fail_lost_jobs_on_start(sender, **kwargs) -> None:

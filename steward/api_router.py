@@ -1,15 +1,8 @@
-"""One router for the whole API, so URL names and the schema stay uniform."""
+"""One router for the whole API, so URL names and the schema stay uniform.
+
+Each app's api module registers its viewsets here; the URL conf imports those modules (this one imports no app).
+"""
 
 from rest_framework.routers import DefaultRouter
 
 router = DefaultRouter()
-
-
-def register_api_routes() -> None:
-    """Each app's api module registers its viewsets on import."""
-    import curation.api.views  # noqa: F401
-    import lineage.api.views  # noqa: F401
-    import mastering.api.views  # noqa: F401
-
-
-register_api_routes()

@@ -22,6 +22,12 @@ class NotFound(ServiceError):
     status_code = 404
 
 
+class NotAllowed(ServiceError):
+    """A rule in an app's rules.py says this user may not do this to this object; the API maps it to 403."""
+
+    status_code = 403
+
+
 class Busy(ServiceError):
     """Someone else holds what the call needs for now; the API maps it to 503 with a Retry-After."""
 

@@ -117,7 +117,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleBackend",  # Django's ModelBackend, one query for permissions
 ]
 
 ROOT_URLCONF = "steward.urls"
@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "steward.context_processors.navigation",
+                "feedback.context_processors.notifications",
             ],
         },
     },
@@ -208,6 +209,15 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- Active learning.
 STEWARD_RETRAIN_EVERY = env_int("STEWARD_RETRAIN_EVERY", 10, minimum=1)
+# A Celery worker raises its niceness by this much when it starts (0: leave it), so that on a machine it shares with
+# gunicorn, retraining and mastering yield the CPU to the requests people wait for. No effect on a machine of its own.
+STEWARD_WORKER_NICENESS = env_int("STEWARD_WORKER_NICENESS", 10)
+
+# Issue notifications: printed to the console unless a mail backend is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="steward@localhost")
+# Links in emails point here (no request to take the host from when a notification is sent).
+STEWARD_BASE_URL = env.str("STEWARD_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # --- Celery: with no broker configured, tasks run in-process (eagerly).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -269,6 +279,10 @@ SPECTACULAR_SETTINGS = {
         "LabelAnswerEnum": "curation.models.Label.Answer",
         "AdjudicationAnswerEnum": [("match", "Match"), ("distinct", "Not a match")],
         "SurvivorshipRuleEnum": "mastering.models.Attribute.Rule",
+        "IssueKindEnum": "feedback.models.DataIssue.Kind",
+        "IssueResolutionEnum": "feedback.models.DataIssue.Resolution",
+        "IssueStatusEnum": "feedback.models.DataIssue.Status",
+        "IssueEventKindEnum": "feedback.models.IssueEvent.Kind",
     },
 }
 

@@ -3,8 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+import curation.api.views  # noqa: F401  (each app's api views register their viewsets on the router)
+import feedback.api.views  # noqa: F401
+import lineage.api.views  # noqa: F401
+import mastering.api.views  # noqa: F401
+import mastering.api.entities  # noqa: F401  (after views: routes keep their order)
+from accounts.api import ObtainTokenView
 from steward import views
-from steward.api.auth import ObtainTokenView
 from steward.api.docs import SwaggerView
 from steward.api_router import router
 
@@ -29,8 +34,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_urlpatterns, "api"), namespace="api")),
     path("", include("mastering.urls")),
+    path("curation/", include("mastering.urls.moved")),
     path("curation/", include("curation.urls")),
     path("lineage/", include("lineage.urls")),
+    path("issues/", include("feedback.urls")),
 ]
 
 handler404 = "steward.views.not_found"

@@ -152,13 +152,26 @@ def api_world(user) -> dict[str, str]:
                                    background=False)
     pair = curation_services.claim_next_pair(curator=user, entity_type=entity_type)
     label = Label.objects.filter(pair__entity_type=entity_type).latest("pk")
+    issue, notification = issue_world(user, entity)
     return {
+        "issues": str(issue.pk), "notifications": str(notification.pk),
         "entity-types": entity_type.slug, "sources": source.slug, "mappings": source.slug,
         "records": source.records.order_by("key").first().key,
         "pairs": str(pair.pk if pair else label.pair_id), "labels": str(label.pk), "batches": str(batch.pk),
         "jobs": str(job.pk), "activities": str(Activity.objects.latest("pk").pk), "entities": str(entity.pk),
         "attributes": "city", "overrides": str(override.pk), "action": "pin",
     }
+
+
+def issue_world(user, entity):
+    """An issue `user` filed on an entity's city, and a notification for them (another steward commented)."""
+    from feedback import services as feedback_services
+    from tests.conftest import make_user
+
+    issue = feedback_services.file_issue(reporter=user, title="City is wrong", kind="wrong_value", expected_value="oslo",
+                                         target={"entity": str(entity.pk), "attribute": "city"})
+    feedback_services.comment_on_issue(issue=issue, author=make_user("world-steward", "steward"), body="Looking")
+    return issue, user.issue_notifications.get()
 
 
 def fill_path(path: str, world: dict[str, str]) -> str:

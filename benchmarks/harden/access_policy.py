@@ -55,7 +55,8 @@ ROLES: dict[str, set[str]] = {
 
 # Routes whose path names something a probe cannot seed for everyone (an upload token lives in one session):
 # there a 404 for an allowed role is not a miss.
-NOT_FOUND_IS_FINE = {"/sources/{slug}/upload/{token}/", "/admin/{url}"}  # the admin's catch-all is a 404 by design
+NOT_FOUND_IS_FINE = {"/sources/{slug}/upload/{token}/", "/admin/{url}",
+                     "/api/notifications/{id}/"}  # a notification is its recipient's alone  # the admin's catch-all is a 404 by design
 
 # Signing out succeeds with a redirect to the login page.
 SIGN_OUT = {"/logout/", "/admin/logout/"}
@@ -102,6 +103,19 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/entity-types/{slug}/models/": {"GET": READ},
     "/api/entity-types/{slug}/queue/next/": {"POST": LABEL},
     "/api/entity-types/{slug}/queue/undo/": {"POST": LABEL},
+    # Issues: anyone signed in files, comments, watches and moves an issue as far as its own rules allow (a reporter
+    # closes their own; stewards and routed curators the rest, checked per issue); assigning is triage.
+    "/api/issues/": {"GET": READ, "POST": FILE_ISSUES},
+    "/api/issues/{id}/": {"GET": READ, "PATCH": FILE_ISSUES},
+    "/api/issues/{id}/assign/": {"POST": TRIAGE},
+    "/api/issues/{id}/comments/": {"GET": READ, "POST": FILE_ISSUES},
+    "/api/issues/{id}/resolve/": {"POST": CURATE},
+    "/api/issues/{id}/timeline/": {"GET": READ},
+    "/api/issues/{id}/transition/": {"POST": FILE_ISSUES},
+    "/api/issues/{id}/watch/": {"POST": FILE_ISSUES},
+    "/api/notifications/": {"GET": READ},
+    "/api/notifications/{id}/": {"GET": READ},
+    "/api/notifications/read/": {"POST": READ},
     "/api/jobs/": {"GET": READ},
     "/api/jobs/{id}/": {"GET": READ},
     "/api/jobs/{id}/cancel/": {"POST": RUN_JOBS},
@@ -110,7 +124,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/labels/{id}/revoke/": {"POST": ADJUDICATE},
     "/api/lineage/activities/": {"GET": READ},
     "/api/lineage/activities/{id}/": {"GET": READ},
-    "/api/overrides/{override_id}/": {"DELETE": CURATE},
+    # The seeded override is a steward's: removing another curator's override needs adjudicate (one's own: curate).
+    "/api/overrides/{override_id}/": {"DELETE": ADJUDICATE},
     "/api/pairs/{id}/adjudicate/": {"POST": ADJUDICATE},
     "/api/pairs/{id}/answer/": {"POST": LABEL},
     "/api/pairs/{id}/skip/": {"POST": LABEL},
@@ -132,13 +147,20 @@ ROUTES: dict[str, dict[str, str]] = {
     "/entities/{slug}/model/": {"GET": READ},
     "/entities/{slug}/jobs/": {"POST": RUN_JOBS},
     "/entities/{slug}/{entity_id}/": {"GET": READ},
+    "/entities/{slug}/{entity_id}/edit/": {"POST": CURATE},
+    "/entities/{slug}/{entity_id}/history/": {"GET": READ},
+    "/entities/{slug}/search/": {"GET": READ},
+    "/entities/{slug}/changes/": {"GET": READ},
     "/jobs/": {"GET": READ},
     "/jobs/{job_id}/": {"GET": READ},
     "/jobs/{job_id}/cancel/": {"POST": RUN_JOBS},
     "/curation/": {"GET": READ},
     "/curation/{slug}/queue/": {"GET": LABEL, "POST": LABEL},
     "/curation/{slug}/labels/": {"GET": READ},
+    # Curators may revoke their own labels; another's (the seeded one is a steward's) is refused with a message.
+    "/curation/{slug}/labels/{label_id}/revoke/": {"POST": LABEL},
     "/curation/{slug}/disputes/": {"GET": ADJUDICATE, "POST": ADJUDICATE},
+    # Moved to /entities/ (issue 13): the edit form's old address still takes posts, the pages redirect.
     "/curation/{slug}/entities/{entity_id}/edit/": {"POST": CURATE},
     "/curation/{slug}/entities/{entity_id}/history/": {"GET": READ},
     "/curation/{slug}/entity-search/": {"GET": READ},
@@ -146,6 +168,17 @@ ROUTES: dict[str, dict[str, str]] = {
     "/curation/{slug}/review/{name}/": {"GET": READ},
     "/curation/{slug}/rules/": {"GET": READ, "POST": EDIT_RULES},
     "/curation/{slug}/diagnostics/": {"GET": READ, "POST": EDIT_RULES},
+    "/issues/": {"GET": READ},
+    "/issues/new/": {"GET": FILE_ISSUES, "POST": FILE_ISSUES},
+    "/issues/board/": {"GET": READ},
+    "/issues/{issue_id}/edit/": {"POST": FILE_ISSUES},
+    "/issues/notifications/": {"GET": READ, "POST": READ},
+    "/issues/{issue_id}/": {"GET": READ},
+    "/issues/{issue_id}/comment/": {"POST": FILE_ISSUES},
+    "/issues/{issue_id}/transition/": {"POST": FILE_ISSUES},
+    "/issues/{issue_id}/assign/": {"POST": TRIAGE},
+    "/issues/{issue_id}/resolve/": {"POST": CURATE},
+    "/issues/{issue_id}/watch/": {"POST": FILE_ISSUES},
     "/lineage/": {"GET": READ},
     "/lineage/activities/{activity_id}/": {"GET": READ},
     # --- Django admin: the admin role's workspace; its login page is open to all.

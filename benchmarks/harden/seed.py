@@ -122,6 +122,7 @@ def seed(*, payloads: bool = False) -> Seeded:
     from lineage.models import Activity
 
     activity = Activity.objects.order_by("pk").first()
+    issue, notification = _issue(seeded, entity, attribute, payloads)
 
     seeded.values.update({
         ("sources", "slug"): source.slug, ("entity-types", "slug"): entity_type.slug, ("entities", "slug"): entity_type.slug,
@@ -129,9 +130,11 @@ def seed(*, payloads: bool = False) -> Seeded:
         ("records", "key"): records[0].key, ("batches", "batch_id"): batch.pk, ("batches", "pk"): batch.pk,
         ("batches", "id"): batch.pk, ("jobs", "job_id"): job.pk, ("jobs", "pk"): job.pk, ("jobs", "id"): job.pk,
         ("entities", "entity_id"): entity.pk, ("entities", "pk"): entity.pk, ("entities", "id"): entity.pk,
-        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk,
+        ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk, ("labels", "label_id"): label.pk,
         ("activities", "activity_id"): activity.pk, ("activities", "pk"): activity.pk, ("activities", "id"): activity.pk,
         ("overrides", "override_id"): override.pk, ("attributes", "attribute"): attribute.name,
+        ("issues", "id"): issue.pk, ("issues", "pk"): issue.pk, ("issues", "issue_id"): issue.pk,
+        ("notifications", "id"): notification.pk, ("notifications", "pk"): notification.pk,
         ("review", "name"): "low-confidence", ("upload", "token"): "no-such-upload",
         "action": "pin",
     })
@@ -149,6 +152,22 @@ def seed(*, payloads: bool = False) -> Seeded:
         if row is not None:
             seeded.models[model._meta.label_lower] = row
     return seeded
+
+
+def _issue(seeded: Seeded, entity, attribute, payloads: bool):
+    """A data issue on a golden value, filed by the business user and commented on by the steward (who mentions
+    them), so the business user has a notification."""
+    from feedback import services as feedback_services
+
+    reporter = seeded.users["business user"]
+    issue = feedback_services.file_issue(
+        reporter=reporter, title=_text(payloads, "Wrong note", 1), kind="wrong_value",
+        # Script in Markdown is refused when filed, so the payload here is one the description must show as text.
+        description=_text(payloads, "The note is **wrong**", 5),
+        target={"entity": str(entity.pk), "attribute": attribute.name}, expected_value=_text(payloads, "right", 4))
+    feedback_services.comment_on_issue(issue=issue, author=seeded.users["steward"],
+                                       body=f"@{reporter.username} {_text(payloads, 'which source?', 5)}")
+    return issue, reporter.issue_notifications.first()
 
 
 def _beat_rows() -> None:

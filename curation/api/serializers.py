@@ -45,7 +45,7 @@ class LabelSerializer(StrictModelSerializer):
 
     class Meta:
         model = Label
-        fields = ["id", "pair", "entity_type", "left", "right", "answer", "origin", "curator", "seconds_spent",
+        fields = ["id", "pair", "entity_type", "left", "right", "answer", "origin", "origin_note", "curator", "seconds_spent",
                   "model_version", "created_at", "revoked_at", "revoke_reason"]
 
     def get_left(self, label: Label) -> dict:

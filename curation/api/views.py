@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers as drf_serializers
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,13 +20,14 @@ from curation.models import CandidatePair, Label
 from curation.presenters import pair_as_dict, present_pair
 from curation.queue_state import next_for
 from mastering.models import EntityType
+from mastering.selectors import MODEL_HEAVY_FIELDS
 from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.lists import list_response
 from steward.api.schema import ErrorSerializer
 from steward.api.metadata import ActionInputsMixin, NoInput
 from steward.api.pagination import StandardPagination
-from steward.api.permissions import has_capability
+from steward.api.permissions import follows_rule, has_capability
 from steward.api_router import router
 from steward.errors import InvalidInput
 
@@ -67,7 +67,9 @@ class QueueUndoView(APIView):
 class PairViewSet(ActionInputsMixin, viewsets.GenericViewSet):
     """Answer, skip or adjudicate candidate pairs."""
 
-    queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source")
+    # The proposing model comes along for the label's model_version, without its blob and training record.
+    queryset = CandidatePair.objects.select_related("entity_type", "left__source", "right__source", "model").defer(
+        *(f"model__{name}" for name in MODEL_HEAVY_FIELDS))
     action_inputs = {"answer": serializers.AnswerInput, "skip": NoInput, "adjudicate": serializers.AdjudicateInput}
 
     def get_permissions(self):
@@ -187,11 +189,10 @@ class LabelViewSet(ActionInputsMixin, mixins.RetrieveModelMixin, viewsets.Generi
         return selectors.list_labels()
 
     @extend_schema(request=serializers.RevokeInput, responses=serializers.LabelSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[has_capability("label")])
+    @action(detail=True, methods=["post"], permission_classes=[
+        has_capability("label"), follows_rule("curation.revoke_label", "Only its curator or a steward can revoke a label.")])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         label = self.get_object()
-        if label.curator_id != request.user.pk and not request.user.has_perm("accounts.adjudicate"):
-            raise PermissionDenied("Only its curator or a steward can revoke a label.")
         payload = serializers.RevokeInput(data=request.data)
         payload.is_valid(raise_exception=True)
         label = services.revoke_label(label=label, by=request.user, reason=payload.validated_data["reason"])

@@ -1,15 +1,10 @@
 """Every write to curation data goes through these functions."""
 
-from curation.services.edits import merge_entities, move_record, pin_entity, split_records
 from curation.services.labels import adjudicate_pair, import_labels, revoke_label
 from curation.services.learning import refill_queue, train_match_model
 from curation.services.queue import answer_pair, claim_next_pair, release_pair, skip_pair, undo_last_answer
 
 __all__ = [
-    "merge_entities",
-    "move_record",
-    "pin_entity",
-    "split_records",
     "adjudicate_pair",
     "answer_pair",
     "claim_next_pair",

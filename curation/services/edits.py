@@ -1,63 +1,42 @@
-"""Cluster edits by curators: applied to the entities at once, kept by every later run, and learned from."""
+"""Cluster edits teach the model: each split, move and merge a curator makes becomes a few labels.
+
+Mastering applies the edits (mastering.services.entities); curation registers `learn_from_edit` when it loads.
+"""
 
 import itertools
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-
 from curation.models import CandidatePair, Label
 from curation.services.labels import record_label
-from mastering.models import ClusterEdit, Entity, Membership, SourceRecord
-from mastering.services import entities as mastering_edits
+from mastering.models import ClusterEdit, SourceRecord
 
 # Labels an edit teaches: enough pairs to carry the signal without flooding training with one decision.
 LABELS_PER_EDIT = 5
 
 
-def _teach(entity: Entity, pairs, answer: str, user: AbstractBaseUser) -> list[Label]:
+def learn_from_edit(edit: ClusterEdit, members_before: dict[str, set[int]]) -> list[Label]:
+    """Label pairs the edit decided: split and move say 'not a match' with the old mates, move and merge 'match'."""
+    before = {entity_id: sorted(members) for entity_id, members in members_before.items()}
+    if edit.kind == ClusterEdit.Kind.SPLIT:
+        split_out = sorted(edit.records)
+        staying = [r for r in before[str(edit.entity_id)] if r not in set(split_out)]
+        return _teach(edit, itertools.product(split_out, staying), Label.Answer.DISTINCT)
+    if edit.kind == ClusterEdit.Kind.MOVE:
+        record, (left,) = edit.records[0], edit.other_entities
+        old_mates = [r for r in before[left] if r != record]
+        return (_teach(edit, ((record, r) for r in old_mates), Label.Answer.DISTINCT)
+                + _teach(edit, ((record, r) for r in before[str(edit.entity_id)]), Label.Answer.MATCH))
+    if edit.kind == ClusterEdit.Kind.MERGE:
+        anchors = before[str(edit.entity_id)][:1]
+        merged_in = [r for other in edit.other_entities for r in before[other][:2]]
+        return _teach(edit, itertools.product(anchors, merged_in), Label.Answer.MATCH)
+    return []  # a pin says nothing about which pairs match
+
+
+def _teach(edit: ClusterEdit, pairs, answer: str) -> list[Label]:
     chosen = [(a, b) for a, b in itertools.islice(pairs, LABELS_PER_EDIT) if a != b]
     records = {r.pk: r for r in SourceRecord.objects.filter(pk__in={rid for pair in chosen for rid in pair})}
     return [
-        record_label(entity_type=entity.entity_type, a=records[a], b=records[b], answer=answer, curator=user,
+        record_label(entity_type=edit.entity_type, a=records[a], b=records[b], answer=answer, curator=edit.user,
                      origin=Label.Origin.CLUSTER_EDIT, pair_origin=CandidatePair.Origin.CLUSTER_EDIT)
         for a, b in chosen
     ]
-
-
-def _members(entity: Entity) -> list[int]:
-    return sorted(Membership.objects.filter(entity=entity).values_list("record_id", flat=True))
-
-
-@transaction.atomic
-def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser, reason: str) -> tuple[ClusterEdit, Entity]:
-    """Split records out of an entity; they are labeled 'not a match' with the records that stay."""
-    staying = [r for r in _members(entity) if r not in set(records)]
-    edit, new_entity = mastering_edits.split_records(entity=entity, records=records, user=user, reason=reason)
-    _teach(entity, itertools.product(sorted(records), staying), Label.Answer.DISTINCT, user)
-    return edit, new_entity
-
-
-@transaction.atomic
-def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBaseUser, reason: str) -> ClusterEdit:
-    """Move a record to another entity: 'not a match' with its old mates, 'match' with its new ones."""
-    old_mates = [r for r in _members(entity) if r != record]
-    new_mates = _members(target)
-    edit = mastering_edits.move_record(entity=entity, record=record, target=target, user=user, reason=reason)
-    _teach(target, ((record, r) for r in old_mates), Label.Answer.DISTINCT, user)
-    _teach(target, ((record, r) for r in new_mates), Label.Answer.MATCH, user)
-    return edit
-
-
-@transaction.atomic
-def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBaseUser, reason: str) -> ClusterEdit:
-    """Merge entities; their records are labeled 'match' with the survivor's."""
-    anchors = _members(survivor)[:1]
-    other_records = [r for other in others for r in _members(other)[:2]]
-    edit = mastering_edits.merge_entities(survivor=survivor, others=others, user=user, reason=reason)
-    _teach(survivor, itertools.product(anchors, other_records), Label.Answer.MATCH, user)
-    return edit
-
-
-def pin_entity(*, entity: Entity, user: AbstractBaseUser, reason: str, pinned: bool = True) -> ClusterEdit:
-    """Pin or unpin an entity (no labels: a pin says nothing about which pairs match)."""
-    return mastering_edits.pin_entity(entity=entity, user=user, reason=reason, pinned=pinned)

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.rules import ensure_allowed
 from curation.models import CandidatePair, Label
 from lineage.models import Activity
 from lineage.services import record_activity
@@ -35,13 +36,13 @@ def pair_for(*, entity_type: EntityType, a: SourceRecord, b: SourceRecord, origi
 
 @transaction.atomic
 def record_label(*, entity_type: EntityType, a: SourceRecord, b: SourceRecord, answer: str, curator: AbstractBaseUser,
-                 origin: str, pair_origin: str) -> Label:
+                 origin: str, pair_origin: str, origin_note: str = "") -> Label:
     """A label given outside the queue (edit, issue): replaces the same person's earlier answer on that pair."""
     pair = pair_for(entity_type=entity_type, a=a, b=b, origin=pair_origin)
     now = timezone.now()
     Label.objects.active().filter(pair=pair, curator=curator).update(revoked_at=now, revoked_by=curator,
                                                                       revoke_reason=f"replaced by a {origin} label")
-    label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin)
+    label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin, origin_note=origin_note)
     CandidatePair.objects.filter(pk=pair.pk, status=CandidatePair.Status.OPEN).update(status=CandidatePair.Status.DONE)
     return label
 
@@ -83,6 +84,7 @@ def import_labels(*, entity_type: EntityType, rows: list[dict], curator: Abstrac
 @transaction.atomic
 def revoke_label(*, label: Label, by: AbstractBaseUser, reason: str) -> Label:
     """Keep a label for the record but stop training on it."""
+    ensure_allowed(by, "curation.revoke_label", label, message="Only its curator or a steward can revoke a label.")
     if not Label.objects.filter(pk=label.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=by, revoke_reason=reason[:200]):
         raise ServiceError(f"Label {label.pk} was already revoked.")

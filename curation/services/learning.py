@@ -14,9 +14,11 @@ from curation.models import CandidatePair
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering import engine
+from mastering.config_cache import forget_configurations
 from mastering.mapping import Projection, mapped_record_queryset, mapped_records, projection_for
 from mastering.matchers import forget_matchers, matcher_for
 from mastering.models import Attribute, EntityType, Job, MatchModel
+from mastering.services.entity_types import mark_configuration_changed
 from mastering.services.jobs import Progress
 from steward.errors import ServiceError
 
@@ -172,6 +174,7 @@ def forget_cached_models() -> None:
     with _LOCK:
         _LEARNERS.clear()
     forget_matchers()
+    forget_configurations()
 
 
 def train_match_model(*, entity_type: EntityType, job: Job | None = None, progress: Progress | None = None) -> MatchModel:
@@ -204,6 +207,7 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
             metrics={**trained.metrics, "quality": quality},
             active=True, job=job,
         )
+        mark_configuration_changed(entity_type_id=entity_type.pk)
         record_activity(
             kind=Activity.Kind.TRAIN, actor=job, summary=f"{entity_type.name} model v{version} from {counts['labels']} labels",
             inputs=[entity_type], outputs=[model],

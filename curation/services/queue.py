@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.rules import ensure_allowed
 from curation import selectors
 from curation.models import CandidatePair, Label
 from lineage.models import Activity
@@ -15,8 +16,8 @@ from mastering.models import EntityType, Job
 from steward.errors import ServiceError
 
 CLAIM_TTL = timedelta(minutes=10)
-# Refill early and little: each refill asks the learner again, after the answers given since.
-QUEUE_LOW_WATER = 3
+# A claim that loses a race to another curator tries the next pair, this many times in all.
+CLAIM_ATTEMPTS = 20
 
 
 class PairNotClaimed(ServiceError):
@@ -29,28 +30,28 @@ class NothingToUndo(ServiceError):
 
 def claim_next_pair(*, curator: AbstractBaseUser, entity_type: EntityType) -> CandidatePair | None:
     """Hand the curator the most urgent open pair that nobody else holds; keep one they already hold."""
-    now = timezone.now()
-    answered = Label.objects.filter(curator=curator, revoked_at__isnull=True).values("pair_id")
-    held = (
-        CandidatePair.objects.open()
-        .filter(entity_type=entity_type, claimed_by=curator, claimed_until__gt=now)
-        .exclude(pk__in=answered)
-        .order_by("priority", "id")
-        .first()
-    )
-    if held is not None:
-        CandidatePair.objects.filter(pk=held.pk).update(claimed_until=now + CLAIM_TTL)
-        held.refresh_from_db()
-        return held
-    for pair_id in selectors.queue_pair_ids(entity_type=entity_type, curator=curator, now=now)[:20]:
-        # Compare-and-set: correct on SQLite and PostgreSQL alike; losing a race just tries the next id.
-        won = (
-            CandidatePair.objects.claimable_by(curator, now)
-            .filter(pk=pair_id)
-            .update(claimed_by=curator, claimed_until=now + CLAIM_TTL)
-        )
+    for _ in range(CLAIM_ATTEMPTS):
+        now = timezone.now()
+        with transaction.atomic():
+            # One read picks the pair and loads both records for the card. On PostgreSQL the pick locks that row
+            # and skips rows other claims have locked, so fifty curators do not queue up behind the first pair.
+            pair = (
+                selectors.next_pair_to_claim(entity_type=entity_type, curator=curator, now=now)
+                .select_related("left__source", "right__source")
+                .first()
+            )
+            if pair is None:
+                return None
+            # Compare-and-set: correct on SQLite too (where the lock above is ignored); losing a race tries again.
+            won = (
+                CandidatePair.objects.claimable_by(curator, now)
+                .filter(pk=pair.pk)
+                .update(claimed_by=curator, claimed_until=now + CLAIM_TTL)
+            )
         if won:
-            return CandidatePair.objects.select_related("left__source", "right__source").get(pk=pair_id)
+            pair.entity_type = entity_type
+            pair.claimed_by, pair.claimed_until = curator, now + CLAIM_TTL
+            return pair
     return None
 
 
@@ -58,18 +59,27 @@ def claim_next_pair(*, curator: AbstractBaseUser, entity_type: EntityType) -> Ca
 def answer_pair(*, pair: CandidatePair, curator: AbstractBaseUser, answer: str, seconds_spent: float | None = None,
                 origin: str = Label.Origin.QUEUE) -> Label:
     """Record the curator's answer for a pair they hold, release it, and keep the model learning."""
-    now = timezone.now()
-    released = CandidatePair.objects.filter(pk=pair.pk, claimed_by=curator, claimed_until__gt=now, status=CandidatePair.Status.OPEN)
-    if released.update(claimed_by=None, claimed_until=None) != 1:
-        raise PairNotClaimed(
-            f"You no longer hold pair {pair.pk} (your 10-minute lease ran out or it was answered); "
-            "fetch the next pair."
-        )
     if answer not in Label.Answer.values:
         raise ServiceError(f"Unknown answer {answer!r}; use match, distinct or unsure.")
-    label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin, model_id=pair.model_id,
-                                 seconds_spent=None if seconds_spent is None else max(0.0, min(float(seconds_spent), 3600.0)))
-    settle_pair(pair)
+    not_held = PairNotClaimed(
+        f"You no longer hold pair {pair.pk} (your 10-minute lease ran out or it was answered); fetch the next pair."
+    )
+    # The label goes in first, so that one compare-and-set UPDATE both releases the pair and settles it from its
+    # answers, this one included; when the curator does not hold the pair, raising undoes the insert.
+    try:
+        label = Label.objects.create(pair=pair, curator=curator, answer=answer, origin=origin, model_id=pair.model_id,
+                                     seconds_spent=None if seconds_spent is None else max(0.0, min(float(seconds_spent), 3600.0)))
+    except IntegrityError:  # their active answer is already there: a second click of the same answer
+        raise not_held from None
+    if "model" in pair._state.fields_cache:
+        label.model = pair.model  # already loaded with the pair: the response shows its version without a query
+    released = CandidatePair.objects.filter(
+        pk=pair.pk, claimed_by=curator, claimed_until__gt=timezone.now(), status=CandidatePair.Status.OPEN
+    ).update(claimed_by=None, claimed_until=None, status=selectors.settled_status())
+    if released != 1:
+        raise not_held
+    pair.claimed_by = pair.claimed_until = None
+    del pair.status  # settled in the database by the UPDATE: reading it loads the new value
     record_activity(kind=Activity.Kind.LABEL, actor=curator, summary=f"Pair {pair.pk}: {label.get_answer_display()}",
                     inputs=[pair], outputs=[label], parameters={"answer": answer, "origin": origin})
     _keep_learning(pair.entity_type_id)
@@ -78,37 +88,30 @@ def answer_pair(*, pair: CandidatePair, curator: AbstractBaseUser, answer: str, 
 
 def settle_pair(pair: CandidatePair) -> None:
     """Close a pair once it has enough answers; answers that disagree go to a steward."""
-    counts = Label.objects.active().filter(pair=pair).aggregate(
-        total=Count("id"), match=Count("id", filter=Q(answer=Label.Answer.MATCH)),
-        distinct=Count("id", filter=Q(answer=Label.Answer.DISTINCT)),
-    )
-    if counts["total"] < pair.answers_needed:
-        status = CandidatePair.Status.OPEN
-    elif counts["match"] and counts["distinct"]:
-        status = CandidatePair.Status.DISPUTED
-    else:
-        status = CandidatePair.Status.DONE
-    CandidatePair.objects.filter(pk=pair.pk).update(status=status)
-    pair.status = status
+    CandidatePair.objects.filter(pk=pair.pk).update(status=selectors.settled_status())
+    pair.refresh_from_db(fields=["status"])
 
 
 def _keep_learning(entity_type_id: int) -> None:
-    """After an answer: retrain every N new labels, and top the queue up when it runs low."""
+    """After an answer: retrain every N new labels, and top the queue up when it runs low.
+
+    One query decides; a job starts (a Celery task, or in-process without a broker) only when one is due.
+    """
     from mastering.services import start_job
     from mastering.services.jobs import JobAlreadyRunning
 
-    entity_type = EntityType.objects.get(pk=entity_type_id)
-
-    def kick(kind: str) -> None:
+    state = selectors.learning_state(entity_type_id=entity_type_id)
+    if state.training_live:  # it refills the queue when it ends
+        return
+    entity_type = state.entity_type
+    # Too few answers of each kind behind the active model (or none yet) to decide by counting: ask the full rule.
+    due = selectors.ready_to_retrain(entity_type=entity_type) if state.retrain_due is None else state.retrain_due
+    kind = Job.Kind.TRAIN if due else Job.Kind.PREPARE_QUEUE if state.queue_low and not state.filling_live else None
+    if kind is not None:
         try:
             start_job(entity_type=entity_type, kind=kind)
         except JobAlreadyRunning:
             pass
-
-    if selectors.ready_to_retrain(entity_type=entity_type):
-        kick(Job.Kind.TRAIN)
-    elif selectors.open_pair_count(entity_type=entity_type) < QUEUE_LOW_WATER:
-        kick(Job.Kind.PREPARE_QUEUE)
 
 
 def skip_pair(*, pair: CandidatePair, curator: AbstractBaseUser) -> None:
@@ -135,6 +138,7 @@ def undo_last_answer(*, curator: AbstractBaseUser, entity_type: EntityType) -> C
     )
     if label is None:
         raise NothingToUndo("You have no answer to take back here.")
+    ensure_allowed(curator, "curation.undo_answer", label, message="Your role no longer allows labeling, so answers cannot be taken back.")
     now = timezone.now()
     pair = label.pair
     # Compare-and-set: take the pair back only if nobody else holds it right now.

@@ -3,12 +3,10 @@ from rest_framework import serializers
 
 from mastering.models import (
     Attribute,
-    Entity,
     EntityType,
     IngestBatch,
     Job,
     MatchModel,
-    Membership,
     Source,
     SourceField,
     SourceRecord,
@@ -189,46 +187,3 @@ class MappingProposalSerializer(StrictSerializer):
     score = serializers.FloatField()
     reason = serializers.CharField()
     transforms = serializers.ListField(child=serializers.CharField())
-
-
-class MemberRefSerializer(StrictSerializer):
-    source = serializers.CharField()
-    key = serializers.CharField()
-
-
-class EntitySerializer(StrictModelSerializer):
-    golden = serializers.DictField()
-    members = serializers.SerializerMethodField()
-    model_version = serializers.IntegerField(source="changed_job.model.version", default=None, read_only=True, allow_null=True)
-    job_id = serializers.IntegerField(source="changed_job_id", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Entity
-        fields = ["id", "golden", "members", "size", "confidence", "pinned", "model_version", "job_id", "created_at", "updated_at"]
-
-    def get_members(self, entity) -> list[dict]:
-        return [{"source": m.record.source.slug, "key": m.record.key} for m in entity.memberships.all()]
-
-
-class EntityDetailSerializer(EntitySerializer):
-    provenance = serializers.DictField()
-    redirected_from = serializers.SerializerMethodField()
-
-    class Meta(EntitySerializer.Meta):
-        fields = EntitySerializer.Meta.fields + ["provenance", "redirected_from"]
-
-    def get_redirected_from(self, entity) -> str | None:
-        old = self.context.get("redirected_from")
-        return str(old) if old else None
-
-
-class MembershipSerializer(StrictModelSerializer):
-    entity_id = serializers.UUIDField()
-    source = serializers.CharField(source="record.source.slug")
-    key = serializers.CharField(source="record.key")
-    job_id = serializers.IntegerField(allow_null=True)
-    model_version = serializers.IntegerField(source="job.model.version", default=None, allow_null=True)
-
-    class Meta:
-        model = Membership
-        fields = ["entity_id", "source", "key", "reason", "confidence", "job_id", "model_version"]

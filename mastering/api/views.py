@@ -1,6 +1,4 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,8 +14,8 @@ from rest_framework.views import APIView
 from mastering import selectors, services
 from mastering.api import serializers
 from mastering.api.uploads import RawTableParser, incoming_table, refuse_if_too_large
-from mastering.filters import EntityFilter, IngestBatchFilter, JobFilter, MembershipFilter, SourceFilter, SourceRecordFilter
-from mastering.models import Entity, EntityType, IngestBatch, Job, Membership, Source, SourceRecord
+from mastering.filters import IngestBatchFilter, JobFilter, SourceFilter, SourceRecordFilter
+from mastering.models import EntityType, IngestBatch, Job, Source, SourceRecord
 from steward.api.csv_export import stream_csv, wants_csv
 from steward.api.lists import StreamingCSVListMixin, csv_columns, list_response
 from steward.api.metadata import ActionInputsMixin, NoInput
@@ -284,73 +282,3 @@ class JobViewSet(ActionInputsMixin, StreamingCSVListMixin, viewsets.ReadOnlyMode
 
 router.register("entity-types", EntityTypeViewSet, basename="entity-type")
 router.register("jobs", JobViewSet, basename="job")
-
-
-class EntityViewSet(viewsets.ReadOnlyModelViewSet):
-    """Golden records with persistent ids and their member records; `?format=csv` streams every match."""
-
-    filterset_class = EntityFilter
-    serializer_class = serializers.EntitySerializer
-
-    def entity_type(self) -> EntityType:
-        return get_object_or_404(EntityType, slug=self.kwargs["slug"])
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Entity.objects.none()
-        return selectors.list_entities(entity_type=self.entity_type())
-
-    def list(self, request: Request, *args, **kwargs):
-        if wants_csv(request):
-            entity_type = self.entity_type()
-            names = list(entity_type.attributes.values_list("name", flat=True))
-            entities = self.filter_queryset(self.get_queryset())
-            rows = (
-                {"id": str(e.pk), **{f"golden.{n}": e.golden.get(n) for n in names}, "size": e.size,
-                 "confidence": e.confidence, "pinned": e.pinned,
-                 "members": ";".join(f"{m.record.source.slug}:{m.record.key}" for m in e.memberships.all()),
-                 "model_version": e.changed_job.model.version if e.changed_job and e.changed_job.model else None,
-                 "job_id": e.changed_job_id}
-                for e in entities.iterator(chunk_size=2000)
-            )
-            header = ["id", *[f"golden.{n}" for n in names], "size", "confidence", "pinned", "members", "model_version", "job_id"]
-            return stream_csv(rows, header=header, file_name=f"{entity_type.slug}-entities.csv")
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(responses=serializers.EntityDetailSerializer)
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        """One entity; a retired id answers with the entity that absorbed it (`redirected_from` says so)."""
-        from mastering.models import Entity as EntityModel
-
-        try:
-            entity, old = selectors.resolve_entity(entity_type=self.entity_type(), entity_id=kwargs["pk"])
-        except (EntityModel.DoesNotExist, ValueError, DjangoValidationError):
-            raise Http404("No such entity.") from None
-        entity = self.get_queryset().get(pk=entity.pk)
-        return Response(serializers.EntityDetailSerializer(entity, context={"redirected_from": old}).data)
-
-
-class MembershipViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """One row per record: which entity it belongs to and why; `?format=csv` streams every match."""
-
-    filterset_class = MembershipFilter
-    serializer_class = serializers.MembershipSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Membership.objects.none()
-        return selectors.list_memberships(entity_type=get_object_or_404(EntityType, slug=self.kwargs["slug"]))
-
-    def list(self, request: Request, *args, **kwargs):
-        if wants_csv(request):
-            memberships = self.filter_queryset(self.get_queryset())
-            rows = ({"entity_id": str(m.entity_id), "source": m.record.source.slug, "key": m.record.key, "reason": m.reason,
-                     "confidence": m.confidence, "job_id": m.job_id, "model_version": m.job.model.version if m.job and m.job.model else None}
-                    for m in memberships.iterator(chunk_size=5000))
-            return stream_csv(rows, header=["entity_id", "source", "key", "reason", "confidence", "job_id", "model_version"],
-                              file_name=f"{self.kwargs['slug']}-memberships.csv")
-        return super().list(request, *args, **kwargs)
-
-
-router.register(r"entity-types/(?P<slug>[-\w]+)/entities", EntityViewSet, basename="entity")
-router.register(r"entity-types/(?P<slug>[-\w]+)/memberships", MembershipViewSet, basename="membership")

@@ -1,6 +1,7 @@
 """Mastered entities: persistent ids, memberships, golden records, curator edits and run changes."""
 
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -147,6 +148,11 @@ class RunChange(models.Model):
     entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+")
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
     edit = models.ForeignKey(ClusterEdit, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             help_text="Who made a change that is neither a run nor a cluster edit (an override, say).")
+    # A database default: runs write their changes with COPY, naming only the columns they fill.
+    reason = models.CharField(max_length=500, blank=True, db_default="",
+                              help_text="Why, for a change made by a user outside a cluster edit.")
     entity_id = models.UUIDField(db_index=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     added = models.JSONField(default=list, blank=True)
@@ -162,6 +168,30 @@ class RunChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_id} {self.kind}"
+
+    @property
+    def attribution(self) -> "Attribution":
+        """Who made the change (a user or a run) and why; load edit__user, job and user with it."""
+        if self.edit_id:
+            return Attribution(_username(self.edit.user), self.edit.reason)
+        if self.job_id:
+            why = self.job.get_kind_display()
+            if self.job.parameters.get("attribute") and self.job.parameters.get("rule"):
+                why = f"{why}: {self.job.parameters['attribute']} now uses {self.job.parameters['rule']}"
+            return Attribution(f"run #{self.job_id}", why, job_id=self.job_id)
+        if self.user_id or self.reason:
+            return Attribution(_username(self.user), self.reason or "no reason recorded")
+        return Attribution("not recorded", "recorded before Steward kept who and why")
+
+
+class Attribution(NamedTuple):
+    by: str
+    why: str
+    job_id: int | None = None
+
+
+def _username(user) -> str:
+    return user.username if user is not None else "a deleted user"
 
 
 class BlockKey(models.Model):

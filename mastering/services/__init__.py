@@ -1,6 +1,15 @@
 """Every write to mastering data goes through these functions."""
 
-from mastering.services.entity_types import create_entity_type, infer_attributes, propose_mappings, set_mappings
+from mastering.services.entity_types import (
+    create_entity_type,
+    delete_entity_type,
+    infer_attributes,
+    map_field,
+    propose_mappings,
+    set_mappings,
+    unmap_fields,
+    update_entity_type,
+)
 from mastering.services.ingest import (
     new_upload_path,
     receive_stored_table,
@@ -11,14 +20,17 @@ from mastering.services.ingest import (
     upsert_record,
 )
 from mastering.services.jobs import cancel_job, run_job, start_job, sweep_jobs
-from mastering.services.sources import clean_missing_values, create_source, propose_fields, update_source
+from mastering.services.sources import clean_missing_values, create_source, delete_source, propose_fields, update_source
 
 __all__ = [
     "cancel_job",
     "clean_missing_values",
     "create_entity_type",
     "create_source",
+    "delete_entity_type",
+    "delete_source",
     "infer_attributes",
+    "map_field",
     "new_upload_path",
     "propose_fields",
     "propose_mappings",
@@ -30,6 +42,8 @@ __all__ = [
     "set_mappings",
     "source_validator",
     "start_job",
+    "unmap_fields",
+    "update_entity_type",
     "sweep_jobs",
     "update_source",
     "upsert_record",

@@ -6,14 +6,21 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.rules import ensure_allowed
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.models import Attribute, ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ValueOverride
 from mastering.services import golden
+from mastering.services.edit_listeners import notify_edit_listeners
+from mastering.services.golden_rules import change_rule, preview_rule_change, set_threshold
 from steward.errors import InvalidInput, ServiceError
 
-PREVIEW_EXAMPLES = 10
+# Rules and thresholds moved to golden_rules; pages and the API still find them here.
+__all__ = ["change_rule", "preview_rule_change", "set_threshold"]
+
 MAX_REASON = 500
+REASON_MISSING = "Say briefly why: the reason is kept with the edit."
+REASON_TOO_LONG = f"Keep the reason under {MAX_REASON} characters."
 
 
 class EditRefused(ServiceError):
@@ -23,9 +30,9 @@ class EditRefused(ServiceError):
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say briefly why: the reason is kept with the edit.")
+        raise InvalidInput(REASON_MISSING)
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+        raise InvalidInput(REASON_TOO_LONG)
     return reason
 
 
@@ -51,6 +58,7 @@ def _snapshot(entity_ids) -> dict[str, tuple[set[int], dict]]:
 
 
 def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> None:
+    """Record what the edit changed about each entity, and tell the apps that learn from edits."""
     after = _snapshot(before.keys())
     rows = []
     for entity_id, (old_members, old_golden) in before.items():
@@ -59,6 +67,7 @@ def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> 
                               added=sorted(new_members - old_members), removed=sorted(old_members - new_members),
                               golden_before=old_golden, golden_after=new_golden))
     RunChange.objects.bulk_create(rows)
+    notify_edit_listeners(edit, {entity_id: members for entity_id, (members, _) in before.items()})
 
 
 def _move(records: set[int], entity: Entity, edit: ClusterEdit, reason: str = Membership.Reason.EDIT) -> None:
@@ -177,77 +186,33 @@ def override_value(*, entity: Entity, attribute: Attribute, value: str, user: Ab
     now = timezone.now()
     ValueOverride.objects.filter(entity=entity, attribute=attribute, removed_at__isnull=True).update(removed_at=now, removed_by=user)
     override = ValueOverride.objects.create(entity=entity, attribute=attribute, value=value, reason=reason, user=user)
-    _refresh_values(entity, f"Override {attribute.name}: {reason}", user, outputs=[override])
+    _refresh_values(entity, user=user, reason=reason, summary=f"Override {attribute.name}: {reason}", outputs=[override])
     return override
 
 
 @transaction.atomic
-def remove_override(*, override: ValueOverride, user: AbstractBaseUser) -> ValueOverride:
+def remove_override(*, override: ValueOverride, user: AbstractBaseUser, reason: str = "") -> ValueOverride:
     """Drop an override; the attribute's survivorship rule decides the value again."""
+    ensure_allowed(user, "mastering.remove_override", override,
+                   message="Only the curator who set an override, or a steward, can remove it.")
     if override.removed_at is not None:
         raise EditRefused("That override was already removed.")
     ValueOverride.objects.filter(pk=override.pk).update(removed_at=timezone.now(), removed_by=user)
     override.refresh_from_db()
-    _refresh_values(override.entity, f"Removed override of {override.attribute.name}", user, outputs=[override])
+    removed = f"Removed the override of {override.attribute.name}"
+    reason = f"{removed}: {reason.strip()}" if reason.strip() else removed
+    _refresh_values(override.entity, user=user, reason=reason[:MAX_REASON], summary=reason, outputs=[override])
     return override
 
 
-def _refresh_values(entity: Entity, summary: str, user, *, outputs) -> None:
+def _refresh_values(entity: Entity, *, user, reason: str, summary: str, outputs) -> None:
     before = dict(entity.golden)
     (refreshed,) = golden.refresh_entities(entity.entity_type, [entity.pk])
+    # Neither a run nor a cluster edit: the change itself says who and why.
     RunChange.objects.create(entity_type=entity.entity_type, entity_id=entity.pk, kind=RunChange.Kind.VALUES,
-                             golden_before=before, golden_after=refreshed.golden)
+                             user=user, reason=reason, golden_before=before, golden_after=refreshed.golden)
     record_activity(kind=Activity.Kind.OVERRIDE, actor=user, summary=summary[:300], inputs=[entity], outputs=outputs)
     entity.golden, entity.provenance = refreshed.golden, refreshed.provenance
-
-
-def preview_rule_change(*, entity_type: EntityType, attribute: Attribute, rule: str) -> dict:
-    """How many golden values a new survivorship rule would change, with examples before and after."""
-    if rule not in Attribute.Rule.values:
-        raise InvalidInput(f"Unknown rule {rule!r}.")
-    ids = list(Entity.objects.live().filter(entity_type=entity_type).values_list("pk", flat=True))
-    current = dict(Entity.objects.filter(pk__in=ids).values_list("pk", "golden"))
-    proposed = golden.compute_golden(entity_type, ids, rules=golden.rules_of(entity_type, changed={attribute.name: rule}))
-    changed = []
-    for entity_id in ids:
-        before = current[entity_id].get(attribute.name)
-        after = proposed[str(entity_id)][0].get(attribute.name)
-        if before != after:
-            changed.append({"entity": str(entity_id), "before": before, "after": after})
-    return {"attribute": attribute.name, "rule": rule, "current_rule": attribute.survivorship, "entities": len(ids),
-            "would_change": len(changed), "examples": changed[:PREVIEW_EXAMPLES]}
-
-
-@transaction.atomic
-def change_rule(*, attribute: Attribute, rule: str, user: AbstractBaseUser) -> Job:
-    """Switch an attribute's survivorship rule and recompute every golden record in a job."""
-    from mastering.services.jobs import start_job
-
-    if rule not in Attribute.Rule.values:
-        raise InvalidInput(f"Unknown rule {rule!r}.")
-    previous = attribute.survivorship
-    Attribute.objects.filter(pk=attribute.pk).update(survivorship=rule)
-    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{attribute}: survivorship {previous} → {rule}",
-                    outputs=[attribute.entity_type], parameters={"attribute": attribute.name, "from": previous, "to": rule})
-    return start_job(entity_type=attribute.entity_type, kind=Job.Kind.GOLDEN, user=user,
-                     parameters={"attribute": attribute.name, "rule": rule})
-
-
-@transaction.atomic
-def set_threshold(*, entity_type: EntityType, threshold: float | None, user: AbstractBaseUser) -> EntityType:
-    """Set the match threshold the next run clusters at; None goes back to the model's own."""
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise InvalidInput("The threshold must be between 0 and 1.")
-    previous = entity_type.match_threshold
-    EntityType.objects.filter(pk=entity_type.pk).update(match_threshold=threshold)
-    record_activity(kind=Activity.Kind.CONFIGURE, actor=user, summary=f"{entity_type.name}: threshold {_threshold_text(previous)} → {_threshold_text(threshold)}",
-                    outputs=[entity_type], parameters={"from": previous, "to": threshold})
-    entity_type.refresh_from_db()
-    return entity_type
-
-
-def _threshold_text(threshold: float | None) -> str:
-    return "the model's own" if threshold is None else f"{threshold:g}"
 
 
 def run_golden_job(job: Job, progress) -> dict:

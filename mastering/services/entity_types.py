@@ -1,16 +1,32 @@
 """Entity types, their attributes, and mappings from source fields."""
 
 import random
+from collections import defaultdict
+from collections.abc import Iterable
 from difflib import SequenceMatcher
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
+from django.db.models import Q
 from django.utils.text import slugify
 
+from accounts.rules import ensure_allowed
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.mapping import TRANSFORMS, apply_transforms, normalize_name, projection_for
-from mastering.models import Attribute, AttributeMapping, EntityType, Source, SourceRecord
+from mastering.models import Attribute, AttributeMapping, EntityType, Job, Source, SourceField, SourceRecord
+from mastering.services.golden_rules import (
+    check_rule,
+    check_threshold,
+    ensure_may_change_golden_rules,
+    has_entities,
+    recluster,
+    recompute_golden_records,
+    record_rule_change,
+    record_threshold_change,
+)
+from mastering.services.jobs import JobAlreadyRunning
 from steward.errors import InvalidInput
 
 SYNONYMS = [
@@ -29,6 +45,9 @@ SYNONYMS = [
     {"year", "pub_year", "publication_year"},
 ]
 PROPOSAL_THRESHOLD = 0.55
+ATTRIBUTE_FIELDS = ("name", "comparator", "has_missing", "survivorship")
+SETTINGS = {"name", "slug", "description", "match_threshold", "retrain_every", "overlap", "blind", "one_per_source",
+            "training_sample_size", "learning_seed", "random_pair_share"}
 
 
 def _check_transforms(transforms: list[str]) -> list[str]:
@@ -38,6 +57,24 @@ def _check_transforms(transforms: list[str]) -> list[str]:
     return list(transforms)
 
 
+def _check_names(name: str, slug: str, *, other_than: EntityType | None = None) -> None:
+    taken = EntityType.objects.filter(Q(slug=slug) | Q(name=name))
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
+        raise InvalidInput(f"An entity type named {name!r} (slug {slug!r}) already exists.")
+
+
+def _check_attributes(attributes: list[dict]) -> None:
+    if not attributes:
+        raise InvalidInput("An entity type needs at least one attribute.")
+    names = [a["name"] for a in attributes]
+    if len(set(names)) != len(names):
+        raise InvalidInput("Attribute names must be unique.")
+    for attribute in attributes:
+        check_rule(attribute.get("survivorship", Attribute.Rule.MOST_FREQUENT))
+
+
 @transaction.atomic
 def create_entity_type(
     *, name: str, attributes: list[dict], actor: AbstractBaseUser | None, slug: str = "", mappings: list[dict] = (),
@@ -45,17 +82,13 @@ def create_entity_type(
 ) -> EntityType:
     """Create an entity type with its attributes and, optionally, mappings ({source, field, attribute, transforms})."""
     slug = slug or slugify(name)[:50]
-    if EntityType.objects.filter(slug=slug).exists() or EntityType.objects.filter(name=name).exists():
-        raise InvalidInput(f"An entity type named {name!r} (slug {slug!r}) already exists.")
-    if not attributes:
-        raise InvalidInput("An entity type needs at least one attribute.")
-    names = [a["name"] for a in attributes]
-    if len(set(names)) != len(names):
-        raise InvalidInput("Attribute names must be unique.")
+    _check_names(name, slug)
+    _check_attributes(attributes)
+    check_threshold(options.get("match_threshold"))
     entity_type = EntityType.objects.create(name=name, slug=slug, **options)
     Attribute.objects.bulk_create(
-        [Attribute(entity_type=entity_type, position=i, **{k: v for k, v in a.items() if k in
-                   {"name", "comparator", "has_missing", "survivorship"}}) for i, a in enumerate(attributes)]
+        [Attribute(entity_type=entity_type, position=i, **{k: v for k, v in a.items() if k in ATTRIBUTE_FIELDS})
+         for i, a in enumerate(attributes)]
     )
     by_source: dict[str, list[dict]] = {}
     for mapping in mappings:
@@ -66,8 +99,88 @@ def create_entity_type(
             raise InvalidInput(f"No source with slug {source_slug!r}.")
         _write_mappings(entity_type, source, source_mappings)
     record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Created entity type {name}", outputs=[entity_type],
-                    parameters={"attributes": names, "sources": sorted(by_source)})
+                    parameters={"attributes": [a["name"] for a in attributes], "sources": sorted(by_source)})
     return entity_type
+
+
+def mark_configuration_changed(*, entity_type_id: int) -> None:
+    """Stamp the entity type as changed, so every process reloads its cached projection and active model."""
+    EntityType.objects.filter(pk=entity_type_id).update(updated_at=timezone.now())
+
+
+def _write_attributes(entity_type: EntityType, attributes: list[dict]) -> tuple[list[tuple[Attribute, str]], bool]:
+    """Update attributes in place by id (mappings and overrides point at them), add those without one, drop the
+    others unless a source feeds them. Returns the (attribute, previous rule) of changed rules, and whether
+    attributes were added, removed or renamed (either changes the golden records' shape)."""
+    _check_attributes(attributes)
+    existing = {a.pk: a for a in entity_type.attributes.all()}
+    kept = {spec["id"] for spec in attributes if spec.get("id")}
+    if kept - set(existing):
+        raise InvalidInput(f"{entity_type.name} has no attribute with id {sorted(kept - set(existing))[0]}.")
+    dropped = [a for pk, a in existing.items() if pk not in kept]
+    mapped = sorted(a.name for a in dropped if a.mappings.exists())
+    if mapped:
+        raise InvalidInput(f"Attributes a source still feeds cannot be removed: {', '.join(mapped)}. Remove the mappings first.")
+    Attribute.objects.filter(pk__in=[a.pk for a in dropped]).delete()
+    rule_changes, reshaped = [], bool(dropped)
+    for position, spec in enumerate(attributes):
+        attribute = existing.get(spec.get("id")) or Attribute(entity_type=entity_type)
+        previous = attribute.survivorship if attribute.pk else None
+        reshaped |= attribute.pk is None or attribute.name != spec.get("name", attribute.name)
+        for name in ATTRIBUTE_FIELDS:
+            if name in spec:
+                setattr(attribute, name, spec[name])
+        attribute.position = position
+        attribute.save()
+        if previous is not None and previous != attribute.survivorship:
+            rule_changes.append((attribute, previous))
+    return rule_changes, reshaped
+
+
+@transaction.atomic
+def update_entity_type(*, entity_type: EntityType, actor: AbstractBaseUser, attributes: list[dict] | None = None,
+                       **changes) -> EntityType:
+    """Change an entity type's settings and, when given, its attributes ({id, name, comparator, has_missing,
+    survivorship}; no id for a new one; one left out is removed). Changed rules or attributes recompute the golden
+    records and a changed threshold re-clusters, as the rules page does."""
+    ensure_allowed(actor, "mastering.change_entity_type", entity_type, message="Only admins can change an entity type.")
+    unknown = sorted(set(changes) - SETTINGS)
+    if unknown:
+        raise InvalidInput(f"Unknown entity type setting{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    _check_names(changes.get("name", entity_type.name), changes.get("slug", entity_type.slug), other_than=entity_type)
+    check_threshold(changes.get("match_threshold"))
+    previous_threshold = entity_type.match_threshold
+    for name, value in changes.items():
+        setattr(entity_type, name, value)
+    entity_type.save()
+    rule_changes, reshaped = _write_attributes(entity_type, attributes) if attributes is not None else ([], False)
+    threshold_changed = entity_type.match_threshold != previous_threshold
+    if rule_changes or threshold_changed:
+        ensure_may_change_golden_rules(user=actor, entity_type=entity_type)
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Changed entity type {entity_type.name}",
+                    outputs=[entity_type], parameters={"changed": sorted(changes) + (["attributes"] if attributes is not None else [])})
+    for attribute, previous in rule_changes:
+        record_rule_change(attribute=attribute, previous=previous, user=actor)
+    if (rule_changes or reshaped) and has_entities(entity_type):
+        recompute_golden_records(entity_type=entity_type, user=actor,
+                                 parameters={"rules": {a.name: a.survivorship for a, _ in rule_changes}})
+    if threshold_changed:
+        record_threshold_change(entity_type=entity_type, previous=previous_threshold, user=actor)
+        recluster(entity_type=entity_type, user=actor)
+    return entity_type
+
+
+@transaction.atomic
+def delete_entity_type(*, entity_type: EntityType, actor: AbstractBaseUser) -> None:
+    """Delete an entity type with everything mastered and learned for it; refused while one of its jobs is live."""
+    ensure_allowed(actor, "mastering.change_entity_type", entity_type, message="Only admins can delete an entity type.")
+    live = entity_type.jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    if live is not None:
+        raise JobAlreadyRunning(live)
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Deleted entity type {entity_type.name}",
+                    inputs=[entity_type], parameters={"entities": entity_type.entities.count(),
+                                                      "models": entity_type.models.count()})
+    entity_type.delete()
 
 
 def _write_mappings(entity_type: EntityType, source: Source, mappings: list[dict]) -> None:
@@ -85,6 +198,7 @@ def _write_mappings(entity_type: EntityType, source: Source, mappings: list[dict
         rows.append(AttributeMapping(attribute=attribute, source=source, field=field, position=position,
                                      transforms=_check_transforms(mapping.get("transforms") or [])))
     AttributeMapping.objects.bulk_create(rows)
+    mark_configuration_changed(entity_type_id=entity_type.pk)
 
 
 @transaction.atomic
@@ -95,6 +209,46 @@ def set_mappings(*, entity_type: EntityType, source: Source, mappings: list[dict
                     inputs=[source], outputs=[entity_type],
                     parameters={"mappings": [f"{m['field']}→{m['attribute']}" for m in mappings]})
     return entity_type
+
+
+def _group_rows(entity_type: EntityType, source: Source, *, leaving_out=()) -> list[tuple]:
+    """The mappings of one source into one type as (attribute position, attribute id, position, id, spec), in order."""
+    rows = AttributeMapping.objects.filter(attribute__entity_type=entity_type, source=source).exclude(pk__in=list(leaving_out))
+    return [(m.attribute.position, m.attribute_id, m.position, m.pk,
+             {"field": m.field.name, "attribute": m.attribute.name, "transforms": m.transforms})
+            for m in rows.select_related("attribute", "field")]
+
+
+@transaction.atomic
+def map_field(*, attribute: Attribute, field: SourceField, transforms: list[str], actor: AbstractBaseUser | None,
+              position: int = 0, replacing: AttributeMapping | None = None) -> AttributeMapping:
+    """Feed one source field into an attribute (or change the mapping `replacing` to do so); the source's other
+    mappings into the type stay as they are."""
+    entity_type, source = attribute.entity_type, field.source
+    if replacing is not None:
+        replaced_type, replaced_source = replacing.attribute.entity_type, replacing.source
+        if (replaced_type.pk, replaced_source.pk) != (entity_type.pk, source.pk):
+            unmap_fields(mappings=[replacing], actor=actor)
+    rows = _group_rows(entity_type, source, leaving_out=[replacing.pk] if replacing is not None else [])
+    # A new mapping goes after those of equal position: the fields of one attribute are joined in this order.
+    rows.append((attribute.position, attribute.pk, position, float("inf"),
+                 {"field": field.name, "attribute": attribute.name, "transforms": list(transforms)}))
+    set_mappings(entity_type=entity_type, source=source, mappings=[row[-1] for row in sorted(rows, key=lambda r: r[:4])],
+                 actor=actor)
+    return AttributeMapping.objects.get(attribute=attribute, field=field)
+
+
+@transaction.atomic
+def unmap_fields(*, mappings: Iterable[AttributeMapping], actor: AbstractBaseUser | None) -> None:
+    """Stop the given mappings feeding their attributes; each source's other mappings stay."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for mapping in mappings:
+        groups[(mapping.attribute.entity_type_id, mapping.source_id)].append(mapping.pk)
+    for (entity_type_id, source_id), ids in groups.items():
+        entity_type, source = EntityType.objects.get(pk=entity_type_id), Source.objects.get(pk=source_id)
+        rows = _group_rows(entity_type, source, leaving_out=ids)
+        set_mappings(entity_type=entity_type, source=source, mappings=[row[-1] for row in sorted(rows, key=lambda r: r[:4])],
+                     actor=actor)
 
 
 def _name_score(field: str, attribute: str) -> tuple[float, str]:

@@ -116,10 +116,25 @@ def update_source(*, source: Source, actor: AbstractBaseUser | None, fields: lis
     source.save()
     if fields is not None:
         _write_fields(source, fields)
+    else:
+        source.fields.filter(name=key_field).update(required=True)  # a record without its key cannot be stored
     record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Changed source {source.name}", outputs=[source],
                     parameters={"changed": sorted(changes) + (["fields"] if fields is not None else []),
                                 **({"missing_values": changes["missing_values"]} if "missing_values" in changes else {})})
     return source
+
+
+@transaction.atomic
+def delete_source(*, source: Source, actor: AbstractBaseUser | None) -> None:
+    """Delete a source that has received nothing and feeds no entity type."""
+    if source.records.exists() or source.batches.exists():
+        raise InvalidInput(f"{source.name} has received data, which lineage points at; make it inactive instead.")
+    fed = sorted(set(source.mappings.values_list("attribute__entity_type__name", flat=True)))
+    if fed:
+        raise InvalidInput(f"{source.name} still feeds {', '.join(fed)}. Remove its mappings first.")
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Deleted source {source.name}", inputs=[source],
+                    parameters={"fields": list(source.fields.values_list("name", flat=True))})
+    source.delete()
 
 
 def propose_fields(*, path: Path, file_name: str, sample_rows: int = 5000, missing_values: list[str] | None = None) -> list[dict]:

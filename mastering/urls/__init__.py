@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mastering.views import entities, entity_types, jobs, sources
+from mastering.views import entities, entity_review, entity_types, jobs, sources
 
 app_name = "mastering"
 urlpatterns = [
@@ -15,7 +15,11 @@ urlpatterns = [
     path("entities/<slug:slug>/", entities.entity_list, name="entity-list"),
     path("entities/<slug:slug>/model/", entity_types.entity_type_detail, name="entity-type-detail"),
     path("entities/<slug:slug>/jobs/", entity_types.start_job, name="entity-type-start-job"),
+    path("entities/<slug:slug>/search/", entity_review.entity_search, name="entity-search"),
+    path("entities/<slug:slug>/changes/", entity_review.run_changes, name="run-changes"),
     path("entities/<slug:slug>/<uuid:entity_id>/", entities.entity_detail, name="entity-detail"),
+    path("entities/<slug:slug>/<uuid:entity_id>/edit/", entity_review.entity_edit, name="entity-edit"),
+    path("entities/<slug:slug>/<uuid:entity_id>/history/", entity_review.entity_history, name="entity-history"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),

@@ -9,13 +9,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from steward.errors import Busy, ServiceError, busy_from_lock_timeout
 
 
-def _first_message(detail) -> str:
+def first_message(detail) -> str:
+    """The first problem of a serializer's errors in one line ("field: message"): the API's `detail`, which a page
+    that validates with the same serializer shows too."""
     if isinstance(detail, dict):
         for field, value in detail.items():
-            message = _first_message(value)
+            message = first_message(value)
             return message if field in ("non_field_errors", "detail") else f"{field}: {message}"
     if isinstance(detail, list) and detail:
-        return _first_message(detail[0])
+        return first_message(detail[0])
     return str(detail)
 
 
@@ -32,7 +34,7 @@ def exception_handler(exc, context):
     else:
         response = drf_exception_handler(exc, context)
         if response is not None and isinstance(exc, ValidationError):
-            response.data = {"detail": _first_message(exc.detail), "problems": exc.detail}
+            response.data = {"detail": first_message(exc.detail), "problems": exc.detail}
             response.status_code = status.HTTP_400_BAD_REQUEST
     request = context.get("request")
     if response is not None and getattr(getattr(request, "accepted_renderer", None), "format", None) == "csv":

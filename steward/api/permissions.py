@@ -16,6 +16,20 @@ def has_capability(capability: str) -> type[BasePermission]:
     return HasCapability
 
 
+def follows_rule(rule: str, message: str) -> type[BasePermission]:
+    """A permission class that admits the object a view acts on only where the app's rule (its rules.py) allows.
+
+    The service checks the same rule; asking here too refuses before the request body is validated."""
+
+    class FollowsRule(BasePermission):
+        def has_object_permission(self, request, view, obj) -> bool:
+            return request.user.has_perm(rule, obj)
+
+    FollowsRule.message = message
+    FollowsRule.__name__ = f"Follows_{rule.replace('.', '_')}"
+    return FollowsRule
+
+
 class IsAdminOrReadOnly(BasePermission):
     """Anyone signed in reads; only admins write (sources, entity types)."""
 

@@ -41,7 +41,7 @@ def test_split_survives_reruns_new_data_and_retraining(mastered, curator, engine
     entity_type, source = mastered
     entity = entity_of("p0")
     assert entity == entity_of("p0-dup")
-    _, new_entity = services.split_records(entity=entity, records=[record("p0-dup").pk], user=curator, reason="different birth year")
+    _, new_entity = entity_services.split_records(entity=entity, records=[record("p0-dup").pk], user=curator, reason="different birth year")
     assert entity_of("p0-dup") == new_entity and entity_of("p0") == entity
     distinct = Label.objects.get(origin=Label.Origin.CLUSTER_EDIT)
     assert distinct.answer == Label.Answer.DISTINCT and distinct.curator == curator
@@ -54,7 +54,7 @@ def test_split_survives_reruns_new_data_and_retraining(mastered, curator, engine
 
 def test_edit_made_labels_are_in_the_next_training(mastered, curator):
     entity_type, _ = mastered
-    services.split_records(entity=entity_of("p2"), records=[record("p2-dup").pk], user=curator, reason="test")
+    entity_services.split_records(entity=entity_of("p2"), records=[record("p2-dup").pk], user=curator, reason="test")
     answers = {label.key: label.match for label in curation_selectors.training_labels(entity_type=entity_type)}
     pair = tuple(sorted([record("p2").pk, record("p2-dup").pk]))
     assert answers[pair] is False  # the edit outweighs the earlier 'match' label
@@ -69,7 +69,7 @@ def test_edit_made_labels_are_in_the_next_training(mastered, curator):
 def test_merge_survives_a_rerun_and_the_old_id_redirects(mastered, curator, django_capture_on_commit_callbacks):
     entity_type, _ = mastered
     survivor, other = entity_of("p0"), entity_of("p1")
-    services.merge_entities(survivor=survivor, others=[other], user=curator, reason="same person, new surname")
+    entity_services.merge_entities(survivor=survivor, others=[other], user=curator, reason="same person, new surname")
     other.refresh_from_db()
     assert other.retired_into_id == survivor.pk and entity_of("p1") == survivor
     assert Label.objects.filter(origin=Label.Origin.CLUSTER_EDIT, answer=Label.Answer.MATCH).exists()
@@ -83,7 +83,7 @@ def test_merge_survives_a_rerun_and_the_old_id_redirects(mastered, curator, djan
 def test_move_survives_a_rerun(mastered, curator, django_capture_on_commit_callbacks):
     entity_type, _ = mastered
     source_entity, target = entity_of("p4"), entity_of("p5")
-    services.move_record(entity=source_entity, record=record("p4-dup").pk, target=target, user=curator, reason="belongs with p5")
+    entity_services.move_record(entity=source_entity, record=record("p4-dup").pk, target=target, user=curator, reason="belongs with p5")
     assert entity_of("p4-dup") == target
     master(entity_type, django_capture_on_commit_callbacks)
     assert entity_of("p4-dup").pk == target.pk and entity_of("p4").pk == source_entity.pk
@@ -92,16 +92,16 @@ def test_move_survives_a_rerun(mastered, curator, django_capture_on_commit_callb
 def test_pin_keeps_members_fixed_and_unpin_releases(mastered, curator, django_capture_on_commit_callbacks):
     entity_type, _ = mastered
     entity = entity_of("p6")
-    services.split_records(entity=entity, records=[record("p6-dup").pk], user=curator, reason="split first")
-    services.pin_entity(entity=entity, user=curator, reason="verified by phone")
+    entity_services.split_records(entity=entity, records=[record("p6-dup").pk], user=curator, reason="split first")
+    entity_services.pin_entity(entity=entity, user=curator, reason="verified by phone")
     entity.refresh_from_db()
     assert entity.pinned
     with pytest.raises(entity_services.EditRefused, match="pinned"):
-        services.split_records(entity=entity, records=[record("p6").pk], user=curator, reason="x")
+        entity_services.split_records(entity=entity, records=[record("p6").pk], user=curator, reason="x")
     master(entity_type, django_capture_on_commit_callbacks)
     assert set(Membership.objects.filter(entity=entity).values_list("record__key", flat=True)) == {"p6"}
     assert Membership.objects.get(record__key="p6").reason == Membership.Reason.PINNED
-    services.pin_entity(entity=Entity.objects.get(pk=entity.pk), user=curator, reason="done", pinned=False)
+    entity_services.pin_entity(entity=Entity.objects.get(pk=entity.pk), user=curator, reason="done", pinned=False)
     assert not Entity.objects.get(pk=entity.pk).pinned
 
 
@@ -148,7 +148,7 @@ def test_history_returns_the_right_past_state(mastered, curator):
     entity_type, _ = mastered
     entity = entity_of("p8")
     first_change = history.timeline(entity)[-1]
-    services.split_records(entity=entity, records=[record("p8-dup").pk], user=curator, reason="wrong twin")
+    entity_services.split_records(entity=entity, records=[record("p8-dup").pk], user=curator, reason="wrong twin")
     entity.refresh_from_db()
     past = history.state_after(entity, first_change.pk)
     assert past.members == {record("p8").pk, record("p8-dup").pk}
@@ -196,13 +196,13 @@ def test_threshold_and_diagnostics_over_the_api(mastered, api_for, steward):
 def test_every_decision_holds_after_new_data_a_retrained_model_and_a_new_run(mastered, curator, engineer, django_capture_on_commit_callbacks):
     entity_type, source = mastered
     wrong = entity_of("p10")
-    _, split_out = services.split_records(entity=wrong, records=[record("p10-dup").pk], user=curator, reason="a different person")
-    _, half = services.split_records(entity=entity_of("p14"), records=[record("p14-dup").pk], user=curator, reason="looked different")
+    _, split_out = entity_services.split_records(entity=wrong, records=[record("p10-dup").pk], user=curator, reason="a different person")
+    _, half = entity_services.split_records(entity=entity_of("p14"), records=[record("p14-dup").pk], user=curator, reason="looked different")
     halves = (entity_of("p14"), half)
-    services.merge_entities(survivor=halves[0], others=[halves[1]], user=curator, reason="two halves of one person")
+    entity_services.merge_entities(survivor=halves[0], others=[halves[1]], user=curator, reason="two halves of one person")
     entity_services.override_value(entity=halves[0], attribute=entity_type.attributes.get(name="city"), value="Paris",
                                    user=curator, reason="confirmed by phone")
-    services.pin_entity(entity=Entity.objects.get(pk=halves[0].pk), user=curator, reason="verified")
+    entity_services.pin_entity(entity=Entity.objects.get(pk=halves[0].pk), user=curator, reason="verified")
 
     mastering_services.upsert_record(source=source, key="p50", data={"first": "newcomer", "last": "person", "city": "oslo"}, user=engineer)
     services.train_match_model(entity_type=entity_type)

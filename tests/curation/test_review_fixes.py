@@ -51,8 +51,8 @@ def test_odd_ids_in_the_address_are_not_errors(client_for, curator, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         mastering_services.start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
     client = client_for(curator)
-    assert client.get(f"/curation/{entity_type.slug}/changes/?job=abc").status_code == 200
-    assert client.get(f"/curation/{entity_type.slug}/entity-search/?q=ada&exclude=nope").status_code == 200
+    assert client.get(f"/entities/{entity_type.slug}/changes/?job=abc").status_code == 200
+    assert client.get(f"/entities/{entity_type.slug}/search/?q=ada&exclude=nope").status_code == 200
     from mastering.models import Entity
 
     entity = Entity.objects.live().first()

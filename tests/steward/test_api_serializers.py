@@ -11,7 +11,8 @@ from tests.factories import source_with_fields
 
 pytestmark = pytest.mark.django_db
 
-API_MODULES = ["mastering.api.serializers", "curation.api.serializers", "curation.api.curate", "lineage.api.serializers"]
+API_MODULES = ["mastering.api.serializers", "mastering.api.entity_serializers", "mastering.edit_inputs", "curation.api.serializers",
+               "curation.api.curate", "lineage.api.serializers"]
 # Built from the query string, where ?format= and friends are not the serializer's business.
 QUERY_STRING_SERIALIZERS = {"BatchInput"}
 

@@ -6,6 +6,7 @@ import io
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from feedback.services import file_issue
 from tests.factories import IngestBatchFactory, SourceFactory, api_world, entity_type_with_records, fill_path
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,9 @@ def test_every_list_is_a_page_of_json(api_for, admin_user):
 def test_every_list_streams_csv_with_its_header_and_every_row_even_when_nothing_matches(api_for, admin_user):
     entity_type, _ = entity_type_with_records(4, slug="unlabelled")
     empty_source = SourceFactory(slug="nothing-yet")
-    world = {"entity-types": entity_type.slug, "sources": empty_source.slug, "batches": str(IngestBatchFactory(source=empty_source).pk)}
+    issue = file_issue(reporter=admin_user, title="Nothing yet", kind="missing_record", target={"source": empty_source.slug})
+    world = {"entity-types": entity_type.slug, "sources": empty_source.slug, "batches": str(IngestBatchFactory(source=empty_source).pk),
+             "issues": str(issue.pk)}
     api = api_for(admin_user)
     wrong, empty = {}, set()
     for path in list_paths():
@@ -51,7 +54,8 @@ def test_every_list_streams_csv_with_its_header_and_every_row_even_when_nothing_
             empty.add(path)
     assert wrong == {}
     assert {"/api/entity-types/{slug}/labels/", "/api/entity-types/{slug}/jobs/", "/api/entity-types/{slug}/models/",
-            "/api/entity-types/{slug}/changes/", "/api/sources/{slug}/records/", "/api/batches/{id}/problems/"} <= empty
+            "/api/entity-types/{slug}/changes/", "/api/sources/{slug}/records/", "/api/batches/{id}/problems/",
+            "/api/issues/{id}/comments/", "/api/notifications/"} <= empty
 
 
 def test_csv_of_a_list_has_every_row_with_nested_objects_as_dotted_columns(api_for, admin_user):

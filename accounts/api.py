@@ -1,7 +1,7 @@
-from accounts.lockout import lockout_response
+"""Token login for API clients."""
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts import services
+from accounts.lockout import lockout_response
 from steward.api.schema import ErrorSerializer
 
 
@@ -34,5 +36,5 @@ class ObtainTokenView(APIView):
             # Axes flags the DRF request, which its middleware never sees: answer the lockout here.
             return lockout_response(request)
         serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        token = services.issue_token(user=serializer.validated_data["user"])
         return Response({"token": token.key})
