@@ -113,7 +113,7 @@ def test_entity_pages_link_back_to_the_issue_whose_resolution_changed_them(peopl
     link = f'<a href="/issues/{issue.pk}/">issue #{issue.pk}</a>'
     client = client_for(business_user)
     assert link in client.get(entity.get_absolute_url()).content.decode()
-    assert link in client.get(f"/curation/person/entities/{entity.pk}/history/").content.decode()
+    assert link in client.get(f"/entities/person/{entity.pk}/history/").content.decode()
 
 
 def test_link_issues_escapes_the_rest_of_the_text():
@@ -127,7 +127,7 @@ def test_the_pair_view_links_to_report_the_pair(people, client_for, curator):
 
     entity_type, source = people
     pair = make_pairs(entity_type, source, 1)[0]
-    page = client_for(curator).get(f"/curation/{entity_type.slug}/queue/").content.decode()
+    page = client_for(curator).post(f"/curation/{entity_type.slug}/queue/", {"action": "poll"}).content.decode()
     assert (f"/issues/new/?source=person-src&amp;key={pair.left.key}&amp;other_source=person-src"
             f"&amp;other_key={pair.right.key}&amp;kind=duplicate") in page
 
