@@ -171,14 +171,17 @@ def _issue(seeded: Seeded, entity, attribute, payloads: bool):
 
 
 def _beat_rows() -> None:
-    """The beat schedule as the database scheduler stores it, and one schedule of each kind, for their admin pages."""
+    """The beat schedule's rows (as its database scheduler writes them) and one schedule of each kind, for admin pages.
+
+    Written here rather than by the scheduler, which closes the database connection (and so a test's transaction).
+    """
+    from django.conf import settings
     from django.utils import timezone
-    from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
-    from django_celery_beat.schedulers import DatabaseScheduler
+    from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
-    from steward.celery import app
-
-    DatabaseScheduler(app=app).setup_schedule()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        every, _ = IntervalSchedule.objects.get_or_create(every=int(entry["schedule"]), period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.get_or_create(name=name, defaults={"task": entry["task"], "interval": every})
     CrontabSchedule.objects.get_or_create(minute="0", hour="3")
     SolarSchedule.objects.get_or_create(event="sunrise", latitude=52.52, longitude=13.4)
     ClockedSchedule.objects.get_or_create(clocked_time=timezone.now())

@@ -25,6 +25,7 @@ def test_beat_schedules_the_job_sweep_every_minute_and_the_upload_clean_up_hourl
     assert {tasks.sweep_jobs.name, tasks.remove_abandoned_uploads.name} <= set(app.tasks)
 
 
+@pytest.mark.django_db(transaction=True)  # the scheduler closes the database connection as it sets up
 def test_the_database_scheduler_stores_the_schedule_where_admins_can_see_it():
     assert app.conf.beat_scheduler == settings.CELERY_BEAT_SCHEDULER
     DatabaseScheduler(app=app).setup_schedule()

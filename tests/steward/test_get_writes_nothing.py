@@ -23,11 +23,15 @@ BOOKKEEPING_TABLES = {"django_session"}
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
-    """Seed once for the module, in a transaction rolled back at its end."""
+    """Seed once for the module, in a transaction rolled back at its end (its jobs run in-process)."""
+    from steward.celery import app as celery_app
+
+    eager, celery_app.conf.task_always_eager = celery_app.conf.task_always_eager, True
     with django_db_blocker.unblock(), transaction.atomic():
         data = seed()
         yield data
         transaction.set_rollback(True)
+    celery_app.conf.task_always_eager = eager
 
 
 def writes_of(client: Client, url: str) -> list[str]:
