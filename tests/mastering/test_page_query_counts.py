@@ -8,8 +8,9 @@ from tests.factories import trained_entity_type
 
 pytestmark = pytest.mark.django_db
 
-# session, user, the page's own reads (entity type, counts, rows, filters' choices), the menu's unread notifications
-PAGE_QUERIES = {"entity_list": 10, "entity": 8, "source": 9, "record": 9}
+# session, user, then the page's own reads (entity type, counts, rows, filters' choices), permissions for the menu,
+# and the notification bell's unread count (one query on every signed-in page)
+PAGE_QUERIES = {"entity_list": 10, "entity": 8, "source": 10, "record": 9}
 
 
 @pytest.fixture
