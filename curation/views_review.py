@@ -94,7 +94,7 @@ def diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "403.html", status=403)
         try:
             entity_services.set_threshold(entity_type=entity_type, threshold=float(request.POST.get("threshold", "")), user=request.user)
-            messages.success(request, "Threshold saved; the next mastering run uses it.")
+            messages.success(request, "Threshold saved. Existing entities are re-clustered at it by a mastering run (see Jobs); a first run uses it too.")
         except (ServiceError, ValueError) as exc:
             messages.warning(request, getattr(exc, "message", "Give a number between 0 and 1."))
         return redirect("curation:diagnostics", slug=slug)
