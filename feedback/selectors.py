@@ -23,7 +23,8 @@ def get_issue(*, viewer: AbstractBaseUser, pk: int) -> DataIssue:
 
 def timeline(*, issue: DataIssue) -> QuerySet[IssueEvent]:
     """The issue's events, oldest first, with their comments and actions."""
-    return IssueEvent.objects.filter(issue=issue).select_related("actor", "comment__author", "action")
+    return (IssueEvent.objects.filter(issue=issue).select_related("actor", "comment__author", "action")
+            .prefetch_related("comment__mentions", "action__labels"))
 
 
 def list_comments(*, issue: DataIssue) -> QuerySet[Comment]:

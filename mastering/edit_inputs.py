@@ -146,7 +146,7 @@ class MergeInput(EditInput):
     others = serializers.ListField(child=serializers.UUIDField(), min_length=1, help_text="Entities merged into this one.")
 
     def validate_others(self, ids: list) -> list[Entity]:
-        return self.entities_named(ids)
+        return self.entities_named(list(dict.fromkeys(ids)))
 
     def apply(self, *, user) -> EditOutcome:
         others = self.validated_data["others"]

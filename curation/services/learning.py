@@ -18,7 +18,7 @@ from mastering.config_cache import forget_configurations
 from mastering.mapping import Projection, mapped_record_queryset, mapped_records, projection_for
 from mastering.matchers import forget_matchers, matcher_for
 from mastering.models import Attribute, EntityType, Job, MatchModel
-from mastering.services.entity_types import mark_configuration_changed
+from mastering.services.golden_rules import mark_configuration_changed
 from mastering.services.jobs import Progress
 from steward.errors import ServiceError
 

@@ -130,7 +130,7 @@ def transition_issue(*, issue: DataIssue, user: AbstractBaseUser, status: str, v
     if status == Status.WONT_FIX:
         fields.update(resolution_note=note, resolved_at=timezone.now(), resolved_by=user)
     if status == Status.NEW:  # reopened: the earlier outcome no longer stands
-        fields.update(resolution="", resolved_at=None, resolved_by=None)
+        fields.update(resolution="", resolution_note="", resolved_at=None, resolved_by=None)
     before = issue.status
     issue = bump(issue, version=version, **fields)
     verb = "reopened" if status == Status.NEW else f"moved to {issue.get_status_display().lower()}"

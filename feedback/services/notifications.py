@@ -24,7 +24,8 @@ def notify(event: IssueEvent, *, text: str, mentioned=()) -> list[Notification]:
     recipients = followers(event, mentioned)
     notes = Notification.objects.bulk_create(
         [Notification(recipient=user, issue=event.issue, event=event, text=text) for user in recipients])
-    mails = [(f"[Steward] {text}"[:200], _mail_body(event, text), settings.DEFAULT_FROM_EMAIL, [user.email])
+    subject = f"[Steward] {' '.join(text.split())}"[:200]  # a header holds no line breaks
+    mails = [(subject, _mail_body(event, text), settings.DEFAULT_FROM_EMAIL, [user.email])
              for user in recipients if user.email]
     if mails:
         transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))

@@ -6,6 +6,7 @@ leaves the issue as it was.
 
 import itertools
 import uuid
+from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -59,13 +60,14 @@ def _entity_of(record: SourceRecord, issue: DataIssue) -> Entity:
     return membership.entity
 
 
-def _strongest_pairs(lefts: list[int], rights: list[int], entity_type) -> list[tuple[int, int]]:
+def _strongest_pairs(lefts: list[int], rights: list[int], entity_type) -> Iterator[tuple[int, int]]:
     """Pairs across the two groups, those the last run scored highest first (they pulled the records together)."""
     run = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-pk").first()
     across = Q(left__in=lefts, right__in=rights) | Q(left__in=rights, right__in=lefts)
     scored = list(ScoredPair.objects.filter(across, job=run).order_by("-score").values_list("left", "right")[:LABELS_PER_ACTION]) \
         if run else []
-    return scored + [p for p in itertools.product(lefts, rights) if p not in scored and p[::-1] not in scored]
+    # Lazy: only the first few pairs are taught, and a big entity has millions across.
+    return itertools.chain(scored, (p for p in itertools.product(lefts, rights) if p not in scored and p[::-1] not in scored))
 
 
 def _teach(issue: DataIssue, pairs, answer: str, user: AbstractBaseUser) -> list[Label]:
@@ -123,7 +125,8 @@ def _split(issue: DataIssue, user, reason: str, params: dict) -> dict:
     staying = [r for r in _members(entity) if r not in set(records)]
     edit, new_entity = entity_services.split_records(entity=entity, records=records, user=user, reason=reason)
     reported = [(issue.record_id, issue.other_record_id)] if issue.target == DataIssue.Target.PAIR else []
-    labels = _teach(issue, reported + _strongest_pairs(sorted(records), staying, issue.entity_type), Label.Answer.DISTINCT, user)
+    labels = _teach(issue, itertools.chain(reported, _strongest_pairs(sorted(records), staying, issue.entity_type)),
+                    Label.Answer.DISTINCT, user)
     return {"edit": edit, "labels": labels, "entities": [str(entity.pk), str(new_entity.pk)]}
 
 

@@ -195,9 +195,9 @@ def remove_override(*, override: ValueOverride, user: AbstractBaseUser, reason: 
     """Drop an override; the attribute's survivorship rule decides the value again."""
     ensure_allowed(user, "mastering.remove_override", override,
                    message="Only the curator who set an override, or a steward, can remove it.")
-    if override.removed_at is not None:
+    removed_now = ValueOverride.objects.filter(pk=override.pk, removed_at__isnull=True).update(removed_at=timezone.now(), removed_by=user)
+    if not removed_now:  # checked in the UPDATE itself, so two removals at once cannot both pass
         raise EditRefused("That override was already removed.")
-    ValueOverride.objects.filter(pk=override.pk).update(removed_at=timezone.now(), removed_by=user)
     override.refresh_from_db()
     removed = f"Removed the override of {override.attribute.name}"
     reason = f"{removed}: {reason.strip()}" if reason.strip() else removed

@@ -7,7 +7,6 @@ from difflib import SequenceMatcher
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 from django.db.models import Q
 from django.utils.text import slugify
 
@@ -17,6 +16,7 @@ from lineage.services import record_activity
 from mastering.mapping import TRANSFORMS, apply_transforms, normalize_name, projection_for
 from mastering.models import Attribute, AttributeMapping, EntityType, Job, Source, SourceField, SourceRecord
 from mastering.services.golden_rules import (
+    mark_configuration_changed,
     check_rule,
     check_threshold,
     ensure_may_change_golden_rules,
@@ -101,11 +101,6 @@ def create_entity_type(
     record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Created entity type {name}", outputs=[entity_type],
                     parameters={"attributes": [a["name"] for a in attributes], "sources": sorted(by_source)})
     return entity_type
-
-
-def mark_configuration_changed(*, entity_type_id: int) -> None:
-    """Stamp the entity type as changed, so every process reloads its cached projection and active model."""
-    EntityType.objects.filter(pk=entity_type_id).update(updated_at=timezone.now())
 
 
 def _write_attributes(entity_type: EntityType, attributes: list[dict]) -> tuple[list[tuple[Attribute, str]], bool]:

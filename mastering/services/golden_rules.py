@@ -3,6 +3,7 @@ whoever changes it and wherever (rules page, API, Django admin)."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.rules import ensure_allowed
 from lineage.models import Activity
@@ -63,6 +64,11 @@ def recompute_golden_records(*, entity_type: EntityType, user: AbstractBaseUser 
     return start_job(entity_type=entity_type, kind=Job.Kind.GOLDEN, user=user, parameters=parameters)
 
 
+def mark_configuration_changed(*, entity_type_id: int) -> None:
+    """Stamp the entity type as changed, so every process reloads its cached projection and active model."""
+    EntityType.objects.filter(pk=entity_type_id).update(updated_at=timezone.now())
+
+
 @transaction.atomic
 def change_rule(*, attribute: Attribute, rule: str, user: AbstractBaseUser) -> Job:
     """Switch an attribute's survivorship rule and recompute every golden record in a job."""
@@ -70,6 +76,7 @@ def change_rule(*, attribute: Attribute, rule: str, user: AbstractBaseUser) -> J
     previous = attribute.survivorship
     attribute.survivorship = check_rule(rule)
     Attribute.objects.filter(pk=attribute.pk).update(survivorship=rule)
+    mark_configuration_changed(entity_type_id=attribute.entity_type_id)  # other processes' cached projections reload
     record_rule_change(attribute=attribute, previous=previous, user=user)
     return recompute_golden_records(entity_type=attribute.entity_type, user=user,
                                     parameters={"attribute": attribute.name, "rule": rule})
