@@ -108,7 +108,8 @@ def _merge(issue: DataIssue, user, reason: str, params: dict) -> dict:
     if survivor.pk == other.pk:
         raise ResolutionRefused("These records are already one entity; there is nothing to merge.")
     anchors, absorbed = _members(survivor), _members(other)
-    edit = entity_services.merge_entities(survivor=survivor, others=[other], user=user, reason=reason)
+    # learn=False: the labels below carry this issue's origin; the cluster-edit listener would add a second set.
+    edit = entity_services.merge_entities(survivor=survivor, others=[other], user=user, reason=reason, learn=False)
     labels = _teach(issue, reported + list(itertools.product(anchors[:1], absorbed)), Label.Answer.MATCH, user)
     return {"edit": edit, "labels": labels, "entities": [str(survivor.pk), str(other.pk)]}
 
@@ -123,7 +124,8 @@ def _split(issue: DataIssue, user, reason: str, params: dict) -> dict:
     if not records:
         raise InvalidInput("Choose the records to split out (records: [id]).")
     staying = [r for r in _members(entity) if r not in set(records)]
-    edit, new_entity = entity_services.split_records(entity=entity, records=records, user=user, reason=reason)
+    edit, new_entity = entity_services.split_records(entity=entity, records=records, user=user, reason=reason,
+                                                     learn=False)  # the issue teaches its own labels
     reported = [(issue.record_id, issue.other_record_id)] if issue.target == DataIssue.Target.PAIR else []
     labels = _teach(issue, itertools.chain(reported, _strongest_pairs(sorted(records), staying, issue.entity_type)),
                     Label.Answer.DISTINCT, user)
