@@ -26,7 +26,8 @@ class FileIssueInput(StrictSerializer):
     kind = serializers.ChoiceField(choices=DataIssue.Kind.choices)
     target = TargetInput()
     description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION, help_text="Markdown.")
-    priority = serializers.ChoiceField(choices=DataIssue.Priority.choices, required=False, default=DataIssue.Priority.NORMAL)
+    priority = serializers.ChoiceField(choices=DataIssue.Priority.choices, required=False,
+                                       help_text="Left out: the kind's default priority (admin), else normal.")
     expected_value = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION)
     due_date = serializers.DateField(required=False, allow_null=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=10)
@@ -64,6 +65,11 @@ class ResolveInput(StrictSerializer):
                                      help_text="merge on an entity issue: the entity to merge into it.")
     value = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION,
                                   help_text="override: the right value (default: the value the reporter expected).")
+    field = serializers.CharField(required=False, max_length=100,
+                                  help_text="request_correction on a record issue: the source field holding the wrong value.")
+    batch = serializers.IntegerField(required=False, min_value=1, help_text="link: the ingest batch that fixes the issue.")
+    source = serializers.SlugField(required=False, help_text="link: the source of the record that fixes the issue.")
+    key = serializers.CharField(required=False, max_length=255, help_text="link: that record's key.")
 
 
 class CommentInput(StrictSerializer):
