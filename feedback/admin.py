@@ -46,6 +46,7 @@ class WebhookHostAdmin(ServiceModelAdmin):
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="http(s) URL on an allowed host.")
     events = forms.MultipleChoiceField(choices=WebhookSubscription.Event.choices, widget=forms.CheckboxSelectMultiple)
     secret = forms.CharField(max_length=200, min_length=16, widget=forms.PasswordInput(render_value=True),
                              help_text=WebhookSubscription._meta.get_field("secret").help_text)
