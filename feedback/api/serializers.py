@@ -132,11 +132,17 @@ class IssueActionSerializer(serializers.ModelSerializer):
     override = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     labels = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
     activity = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    batch = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="link: the batch that fixes it.")
+    record = serializers.SerializerMethodField(help_text="link or correction: the record, as {source, key}.")
 
     class Meta:
         model = IssueAction
-        fields = ["id", "kind", "edit", "override", "labels", "entities", "activity", "created_at"]
+        fields = ["id", "kind", "edit", "override", "labels", "entities", "batch", "record", "activity", "created_at"]
         read_only_fields = fields
+
+
+    def get_record(self, action: IssueAction) -> dict | None:
+        return {"source": action.record.source.slug, "key": action.record.key} if action.record_id and action.record else None
 
 
 class IssueEventSerializer(serializers.ModelSerializer):

@@ -93,7 +93,8 @@ class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateMo
     @extend_schema(request=serializers.ResolveInput, responses=serializers.DataIssueSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        """Resolve, applying an action that fits the kind: merge (duplicate), split (wrongly merged), override (wrong value)."""
+        """Resolve, applying an action that fits the kind: merge (duplicate), split (wrongly merged), override or
+        request_correction (wrong value: the issue then waits on the source's owner), link (missing record, outdated)."""
         issue = self.get_object()
         return self._answer(services.resolve_issue(issue=issue, user=request.user, **_valid(serializers.ResolveInput, request)))
 
