@@ -161,3 +161,46 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "issue", "text", "read_at", "created_at"]
         read_only_fields = fields
+
+
+class _CountRow(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class _Median(serializers.Serializer):
+    median_seconds = serializers.IntegerField(allow_null=True, help_text="null until an issue has got there.")
+    issues = serializers.IntegerField(help_text="How many issues the median is over.")
+
+
+class _SourceRow(serializers.Serializer):
+    source = serializers.SlugField()
+    name = serializers.CharField()
+    issues = serializers.IntegerField()
+    open = serializers.IntegerField()
+    records = serializers.IntegerField(help_text="Live (not retired) records of the source.")
+    per_1000_records = serializers.FloatField(allow_null=True)
+
+
+class _WeekRow(serializers.Serializer):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    filed = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class IssueMetricsSerializer(serializers.Serializer):
+    """Describes /api/issues/metrics/ (the figures are built by feedback.metrics.issue_metrics)."""
+
+    as_of = serializers.DateField()
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    entity_issues_without_source = serializers.IntegerField(help_text="Issues on entities or values: left out of `sources`.")
+    open_by_kind = _CountRow(many=True)
+    open_by_status = _CountRow(many=True)
+    open_by_priority = _CountRow(many=True)
+    time_to_acknowledge = _Median()
+    time_to_resolve = _Median()
+    sources = _SourceRow(many=True)
+    weeks = _WeekRow(many=True)
