@@ -83,7 +83,9 @@ def file_issue(*, reporter: AbstractBaseUser, title: str, kind: str, target: dic
     defaults = IssueKindDefault.objects.select_related("assignee").filter(kind=kind).first()
     if priority is None:
         priority = defaults.priority if defaults else DataIssue.Priority.NORMAL
-    assignee = defaults.assignee if defaults and defaults.assignee and defaults.assignee.is_active else None
+    # Checked again here: the default assignee may have left, or lost the role, since the admin chose them.
+    assignee = defaults.assignee if defaults and defaults.assignee and defaults.assignee.is_active \
+        and may_work_issues(defaults.assignee) else None
     issue = DataIssue.objects.create(
         reporter=reporter, title=_title(title), kind=kind, priority=priority, due_date=due_date, assignee=assignee,
         description=clean_markdown(description, what="description", limit=MAX_DESCRIPTION),
