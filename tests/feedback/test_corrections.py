@@ -133,3 +133,13 @@ def test_api_asks_for_a_correction(people, api_client, business_user, steward, e
     bad = api_client.post(f"/api/issues/{issue.pk}/resolve/", {"version": 2, "action": "request_correction", "field": "nope"},
                           format="json")
     assert bad.status_code == 400 and "has no field 'nope'" in bad.json()["detail"]
+
+
+def test_the_issue_page_shows_the_wait_and_the_fix_at_source(waiting, client_for, steward, django_capture_on_commit_callbacks):
+    client = client_for(steward)
+    page = client.get(waiting.get_absolute_url()).content.decode()
+    assert "Waiting on the source" in page and 'href="/sources/person-src/records/p1/"' in page
+    _stream("Lisboa", django_capture_on_commit_callbacks)
+    page = client.get(waiting.get_absolute_url()).content.decode()
+    assert "Fixed at the source by Steward (re-check)" in page and "batch #" in page
+    assert "None" not in page
