@@ -21,7 +21,8 @@ WEEKS = 8
 
 def _counts(issues, field: str, choices) -> list[dict]:
     found = dict(issues.order_by().values_list(field).annotate(n=Count("id")))
-    return [{"value": value, "label": str(label), "count": found.get(value, 0)} for value, label in choices]
+    # The value as text, as the list's filter takes it (?priority=3).
+    return [{"value": str(value), "label": str(label), "count": found.get(value, 0)} for value, label in choices]
 
 
 def _median_seconds(pairs) -> dict:

@@ -163,18 +163,18 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _CountRow(serializers.Serializer):
-    value = serializers.CharField()
+class IssueMetricsCount(serializers.Serializer):
+    value = serializers.CharField(help_text="As the issue list's filter takes it.")
     label = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class _Median(serializers.Serializer):
+class IssueMetricsMedian(serializers.Serializer):
     median_seconds = serializers.IntegerField(allow_null=True, help_text="null until an issue has got there.")
     issues = serializers.IntegerField(help_text="How many issues the median is over.")
 
 
-class _SourceRow(serializers.Serializer):
+class IssueMetricsSource(serializers.Serializer):
     source = serializers.SlugField()
     name = serializers.CharField()
     issues = serializers.IntegerField()
@@ -183,7 +183,7 @@ class _SourceRow(serializers.Serializer):
     per_1000_records = serializers.FloatField(allow_null=True)
 
 
-class _WeekRow(serializers.Serializer):
+class IssueMetricsWeek(serializers.Serializer):
     week = serializers.DateField(help_text="The Monday the week starts on.")
     filed = serializers.IntegerField()
     resolved = serializers.IntegerField()
@@ -197,10 +197,10 @@ class IssueMetricsSerializer(serializers.Serializer):
     open = serializers.IntegerField()
     overdue = serializers.IntegerField()
     entity_issues_without_source = serializers.IntegerField(help_text="Issues on entities or values: left out of `sources`.")
-    open_by_kind = _CountRow(many=True)
-    open_by_status = _CountRow(many=True)
-    open_by_priority = _CountRow(many=True)
-    time_to_acknowledge = _Median()
-    time_to_resolve = _Median()
-    sources = _SourceRow(many=True)
-    weeks = _WeekRow(many=True)
+    open_by_kind = IssueMetricsCount(many=True)
+    open_by_status = IssueMetricsCount(many=True)
+    open_by_priority = IssueMetricsCount(many=True)
+    time_to_acknowledge = IssueMetricsMedian()
+    time_to_resolve = IssueMetricsMedian()
+    sources = IssueMetricsSource(many=True)
+    weeks = IssueMetricsWeek(many=True)

@@ -39,7 +39,7 @@ def test_issue_metrics_counts_and_medians(figures_data, steward):
     assert by_kind == {"wrong_value": 1, "duplicate": 0, "wrongly_merged": 0, "missing_record": 0, "outdated": 0, "other": 1}
     assert {r["value"]: r["count"] for r in m["open_by_status"]} == {"new": 1, "acknowledged": 1, "in_progress": 0,
                                                                      "waiting_source": 0}
-    assert {r["value"]: r["count"] for r in m["open_by_priority"]}[DataIssue.Priority.HIGH] == 1
+    assert {r["value"]: r["count"] for r in m["open_by_priority"]}[str(DataIssue.Priority.HIGH)] == 1
     assert m["time_to_acknowledge"]["issues"] == 2
     assert abs(m["time_to_acknowledge"]["median_seconds"] - 3 * 3600) < 60  # median of 2 h and 4 h
     assert m["time_to_resolve"]["issues"] == 1 and abs(m["time_to_resolve"]["median_seconds"] - 86400) < 60
