@@ -82,7 +82,7 @@ def _finish(job: Job, progress: Progress) -> None:
                      Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
         assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
         progress.begin("golden records", 0.9)
-        counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous)
+        counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous, progress)
         counts["threshold"] = threshold
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
@@ -106,7 +106,7 @@ def _edits(entity_type: EntityType) -> list[Edit]:
     return edits
 
 
-def _write_results(job, entity_type, edited, assignment, confidence, facts, previous) -> dict:
+def _write_results(job, entity_type, edited, assignment, confidence, facts, previous, progress) -> dict:
     now = timezone.now()
     rules = golden.rules_of(entity_type)
     overrides = golden.live_overrides(entity_type)
@@ -162,6 +162,7 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
         entity.updated_at = now
         changed_entities.append(entity)
+    progress.begin("writing entities and memberships", 0.95)
     _insert_entities(new_entities, now)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
     _write_memberships(job, entity_type, desired, memberships)
