@@ -164,7 +164,11 @@ def main() -> None:
     finally:
         sampler.running = False
         worker.terminate()
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a child still busy with a late task: the figures are taken already
+            worker.kill()
+            worker.wait(timeout=30)
     if job.status != Job.Status.DONE:
         raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker.log').read_text()[-3000:]}")
     quality = benchmarking.evaluate(dataset, entity_type)
