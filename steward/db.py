@@ -12,6 +12,8 @@ from django.db import connection, models
 
 def _text(value: object) -> str:
     """A value in COPY's text format (\\N is NULL; tabs, newlines and backslashes escaped)."""
+    if type(value) is int:  # most columns of big writes (ids, keys, counts): nothing to escape
+        return str(value)
     if value is None:
         return "\\N"
     if isinstance(value, bool):

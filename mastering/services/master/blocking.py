@@ -86,8 +86,16 @@ def _block_records(job: Job, chunk: int) -> None:
             # Keys of an earlier, interrupted delivery of this slice are replaced, never doubled.
             BlockKey.objects.filter(job=job, record__gte=piece.first, record__lte=piece.last).delete()
             keys = matcher(job.model).blocking_keys(records)
+            hashes: dict[tuple[int, str], int] = {}  # a block's key recurs once per member: hash it once
+
+            def hashed(predicate: int, key: str) -> int:
+                found = hashes.get((predicate, key))
+                if found is None:
+                    found = hashes[(predicate, key)] = block_hash(predicate, key)
+                return found
+
             insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"],
-                        ((job.pk, p, block_hash(p, key), rid, sources[rid]) for p, key, rid in keys))
+                        ((job.pk, p, hashed(p, key), rid, sources[rid]) for p, key, rid in keys))
             last = stage.complete(chunk, started)
     except Exception as exc:
         fail_job(job, error=f"Blocking failed: {type(exc).__name__}: {exc}")
