@@ -1,17 +1,18 @@
 """Stage 3 of a run: clusters, curator edits, persistent ids, golden records, all written in one transaction."""
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 
 import numpy
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering import engine, selectors
-from mastering.mapping import projection_for
+from mastering.mapping import mapped_record_queryset, projection_for
 from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair
 from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Pairs scoring below this share of the threshold cannot join a cluster; leaving them out keeps components small.
 CLUSTER_FLOOR = 0.5
+# Records whose golden records, memberships and changes are computed and written together (on PostgreSQL).
+RECORDS_PER_BATCH = 20_000
 
 
 def finish_master(*, job_id: int) -> Job | None:
@@ -49,15 +52,18 @@ def finish_master(*, job_id: int) -> Job | None:
 def _finish(job: Job, progress: Progress) -> None:
     entity_type = job.entity_type
     progress.begin("clustering", 0.8)
-    facts = golden.record_facts(projection_for(entity_type))
-    live = set(facts)
+    projection = projection_for(entity_type)
+    # Only ids and sources here: the records' values are read a batch of entities at a time, for golden records.
+    source_of = dict(mapped_record_queryset(projection).values_list("pk", "source_id").iterator(chunk_size=50_000))
+    live = set(source_of)
     threshold = selectors.match_threshold_for(entity_type=entity_type, model=job.model)
     # Pairs far below the threshold cannot join a cluster; leaving them out keeps connected components small.
     floor = threshold * CLUSTER_FLOOR
     scored = ScoredPair.objects.filter(job=job, score__gte=floor).values_list("left", "right", "score")
     pairs = numpy.array([((left, right), score) for left, right, score in scored.iterator(chunk_size=50_000)],
                         dtype=engine.SCORE_DTYPE)
-    group_of = {rid: str(fact["source_id"]) for rid, fact in facts.items()} if entity_type.one_per_source else None
+    group_of = {rid: str(source) for rid, source in source_of.items()} if entity_type.one_per_source else None
+    del source_of
     clusters = engine.cluster_pairs(pairs, threshold=threshold, group_of=group_of) if len(pairs) else []
     confidence: dict[int, float] = {}
     grouped: list[frozenset[int]] = []
@@ -82,7 +88,7 @@ def _finish(job: Job, progress: Progress) -> None:
                      Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
         assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
         progress.begin("golden records", 0.9)
-        counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous, progress)
+        counts = _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress)
         counts["threshold"] = threshold
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
@@ -106,19 +112,65 @@ def _edits(entity_type: EntityType) -> list[Edit]:
     return edits
 
 
-def _write_results(job, entity_type, edited, assignment, confidence, facts, previous, progress) -> dict:
+def _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress) -> dict:
+    """Golden records, entities, memberships and run changes, a batch of entities at a time.
+
+    Each batch reads its members' values and their current entities and memberships, and writes only what
+    changed, so memory holds one batch of records' values, never every record's.
+    """
     now = timezone.now()
     rules = golden.rules_of(entity_type)
     overrides = golden.live_overrides(entity_type)
     old_members: dict[str, set[int]] = defaultdict(set)
     for record, entity_id in previous.items():
         old_members[entity_id].add(record)
-    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True)}
-    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type)}
+    entity_counts = {"entities": len(edited.clusters), **assignment.counts(), "values_changed": 0}
+    batch_size = RECORDS_PER_BATCH if connection.vendor == "postgresql" else 900
+    batch: list[int] = []
+    members_in_batch = 0
+    written = {"seconds": 0.0}
+    for index, members in enumerate(edited.clusters):
+        batch.append(index)
+        members_in_batch += len(members)
+        if members_in_batch >= batch_size:
+            _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                         batch, entity_counts, now, written)
+            batch, members_in_batch = [], 0
+    if batch:
+        _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                     batch, entity_counts, now, written)
+    # Of the golden records stage, the time spent writing (COPY, updates), the rest being reads and survivorship.
+    progress.timings["golden records: writes"] = round(written["seconds"], 3)
+    progress.begin("retiring entities, removing memberships of retired records", 0.95)
+    live = {record for members in edited.clusters for record in members}
+    gone = [record for record in previous if record not in live]
+    for start in range(0, len(gone), 900):
+        Membership.objects.filter(entity_type=entity_type, record_id__in=gone[start:start + 900]).delete()
+    retiring = list(assignment.retired)
+    retired_before = dict(Entity.objects.filter(pk__in=retiring).values_list("pk", "golden")) if retiring else {}
+    changes = []
+    for old_id, survivor in assignment.retired.items():
+        Entity.objects.filter(pk=old_id).update(retired_at=now, retired_into_id=survivor, size=0, changed_job=job)
+        Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
+        golden_before = retired_before.get(uuid.UUID(str(old_id)), retired_before.get(old_id, {}))
+        changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
+                                 removed=sorted(old_members.get(old_id, ())),
+                                 golden_before=golden_before or {}, related=[survivor] if survivor else []))
+    _insert_changes(changes, now)
+    return entity_counts
+
+
+def _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                 batch, entity_counts, now, written) -> None:
+    records = [record for index in batch for record in edited.clusters[index]]
+    facts = golden.record_facts(projection, record_ids=records)
+    ids = [assignment.ids[index] for index in batch]
+    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True, pk__in=ids)}
+    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type, record_id__in=records)}
     new_entities, changed_entities, changes = [], [], []
     desired: dict[int, tuple[str, float | None, str, int | None]] = {}
-    entity_counts = {"entities": len(edited.clusters), **assignment.counts(), "values_changed": 0}
-    for index, members in enumerate(edited.clusters):
+    for index in batch:
+        members = edited.clusters[index]
         entity_id = assignment.ids[index]
         pinned = index in edited.pinned
         for record in members:
@@ -162,19 +214,12 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
         entity.updated_at = now
         changed_entities.append(entity)
-    progress.begin("writing entities and memberships", 0.95)
+    clock = time.perf_counter()
     _insert_entities(new_entities, now)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
     _write_memberships(job, entity_type, desired, memberships)
-    for old_id, survivor in assignment.retired.items():
-        Entity.objects.filter(pk=old_id).update(retired_at=now, retired_into_id=survivor, size=0, changed_job=job)
-        Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
-        entity = existing.get(old_id)
-        changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
-                                 removed=sorted(old_members.get(old_id, ())),
-                                 golden_before=entity.golden if entity else {}, related=[survivor] if survivor else []))
     _insert_changes(changes, now)
-    return entity_counts
+    written["seconds"] += time.perf_counter() - clock
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -194,10 +239,6 @@ def _write_memberships(job, entity_type, desired, existing) -> None:
                 membership.job = job
             membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
             update.append(membership)
-    gone = [record for record in existing if record not in desired]
-    if gone:
-        for start in range(0, len(gone), 900):
-            Membership.objects.filter(entity_type=entity_type, record_id__in=gone[start:start + 900]).delete()
     Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
     insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"],
                 ((m.entity_type_id, m.entity_id, m.record_id, m.confidence, m.reason, m.edit_id, m.job_id) for m in create))
