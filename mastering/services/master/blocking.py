@@ -72,7 +72,7 @@ def block_records(*, job_id: int, chunk: int) -> None:
 
 
 def _block_records(job: Job, chunk: int) -> None:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stage = Chunked(job, BLOCKING)
     piece = stage.get(chunk)
     if piece is None or piece.done:
@@ -96,7 +96,7 @@ def _block_records(job: Job, chunk: int) -> None:
 
             insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"],
                         ((job.pk, p, hashed(p, key), rid, sources[rid]) for p, key, rid in keys))
-            last = stage.complete(chunk, started)
+            last = stage.complete(chunk, started, cpu_started)
     except Exception as exc:
         fail_job(job, error=f"Blocking failed: {type(exc).__name__}: {exc}")
         raise
@@ -108,6 +108,7 @@ def _block_records(job: Job, chunk: int) -> None:
 def _pair_and_score(job: Job) -> None:
     progress = Progress(job)
     progress.timings = dict(Job.objects.get(pk=job.pk).timings)
+    progress.cpu_timings = True
     progress.begin("pairing on blocking keys", 0.22)
     report = _pair_records(job, matcher(job.model).predicates(), one_per_source=job.entity_type.one_per_source)
     BlockKey.objects.filter(job=job).delete()

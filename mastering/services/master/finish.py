@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 CLUSTER_FLOOR = 0.5
 # Records whose golden records, memberships and changes are computed and written together (on PostgreSQL).
 RECORDS_PER_BATCH = 20_000
+RECORDS_PER_BATCH_SQLITE = 900  # SQLite takes at most 999 parameters in an IN list
 
 
 def finish_master(*, job_id: int) -> Job | None:
@@ -36,6 +37,7 @@ def finish_master(*, job_id: int) -> Job | None:
         return job
     progress = Progress(job)
     progress.timings = dict(job.timings)
+    progress.cpu_timings = True
     try:
         with holding(job, "finish_master"):
             _finish(job, progress)
@@ -125,7 +127,7 @@ def _write_results(job, entity_type, edited, assignment, confidence, projection,
     for record, entity_id in previous.items():
         old_members[entity_id].add(record)
     entity_counts = {"entities": len(edited.clusters), **assignment.counts(), "values_changed": 0}
-    batch_size = RECORDS_PER_BATCH if connection.vendor == "postgresql" else 900
+    batch_size = RECORDS_PER_BATCH if connection.vendor == "postgresql" else RECORDS_PER_BATCH_SQLITE
     batch: list[int] = []
     members_in_batch = 0
     written = {"seconds": 0.0}

@@ -38,7 +38,7 @@ def score_pairs(*, job_id: int, chunk: int) -> None:
 
 
 def _score_chunk(job: Job, chunk: int) -> None:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stage = Chunked(job, SCORING)
     pending = list(ScoredPair.objects.filter(job=job, chunk=chunk, score__isnull=True).values_list("id", "left", "right"))
     try:
@@ -48,7 +48,7 @@ def _score_chunk(job: Job, chunk: int) -> None:
         logger.exception("Scoring chunk %s of job %s failed", chunk, job.pk)
         fail_job(job, error=f"Scoring failed: {type(exc).__name__}: {exc}")
         raise
-    last = stage.complete(chunk, started)
+    last = stage.complete(chunk, started, cpu_started)
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(progress=0.3 + 0.5 * stage.fraction_done(),
                                                                    heartbeat_at=timezone.now())
     if last:
