@@ -37,6 +37,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--heavy-tail", action="store_true", help="generate with --heavy-tail (large clusters)")
     parser.add_argument("--dup-rate", type=float, help="generate with this --dup-rate")
     parser.add_argument("--database", default="steward_bench")
+    parser.add_argument("--niceness", type=int, default=0,
+                        help="the worker's STEWARD_WORKER_NICENESS (default 0: on a machine shared with other work, the "
+                             "production default of 10 measures the other work, not mastering)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     return parser.parse_args()
 
@@ -47,6 +50,7 @@ def prepare_environment(args: argparse.Namespace) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ["CELERY_BROKER_URL"] = args.broker
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"steward-bench-{os.getpid()}"
+    os.environ["STEWARD_WORKER_NICENESS"] = str(args.niceness)
     os.environ["DJANGO_SETTINGS_MODULE"] = "steward.settings"
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", args.database], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
@@ -180,7 +184,7 @@ def main() -> None:
         "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
         "cpu_s": {"worker": round(sum(sampler.cpu_s.values()) - worker_cpu_before, 1), "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_before, 1)},
         "load_average": [round(x, 2) for x in os.getloadavg()], **quality,
-        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency,
+        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
         "input": str(args.input) if args.input else f"synth_people {args.records} seed {args.seed}"
                  + (" heavy-tail" if args.heavy_tail else "") + (f" dup-rate {args.dup_rate}" if args.dup_rate else ""),
         "database": "postgresql", "seed": args.seed,

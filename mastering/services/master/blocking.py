@@ -16,8 +16,10 @@ from mastering.services.master.chunks import Chunked, running, slices
 from steward.db import insert_rows
 from steward.errors import ServiceError
 
-RECORDS_PER_CHUNK = 20_000
-PAIRS_PER_CHUNK = 20_000
+# Chunks small enough that two (or more) worker processes stay busy to the end of a stage (100,000 people: ten
+# blocking chunks, ~13 scoring chunks), big enough that a chunk's fixed cost (its queries, the model) stays small.
+RECORDS_PER_CHUNK = 10_000
+PAIRS_PER_CHUNK = 10_000
 BLOCKING, SCORING = "blocking", "scoring"
 
 
