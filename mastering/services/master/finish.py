@@ -169,7 +169,7 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
     ids = [assignment.ids[index] for index in batch]
     existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True, pk__in=ids)}
     memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type, record_id__in=records)}
-    new_entities, changed_entities, changes = [], [], []
+    new_entities, new_changes, changed_entities, changes = [], [], [], []
     desired: dict[int, tuple[str, float | None, str, int | None]] = {}
     for index in batch:
         members = edited.clusters[index]
@@ -193,10 +193,11 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         kind = assignment.kinds[index]
         entity = existing.get(entity_id)
         if entity is None:
-            new_entities.append(Entity(id=entity_id, entity_type=entity_type, size=size, confidence=lowest, golden=golden_values,
-                                       provenance=provenance, pinned=pinned, created_job=job, changed_job=job))
-            changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity_id, kind=RunChange.Kind.NEW,
-                                     added=sorted(members), golden_after=golden_values))
+            # Plain rows, not model instances: building a model costs more than computing its golden record.
+            new_entities.append((uuid.UUID(entity_id), entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
+                                 job.pk, None, None, now, now))
+            new_changes.append((entity_type.pk, job.pk, None, uuid.UUID(entity_id), RunChange.Kind.NEW, sorted(members), [], {},
+                                golden_values, [], now))
             continue
         values_changed = entity.golden != golden_values
         if kind == "unchanged" and not values_changed and entity.provenance == provenance and entity.size == size \
@@ -217,9 +218,10 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         entity.updated_at = now
         changed_entities.append(entity)
     clock = time.perf_counter()
-    _insert_entities(new_entities, now)
+    insert_rows(Entity, ENTITY_COLUMNS, new_entities)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
     _write_memberships(job, entity_type, desired, memberships)
+    insert_rows(RunChange, CHANGE_COLUMNS, new_changes)
     _insert_changes(changes, now)
     written["seconds"] += time.perf_counter() - clock
 
@@ -233,8 +235,7 @@ def _write_memberships(job, entity_type, desired, existing) -> None:
     for record, (entity_id, confidence, reason, edit_id) in desired.items():
         membership = existing.get(record)
         if membership is None:
-            create.append(Membership(entity_type=entity_type, entity_id=entity_id, record_id=record, confidence=confidence,
-                                     reason=reason, edit_id=edit_id, job=job))
+            create.append((entity_type.pk, entity_id, record, confidence, reason, edit_id, job.pk))
         elif (str(membership.entity_id), membership.reason, membership.edit_id) != (entity_id, reason, edit_id) \
                 or not _same(membership.confidence, confidence):
             if str(membership.entity_id) != entity_id:
@@ -242,25 +243,19 @@ def _write_memberships(job, entity_type, desired, existing) -> None:
             membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
             update.append(membership)
     Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
-    insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"],
-                ((m.entity_type_id, m.entity_id, m.record_id, m.confidence, m.reason, m.edit_id, m.job_id) for m in create))
+    insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"], create)
 
 
-def _insert_entities(entities: list[Entity], now) -> None:
-    insert_rows(
-        Entity,
-        ["id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id", "changed_job_id",
-         "retired_at", "retired_into_id", "created_at", "updated_at"],
-        ((uuid.UUID(str(e.id)), e.entity_type_id, e.size, e.confidence, e.golden, e.provenance, e.pinned, e.created_job_id,
-          e.changed_job_id, None, None, now, now) for e in entities),
-    )
+ENTITY_COLUMNS = ["id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id",
+                  "changed_job_id", "retired_at", "retired_into_id", "created_at", "updated_at"]
+CHANGE_COLUMNS = ["entity_type_id", "job_id", "edit_id", "entity_id", "kind", "added", "removed", "golden_before",
+                  "golden_after", "related", "created_at"]
 
 
 def _insert_changes(changes: list[RunChange], now) -> None:
     insert_rows(
         RunChange,
-        ["entity_type_id", "job_id", "edit_id", "entity_id", "kind", "added", "removed", "golden_before", "golden_after",
-         "related", "created_at"],
+        CHANGE_COLUMNS,
         ((c.entity_type_id, c.job_id, c.edit_id, uuid.UUID(str(c.entity_id)), c.kind, c.added, c.removed, c.golden_before,
           c.golden_after, c.related, now) for c in changes),
     )
