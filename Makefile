@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install migrate demo worker beat check-deploy bench-ingest bench-quality harden clean
+.PHONY: run test lint install migrate demo worker beat check-deploy bench-ingest bench-master bench-quality harden clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Steward needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -50,6 +50,10 @@ bench-ingest: install
 
 # Steward vs plain dedupe on every shared data set (hours); QUICK=1 for seed 1 at 50 and 100 labels,
 # SETS=febrl1,rldata500 and SEEDS=1,2 to narrow it, BENCH_ARGS for anything else benchmarks/quality.py takes.
+# Mastering at scale on PostgreSQL with a real worker: N=100000 records (BENCH_ARGS: --concurrency 1, --heavy-tail, --input CSV).
+bench-master: install
+	$(BIN)/python benchmarks/master_scale.py $(or $(N),100000) $(BENCH_ARGS)
+
 bench-quality: install
 	$(BIN)/python benchmarks/quality.py $(if $(QUICK),--quick) $(if $(SETS),--sets $(SETS)) $(if $(SEEDS),--seeds $(SEEDS)) $(BENCH_ARGS)
 

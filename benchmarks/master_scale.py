@@ -2,12 +2,15 @@
 """Mastering at scale: N synthetic people on PostgreSQL, one real Celery worker, 50 simulated labels.
 
 usage: .venv/bin/python benchmarks/master_scale.py [N] [--labels 50] [--seed 42] [--concurrency 2]
+       make bench-master N=100000 [BENCH_ARGS="--concurrency 1 --heavy-tail"]
 
 Generates N Febrl-style records with ../shared/tools/synth_people.py (or --input CSV with record_id and
 true_cluster_id), loads them into a fresh PostgreSQL database (steward_bench), teaches the model with a
 simulated curator through the queue services (in this process), then times one mastering job run by a
 separate `celery worker` on Redis, sampling the resident memory of every process involved. Prints one
-JSON line: stage timings, pairs compared (total and per blocking rule), peak RSS, and pairwise F1.
+JSON line: stage timings, pairs compared (total and per blocking rule), peak RSS, pairwise F1, and the CPU
+seconds the mastering job cost the worker processes and the PostgreSQL server (summed over its backends,
+from /proc/<pid>/stat), with the load average: on a shared machine CPU seconds move less than wall time.
 """
 
 import argparse
@@ -31,7 +34,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--input", type=Path, help="use this CSV instead of generating one")
+    parser.add_argument("--heavy-tail", action="store_true", help="generate with --heavy-tail (large clusters)")
+    parser.add_argument("--dup-rate", type=float, help="generate with this --dup-rate")
     parser.add_argument("--database", default="steward_bench")
+    parser.add_argument("--niceness", type=int, default=0,
+                        help="the worker's STEWARD_WORKER_NICENESS (default 0: on a machine shared with other work, the "
+                             "production default of 10 measures the other work, not mastering)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     return parser.parse_args()
 
@@ -42,18 +50,45 @@ def prepare_environment(args: argparse.Namespace) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ["CELERY_BROKER_URL"] = args.broker
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"steward-bench-{os.getpid()}"
+    os.environ["STEWARD_WORKER_NICENESS"] = str(args.niceness)
     os.environ["DJANGO_SETTINGS_MODULE"] = "steward.settings"
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", args.database], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
 
 
-class MemorySampler(threading.Thread):
-    """Peak resident memory of this process and of the worker process tree."""
+def postgres_backend_cpu(database: str) -> dict[int, float]:
+    """User + system CPU seconds of each PostgreSQL backend serving `database`, by pid (from /proc/<pid>/stat).
 
-    def __init__(self, pids: list[int]):
+    The server is shared with other work on the machine, so only this database's backends count; a sampler
+    polls them because a backend's figure is gone once its connection closes.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {database} " not in title:
+                continue
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return found
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory of this process and of the worker process tree, and the CPU seconds of the worker tree."""
+
+    def __init__(self, pids: list[int], database: str):
         super().__init__(daemon=True)
         self.pids = pids
+        self.database = database
+        self.postgres_s: dict[int, float] = {}
         self.peak_mb: dict[str, float] = {}
+        self.cpu_s: dict[int, float] = {}  # last seen per worker process (a process's CPU time only grows)
         self.running = True
 
     def run(self) -> None:
@@ -66,8 +101,12 @@ class MemorySampler(threading.Thread):
                     for process in [root, *root.children(recursive=True)]:
                         name = "benchmark" if process.pid == os.getpid() else f"worker-{process.pid}"
                         self.peak_mb[name] = max(self.peak_mb.get(name, 0), process.memory_info().rss / 2**20)
+                        if process.pid != os.getpid():
+                            times = process.cpu_times()
+                            self.cpu_s[process.pid] = times.user + times.system
                 except psutil.Error:
                     continue
+            self.postgres_s.update(postgres_backend_cpu(self.database))
             time.sleep(0.2)
 
 
@@ -91,7 +130,10 @@ def main() -> None:
     source_csv = args.input
     if source_csv is None:
         source_csv = folder / "people.csv"
-        subprocess.run([sys.executable, str(SYNTH), str(args.records), str(source_csv), "--seed", str(args.seed)], check=True)
+        options = ["--heavy-tail"] if args.heavy_tail else []
+        options += ["--dup-rate", str(args.dup_rate)] if args.dup_rate is not None else []
+        subprocess.run([sys.executable, str(SYNTH), str(args.records), str(source_csv), "--seed", str(args.seed), *options],
+                       check=True)
     dataset = benchmarking.dedup_dataset(source_csv, id_column="record_id", truth_column="true_cluster_id", fields=None)
     clock = time.perf_counter()
     celery_app.conf.task_always_eager = True
@@ -111,8 +153,10 @@ def main() -> None:
         cwd=ROOT, env=os.environ.copy(), stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT,
     )
     time.sleep(3)
-    sampler = MemorySampler([os.getpid(), worker.pid])
+    sampler = MemorySampler([os.getpid(), worker.pid], args.database)
     sampler.start()
+    time.sleep(0.5)
+    worker_cpu_before, postgres_before = sum(sampler.cpu_s.values()), sum(sampler.postgres_s.values())
     try:
         started = time.perf_counter()
         job = start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
@@ -120,10 +164,15 @@ def main() -> None:
             time.sleep(0.5)
             job.refresh_from_db()
         master_s = time.perf_counter() - started
+        time.sleep(0.5)  # one more sample of the CPU times
     finally:
         sampler.running = False
         worker.terminate()
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a child still busy with a late task: the figures are taken already
+            worker.kill()
+            worker.wait(timeout=30)
     if job.status != Job.Status.DONE:
         raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker.log').read_text()[-3000:]}")
     quality = benchmarking.evaluate(dataset, entity_type)
@@ -132,8 +181,12 @@ def main() -> None:
         "master_wall_s": round(master_s, 1), "stage_timings_s": job.timings, "pairs_compared": job.counts.get("pairs"),
         "per_predicate": job.counts.get("per_predicate"), "entities": job.counts.get("entities"),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(sampler.peak_mb.items())},
-        "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1), **quality,
-        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency,
+        "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
+        "cpu_s": {"worker": round(sum(sampler.cpu_s.values()) - worker_cpu_before, 1), "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_before, 1)},
+        "load_average": [round(x, 2) for x in os.getloadavg()], **quality,
+        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
+        "input": str(args.input) if args.input else f"synth_people {args.records} seed {args.seed}"
+                 + (" heavy-tail" if args.heavy_tail else "") + (f" dup-rate {args.dup_rate}" if args.dup_rate else ""),
         "database": "postgresql", "seed": args.seed,
     }))
 

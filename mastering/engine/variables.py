@@ -164,6 +164,15 @@ _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%
 def parse_date(text: str) -> dt.date | None:
     """Parse a date in one of the common layouts, or return None."""
     text = text.strip()
+    if len(text) == 8 and text.isdigit():
+        # The compact layout (the first tried) without strptime, which costs ~50 µs a call; whatever
+        # this cannot read goes through the loop below as before.
+        try:
+            parsed = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            parsed = None
+        if parsed is not None and 1800 <= parsed.year <= 2200:
+            return parsed
     for layout in _DATE_FORMATS:
         try:
             parsed = dt.datetime.strptime(text, layout).date()
@@ -232,6 +241,8 @@ def prepare_value(spec: AttributeSpec, raw: object) -> object | None:
 
 def normalise_text(text: str) -> str:
     """Case-fold, drop accents and collapse whitespace: sources disagree on these, entities do not."""
+    if text.isascii():  # NFKD and combining marks change nothing in ASCII
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
@@ -248,8 +259,29 @@ def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) ->
 
 
 def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
-    """Prepare many records at once, keyed as given."""
-    return {rid: prepare_record(specs, rec) for rid, rec in records.items()}
+    """Prepare many records at once, keyed as given (each distinct value of an attribute prepared once)."""
+    # Names, places, dates and codes repeat across a register: preparing each distinct value once
+    # halves the cost of preparing a chunk of people. The memo lives for this call only.
+    memo: dict[tuple[int, object], object] = {}
+    texts = [spec for spec in specs if spec.comparator == "Text"]
+    prepared_all: dict[RecordId, PreparedRecord] = {}
+    for rid, raw in records.items():
+        prepared: PreparedRecord = {}
+        for position, spec in enumerate(specs):
+            value = raw.get(spec.name)
+            if type(value) is not str:  # only text is memoised (1 and True would share a key)
+                prepared[spec.name] = prepare_value(spec, value)
+                continue
+            key = (position, value)
+            try:
+                prepared[spec.name] = memo[key]
+            except KeyError:
+                prepared[spec.name] = memo[key] = prepare_value(spec, value)
+        for spec in texts:
+            value = prepared[spec.name]
+            prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
+        prepared_all[rid] = prepared
+    return prepared_all
 
 
 def infer_comparator(values: Iterable[str | None]) -> str:

@@ -62,6 +62,9 @@ class Progress:
         self.job = job
         self.started = time.perf_counter()
         self.stage_started = self.started
+        self.stage_cpu_started = time.process_time()
+        # Mastering stages also report this process's CPU seconds (what load on a shared machine moves less).
+        self.cpu_timings = False
         self.timings: dict[str, float] = {}
         self.stage = ""
         self._side: SideConnection | None = None
@@ -69,12 +72,15 @@ class Progress:
     def stage_done(self) -> None:
         if self.stage:
             self.timings[self.stage] = round(time.perf_counter() - self.stage_started, 3)
+            if self.cpu_timings:
+                self.timings[f"{self.stage} CPU"] = round(time.process_time() - self.stage_cpu_started, 3)
 
     def begin(self, stage: str, fraction: float | None = None) -> None:
         """Start a named stage; the previous one's duration goes into the job's timings."""
         self.stage_done()
         self.stage = stage
         self.stage_started = time.perf_counter()
+        self.stage_cpu_started = time.process_time()
         self.update(fraction)
 
     def update(self, fraction: float | None = None, **counts) -> None:

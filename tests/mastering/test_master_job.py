@@ -293,3 +293,34 @@ def test_entity_type_page_charts_a_model_whose_recall_could_not_be_estimated(cli
     response = client_for(curator).get(entity_type.get_absolute_url())
     assert response.status_code == 200
     assert "estimated quality" in response.content.decode()
+
+
+def test_golden_records_written_in_small_batches_equal_one_batch(person, django_capture_on_commit_callbacks, monkeypatch):
+    """The finish reads and writes a batch of records at a time; batching changes nothing in the results."""
+    from mastering.services.master import finish as finish_stage
+
+    entity_type, _ = person
+    master(entity_type, django_capture_on_commit_callbacks)
+    whole = entities_by_person(entity_type)
+    golden = {frozenset(Membership.objects.filter(entity_id=pk).values_list("record_id", flat=True)): values
+              for pk, values in Entity.objects.live().values_list("pk", "golden")}
+    Membership.objects.all().delete()
+    RunChange.objects.all().delete()
+    Entity.objects.all().delete()
+    seen = []
+    real_batch = finish_stage._write_batch
+
+    def counted(*args, **kwargs):
+        seen.append(len(args[9]))  # the batch's cluster indexes
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH_SQLITE", 3)
+    monkeypatch.setattr(finish_stage, "_write_batch", counted)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE, job.error
+    assert len(seen) > 3  # really in several batches
+    assert entities_by_person(entity_type).keys() == whole.keys()
+    assert {frozenset(Membership.objects.filter(entity_id=pk).values_list("record_id", flat=True)): values
+            for pk, values in Entity.objects.live().values_list("pk", "golden")} == golden
+    assert job.counts["new"] == job.counts["entities"] == Entity.objects.live().count() == len(golden)
+    assert {"golden records CPU", "golden records: writes"} <= set(job.timings)

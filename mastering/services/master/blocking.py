@@ -16,8 +16,10 @@ from mastering.services.master.chunks import Chunked, running, slices
 from steward.db import insert_rows
 from steward.errors import ServiceError
 
-RECORDS_PER_CHUNK = 20_000
-PAIRS_PER_CHUNK = 20_000
+# Chunks small enough that two (or more) worker processes stay busy to the end of a stage (100,000 people: ten
+# blocking chunks, ~13 scoring chunks), big enough that a chunk's fixed cost (its queries, the model) stays small.
+RECORDS_PER_CHUNK = 10_000
+PAIRS_PER_CHUNK = 10_000
 BLOCKING, SCORING = "blocking", "scoring"
 
 
@@ -72,7 +74,7 @@ def block_records(*, job_id: int, chunk: int) -> None:
 
 
 def _block_records(job: Job, chunk: int) -> None:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stage = Chunked(job, BLOCKING)
     piece = stage.get(chunk)
     if piece is None or piece.done:
@@ -86,9 +88,17 @@ def _block_records(job: Job, chunk: int) -> None:
             # Keys of an earlier, interrupted delivery of this slice are replaced, never doubled.
             BlockKey.objects.filter(job=job, record__gte=piece.first, record__lte=piece.last).delete()
             keys = matcher(job.model).blocking_keys(records)
+            hashes: dict[tuple[int, str], int] = {}  # a block's key recurs once per member: hash it once
+
+            def hashed(predicate: int, key: str) -> int:
+                found = hashes.get((predicate, key))
+                if found is None:
+                    found = hashes[(predicate, key)] = block_hash(predicate, key)
+                return found
+
             insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"],
-                        ((job.pk, p, block_hash(p, key), rid, sources[rid]) for p, key, rid in keys))
-            last = stage.complete(chunk, started)
+                        ((job.pk, p, hashed(p, key), rid, sources[rid]) for p, key, rid in keys))
+            last = stage.complete(chunk, started, cpu_started)
     except Exception as exc:
         fail_job(job, error=f"Blocking failed: {type(exc).__name__}: {exc}")
         raise
@@ -100,6 +110,7 @@ def _block_records(job: Job, chunk: int) -> None:
 def _pair_and_score(job: Job) -> None:
     progress = Progress(job)
     progress.timings = dict(Job.objects.get(pk=job.pk).timings)
+    progress.cpu_timings = True
     progress.begin("pairing on blocking keys", 0.22)
     report = _pair_records(job, matcher(job.model).predicates(), one_per_source=job.entity_type.one_per_source)
     BlockKey.objects.filter(job=job).delete()

@@ -1,17 +1,18 @@
 """Stage 3 of a run: clusters, curator edits, persistent ids, golden records, all written in one transaction."""
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 
 import numpy
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering import engine, selectors
-from mastering.mapping import projection_for
+from mastering.mapping import mapped_record_queryset, projection_for
 from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair
 from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # Pairs scoring below this share of the threshold cannot join a cluster; leaving them out keeps components small.
 CLUSTER_FLOOR = 0.5
+# Records whose golden records, memberships and changes are computed and written together (on PostgreSQL).
+RECORDS_PER_BATCH = 20_000
+RECORDS_PER_BATCH_SQLITE = 900  # SQLite takes at most 999 parameters in an IN list
 
 
 def finish_master(*, job_id: int) -> Job | None:
@@ -33,6 +37,7 @@ def finish_master(*, job_id: int) -> Job | None:
         return job
     progress = Progress(job)
     progress.timings = dict(job.timings)
+    progress.cpu_timings = True
     try:
         with holding(job, "finish_master"):
             _finish(job, progress)
@@ -49,15 +54,18 @@ def finish_master(*, job_id: int) -> Job | None:
 def _finish(job: Job, progress: Progress) -> None:
     entity_type = job.entity_type
     progress.begin("clustering", 0.8)
-    facts = golden.record_facts(projection_for(entity_type))
-    live = set(facts)
+    projection = projection_for(entity_type)
+    # Only ids and sources here: the records' values are read a batch of entities at a time, for golden records.
+    source_of = dict(mapped_record_queryset(projection).values_list("pk", "source_id").iterator(chunk_size=50_000))
+    live = set(source_of)
     threshold = selectors.match_threshold_for(entity_type=entity_type, model=job.model)
     # Pairs far below the threshold cannot join a cluster; leaving them out keeps connected components small.
     floor = threshold * CLUSTER_FLOOR
     scored = ScoredPair.objects.filter(job=job, score__gte=floor).values_list("left", "right", "score")
     pairs = numpy.array([((left, right), score) for left, right, score in scored.iterator(chunk_size=50_000)],
                         dtype=engine.SCORE_DTYPE)
-    group_of = {rid: str(fact["source_id"]) for rid, fact in facts.items()} if entity_type.one_per_source else None
+    group_of = {rid: str(source) for rid, source in source_of.items()} if entity_type.one_per_source else None
+    del source_of
     clusters = engine.cluster_pairs(pairs, threshold=threshold, group_of=group_of) if len(pairs) else []
     confidence: dict[int, float] = {}
     grouped: list[frozenset[int]] = []
@@ -82,7 +90,7 @@ def _finish(job: Job, progress: Progress) -> None:
                      Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
         assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
         progress.begin("golden records", 0.9)
-        counts = _write_results(job, entity_type, edited, assignment, confidence, facts, previous)
+        counts = _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress)
         counts["threshold"] = threshold
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
@@ -106,19 +114,65 @@ def _edits(entity_type: EntityType) -> list[Edit]:
     return edits
 
 
-def _write_results(job, entity_type, edited, assignment, confidence, facts, previous) -> dict:
+def _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress) -> dict:
+    """Golden records, entities, memberships and run changes, a batch of entities at a time.
+
+    Each batch reads its members' values and their current entities and memberships, and writes only what
+    changed, so memory holds one batch of records' values, never every record's.
+    """
     now = timezone.now()
     rules = golden.rules_of(entity_type)
     overrides = golden.live_overrides(entity_type)
     old_members: dict[str, set[int]] = defaultdict(set)
     for record, entity_id in previous.items():
         old_members[entity_id].add(record)
-    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True)}
-    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type)}
-    new_entities, changed_entities, changes = [], [], []
-    desired: dict[int, tuple[str, float | None, str, int | None]] = {}
     entity_counts = {"entities": len(edited.clusters), **assignment.counts(), "values_changed": 0}
+    batch_size = RECORDS_PER_BATCH if connection.vendor == "postgresql" else RECORDS_PER_BATCH_SQLITE
+    batch: list[int] = []
+    members_in_batch = 0
+    written = {"seconds": 0.0}
     for index, members in enumerate(edited.clusters):
+        batch.append(index)
+        members_in_batch += len(members)
+        if members_in_batch >= batch_size:
+            _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                         batch, entity_counts, now, written)
+            batch, members_in_batch = [], 0
+    if batch:
+        _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                     batch, entity_counts, now, written)
+    # Of the golden records stage, the time spent writing (COPY, updates), the rest being reads and survivorship.
+    progress.timings["golden records: writes"] = round(written["seconds"], 3)
+    progress.begin("retiring entities, removing memberships of retired records", 0.95)
+    live = {record for members in edited.clusters for record in members}
+    gone = [record for record in previous if record not in live]
+    for start in range(0, len(gone), 900):
+        Membership.objects.filter(entity_type=entity_type, record_id__in=gone[start:start + 900]).delete()
+    retiring = list(assignment.retired)
+    retired_before = dict(Entity.objects.filter(pk__in=retiring).values_list("pk", "golden")) if retiring else {}
+    changes = []
+    for old_id, survivor in assignment.retired.items():
+        Entity.objects.filter(pk=old_id).update(retired_at=now, retired_into_id=survivor, size=0, changed_job=job)
+        Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
+        golden_before = retired_before.get(uuid.UUID(str(old_id)), retired_before.get(old_id, {}))
+        changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
+                                 removed=sorted(old_members.get(old_id, ())),
+                                 golden_before=golden_before or {}, related=[survivor] if survivor else []))
+    _insert_changes(changes, now)
+    return entity_counts
+
+
+def _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
+                 batch, entity_counts, now, written) -> None:
+    records = [record for index in batch for record in edited.clusters[index]]
+    facts = golden.record_facts(projection, record_ids=records)
+    ids = [assignment.ids[index] for index in batch]
+    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True, pk__in=ids)}
+    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type, record_id__in=records)}
+    new_entities, new_changes, changed_entities, changes = [], [], [], []
+    desired: dict[int, tuple[str, float | None, str, int | None]] = {}
+    for index in batch:
+        members = edited.clusters[index]
         entity_id = assignment.ids[index]
         pinned = index in edited.pinned
         for record in members:
@@ -139,10 +193,11 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         kind = assignment.kinds[index]
         entity = existing.get(entity_id)
         if entity is None:
-            new_entities.append(Entity(id=entity_id, entity_type=entity_type, size=size, confidence=lowest, golden=golden_values,
-                                       provenance=provenance, pinned=pinned, created_job=job, changed_job=job))
-            changes.append(RunChange(entity_type=entity_type, job=job, entity_id=entity_id, kind=RunChange.Kind.NEW,
-                                     added=sorted(members), golden_after=golden_values))
+            # Plain rows, not model instances: building a model costs more than computing its golden record.
+            new_entities.append((uuid.UUID(entity_id), entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
+                                 job.pk, None, None, now, now))
+            new_changes.append((entity_type.pk, job.pk, None, uuid.UUID(entity_id), RunChange.Kind.NEW, sorted(members), [], {},
+                                golden_values, [], now))
             continue
         values_changed = entity.golden != golden_values
         if kind == "unchanged" and not values_changed and entity.provenance == provenance and entity.size == size \
@@ -162,18 +217,13 @@ def _write_results(job, entity_type, edited, assignment, confidence, facts, prev
         entity.size, entity.confidence, entity.golden, entity.provenance, entity.pinned = size, lowest, golden_values, provenance, pinned
         entity.updated_at = now
         changed_entities.append(entity)
-    _insert_entities(new_entities, now)
+    clock = time.perf_counter()
+    insert_rows(Entity, ENTITY_COLUMNS, new_entities)
     Entity.objects.bulk_update(changed_entities, ["size", "confidence", "golden", "provenance", "pinned", "changed_job", "updated_at"], batch_size=2000)
     _write_memberships(job, entity_type, desired, memberships)
-    for old_id, survivor in assignment.retired.items():
-        Entity.objects.filter(pk=old_id).update(retired_at=now, retired_into_id=survivor, size=0, changed_job=job)
-        Entity.objects.filter(retired_into_id=old_id).update(retired_into_id=survivor)  # redirects stay one hop
-        entity = existing.get(old_id)
-        changes.append(RunChange(entity_type=entity_type, job=job, entity_id=old_id, kind=RunChange.Kind.RETIRED,
-                                 removed=sorted(old_members.get(old_id, ())),
-                                 golden_before=entity.golden if entity else {}, related=[survivor] if survivor else []))
+    insert_rows(RunChange, CHANGE_COLUMNS, new_changes)
     _insert_changes(changes, now)
-    return entity_counts
+    written["seconds"] += time.perf_counter() - clock
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -185,38 +235,27 @@ def _write_memberships(job, entity_type, desired, existing) -> None:
     for record, (entity_id, confidence, reason, edit_id) in desired.items():
         membership = existing.get(record)
         if membership is None:
-            create.append(Membership(entity_type=entity_type, entity_id=entity_id, record_id=record, confidence=confidence,
-                                     reason=reason, edit_id=edit_id, job=job))
+            create.append((entity_type.pk, entity_id, record, confidence, reason, edit_id, job.pk))
         elif (str(membership.entity_id), membership.reason, membership.edit_id) != (entity_id, reason, edit_id) \
                 or not _same(membership.confidence, confidence):
             if str(membership.entity_id) != entity_id:
                 membership.job = job
             membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
             update.append(membership)
-    gone = [record for record in existing if record not in desired]
-    if gone:
-        for start in range(0, len(gone), 900):
-            Membership.objects.filter(entity_type=entity_type, record_id__in=gone[start:start + 900]).delete()
     Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
-    insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"],
-                ((m.entity_type_id, m.entity_id, m.record_id, m.confidence, m.reason, m.edit_id, m.job_id) for m in create))
+    insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"], create)
 
 
-def _insert_entities(entities: list[Entity], now) -> None:
-    insert_rows(
-        Entity,
-        ["id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id", "changed_job_id",
-         "retired_at", "retired_into_id", "created_at", "updated_at"],
-        ((uuid.UUID(str(e.id)), e.entity_type_id, e.size, e.confidence, e.golden, e.provenance, e.pinned, e.created_job_id,
-          e.changed_job_id, None, None, now, now) for e in entities),
-    )
+ENTITY_COLUMNS = ["id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id",
+                  "changed_job_id", "retired_at", "retired_into_id", "created_at", "updated_at"]
+CHANGE_COLUMNS = ["entity_type_id", "job_id", "edit_id", "entity_id", "kind", "added", "removed", "golden_before",
+                  "golden_after", "related", "created_at"]
 
 
 def _insert_changes(changes: list[RunChange], now) -> None:
     insert_rows(
         RunChange,
-        ["entity_type_id", "job_id", "edit_id", "entity_id", "kind", "added", "removed", "golden_before", "golden_after",
-         "related", "created_at"],
+        CHANGE_COLUMNS,
         ((c.entity_type_id, c.job_id, c.edit_id, uuid.UUID(str(c.entity_id)), c.kind, c.added, c.removed, c.golden_before,
           c.golden_after, c.related, now) for c in changes),
     )

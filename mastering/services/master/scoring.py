@@ -38,7 +38,7 @@ def score_pairs(*, job_id: int, chunk: int) -> None:
 
 
 def _score_chunk(job: Job, chunk: int) -> None:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stage = Chunked(job, SCORING)
     pending = list(ScoredPair.objects.filter(job=job, chunk=chunk, score__isnull=True).values_list("id", "left", "right"))
     try:
@@ -48,7 +48,7 @@ def _score_chunk(job: Job, chunk: int) -> None:
         logger.exception("Scoring chunk %s of job %s failed", chunk, job.pk)
         fail_job(job, error=f"Scoring failed: {type(exc).__name__}: {exc}")
         raise
-    last = stage.complete(chunk, started)
+    last = stage.complete(chunk, started, cpu_started)
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(progress=0.3 + 0.5 * stage.fraction_done(),
                                                                    heartbeat_at=timezone.now())
     if last:
@@ -58,13 +58,15 @@ def _score_chunk(job: Job, chunk: int) -> None:
 def _score(job: Job, pending: list[tuple[int, int, int]]) -> None:
     projection = projection_for(job.entity_type)
     records = mapped_records(projection, record_ids={rid for _, left, right in pending for rid in (left, right)})
-    pair_array = numpy.array([(left, right) for _, left, right in pending], dtype=numpy.int64)
-    scores: dict[tuple[int, int], float] = {}
-    for scored in matcher(job.model).score(pair_array, records):
-        for (left, right), score in zip(scored["pairs"].tolist(), scored["score"].tolist()):
-            scores[(left, right)] = score
+    pair_array = numpy.array([(left, right) for _, left, right in pending], dtype=numpy.int64).reshape(-1, 2)
+    # Every pair whose records are live is scored, in order; a pair with a record retired meanwhile scores 0.
+    live = numpy.fromiter((left in records and right in records for _, left, right in pending), dtype=bool, count=len(pending))
+    values = numpy.zeros(len(pending))
+    scored = [chunk["score"] for chunk in matcher(job.model).score(pair_array[live], records)]
+    if scored:
+        values[live] = numpy.concatenate(scored)
     ids = [pair_id for pair_id, _, _ in pending]
-    values = [float(scores.get((left, right), 0.0)) for _, left, right in pending]
+    values = values.tolist()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
