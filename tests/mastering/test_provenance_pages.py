@@ -191,3 +191,51 @@ def test_the_label_list_filters_to_the_labels_that_taught_a_model(mastered, clie
     response = client_for(business_user).get(f"/curation/{entity_type.slug}/labels/?taught={model.version}")
     assert response.status_code == 200
     assert sorted(label.pk for label in response.context["page_obj"]) == sorted(model.label_ids)[:50]
+
+
+def test_lineage_api_of_entity_value_pair_record_batch_and_job(mastered, api_for, business_user):
+    entity_type, source = mastered
+    entity = pair_entity(entity_type)
+    api = api_for(business_user)
+    base = f"/api/lineage/entity-types/{entity_type.slug}/entities/{entity.pk}/"
+    body = api.get(base).json()
+    members = set(Membership.objects.filter(entity=entity).values_list("record_id", flat=True))
+    assert {m["record_id"] for m in body["members"]} == members
+    assert all("in run #" in m["text"] for m in body["members"])
+    assert body["graph"]["focus"] == f"entity-{entity.pk}" and len(body["graph"]["nodes"]) > len(members)
+    value = api.get(f"{base}values/last/").json()
+    record = SourceRecord.objects.get(pk=entity.provenance["last"]["record"])
+    assert (value["origin"]["key"], value["origin"]["file_row"], value["origin"]["file_name"]) == (record.key, record.file_row, "people.csv")
+    a, b = sorted(members)[:2]
+    together = api.get(f"{base}why/?a={a}&b={b}").json()
+    assert together["score"] is not None and together["path"]
+    job = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER).latest("pk")
+    assert api.get(f"{base}?run={job.pk}").json()["run"] == job.pk
+    rec = api.get(f"/api/lineage/sources/{source.slug}/records/{record.key}/").json()
+    assert rec["file_row"] == record.file_row and rec["memberships"][0]["entity_id"] == str(entity.pk)
+    batch = api.get(f"/api/lineage/sources/{source.slug}/batches/{record.changed_batch_id}/").json()
+    assert batch["records_now"] == SourceRecord.objects.filter(changed_batch_id=record.changed_batch_id).count()
+    run = api.get(f"/api/lineage/jobs/{job.pk}/").json()
+    assert run["model_version"] == job.model.version and f"model-{job.model.pk}" in {n["id"] for n in run["graph"]["nodes"]}
+
+
+@pytest.mark.parametrize("suffix,status", [("why/?a=1", 400), ("why/?a=x&b=2", 400), ("?run=x", 400), ("?run=999999", 400),
+                                           ("values/nope/", 404)])
+def test_lineage_api_refuses_bad_input_clearly(suffix, status, mastered, api_for, business_user):
+    entity_type, _ = mastered
+    entity = pair_entity(entity_type)
+    response = api_for(business_user).get(f"/api/lineage/entity-types/{entity_type.slug}/entities/{entity.pk}/{suffix}")
+    assert response.status_code == status and response.json()["detail"]
+
+
+def test_lineage_api_needs_a_signed_in_user_and_hides_unknown_objects(mastered, client, api_for, business_user):
+    import uuid
+
+    entity_type, source = mastered
+    entity = pair_entity(entity_type)
+    assert client.get(f"/api/lineage/entity-types/{entity_type.slug}/entities/{entity.pk}/").status_code in (401, 403)
+    api = api_for(business_user)
+    assert api.get(f"/api/lineage/entity-types/{entity_type.slug}/entities/{uuid.uuid4()}/").status_code == 404
+    assert api.get(f"/api/lineage/entity-types/other/entities/{entity.pk}/").status_code == 404
+    assert api.get(f"/api/lineage/sources/{source.slug}/records/nope/").status_code == 404
+    assert api.get("/api/lineage/jobs/999999/").status_code == 404
