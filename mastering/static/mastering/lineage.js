@@ -27,7 +27,6 @@
     var cy = window.cytoscape({
       container: holder,
       elements: elements,
-      wheelSensitivity: 0.3,
       style: [
         { selector: "node", style: {
           "shape": "round-rectangle", "background-color": "data(colour)", "color": "#fff", "label": "data(label)",
