@@ -12,7 +12,6 @@ average beside them (the machine is shared). The target (issue 15): the lineage 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics

@@ -32,7 +32,7 @@ def entity_json(lineage: Lineage) -> dict:
     facts = lineage.facts
     entity = facts["entity"]
     past = facts["past"]
-    members = [row for row in facts["members"] if past is None or row["membership"].record_id in past.members]
+    members = facts["members"]  # at a run: those of today's members that were members then
     return {
         "entity_id": str(entity.pk), "entity_type": entity.entity_type.slug, "run": facts["run"],
         "golden": past.golden if past is not None else entity.golden,

@@ -50,12 +50,16 @@ class Graph:
 
 
 def record_node(graph: Graph, record) -> str:
+    if f"record-{record.pk}" in graph.nodes:  # reversing URLs is most of a big graph's cost: once per node
+        return f"record-{record.pk}"
     return graph.node(f"record-{record.pk}", "record", f"{record.source.slug}:{record.key}",
                       reverse("mastering:record-lineage", args=[record.source.slug, record.key]),
                       f"version {record.version}" + (" (retired)" if record.retired else ""))
 
 
 def batch_node(graph: Graph, batch, source_slug: str) -> str:
+    if f"batch-{batch.pk}" in graph.nodes:
+        return f"batch-{batch.pk}"
     name = batch.file_name or batch.get_channel_display().lower()
     return graph.node(f"batch-{batch.pk}", "batch", f"batch {batch.pk}: {name}",
                       reverse("mastering:batch-lineage", args=[source_slug, batch.pk]),
@@ -63,11 +67,15 @@ def batch_node(graph: Graph, batch, source_slug: str) -> str:
 
 
 def job_node(graph: Graph, job) -> str:
+    if f"job-{job.pk}" in graph.nodes:
+        return f"job-{job.pk}"
     return graph.node(f"job-{job.pk}", "job", f"{job.get_kind_display()} #{job.pk}",
                       reverse("mastering:job-detail", args=[job.pk]), job.get_status_display())
 
 
 def model_node(graph: Graph, model, slug: str) -> str:
+    if f"model-{model.pk}" in graph.nodes:
+        return f"model-{model.pk}"
     node = graph.node(f"model-{model.pk}", "model", f"model v{model.version}",
                       reverse("mastering:entity-type-detail", args=[slug]) + f"#model-v{model.version}",
                       f"{model.label_count} labels")

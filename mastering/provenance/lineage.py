@@ -109,7 +109,8 @@ def entity_lineage(entity: Entity, *, run: int | None = None) -> Lineage:
     for m in memberships:
         if m.job is not None and m.job.model is not None:
             models[m.job.model.pk] = m.job.model
-    members = [{"membership": m, "reason": reasons[m.record_id]} for m in memberships]
+    members = [{"membership": m, "reason": reasons[m.record_id]} for m in memberships
+               if past is None or m.record_id in past.members]
     return Lineage(graph, f"Lineage of {entity}", {
         "entity": entity, "members": members, "models": sorted(models.values(), key=lambda mm: -mm.version),
         "absorbed": absorbed, "overrides": overrides, "changes": changes, "before_last_run": before, "past": past,

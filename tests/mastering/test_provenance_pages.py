@@ -1,11 +1,13 @@
 """Provenance pages and selectors: a golden value down to its file row, why each member is in its entity, why two
 members are together, and the lineage of entities, records, batches and jobs, with no Python repr on any page."""
 
+import html as html_lib
 import io
 import re
 
 import pytest
 
+from lineage.models import Activity
 from mastering import services
 from mastering.models import Attribute, Entity, Job, Membership, SourceRecord, SourceRecordVersion
 from mastering.provenance.members import membership_reasons
@@ -16,7 +18,7 @@ from tests.factories import trained_entity_type
 
 pytestmark = pytest.mark.django_db
 
-REPR = re.compile(r"\{'|\bNone\b")
+REPR = re.compile(r"\{'|\['|\bNone\b")
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def pair_entity(entity_type) -> Entity:
 def visible_text(html: str) -> str:
     """The page's text as a reader sees it: no tags, scripts or embedded JSON."""
     html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
-    return re.sub(r"<[^>]+>", " ", html)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))  # autoescape writes ' as &#x27;
 
 
 def test_ingest_keeps_the_file_row_of_each_version(mastered):
@@ -132,12 +134,16 @@ def page_urls(entity_type, source) -> list[str]:
     record = SourceRecord.objects.filter(source=source).order_by("pk").first()
     job = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER).latest("pk")
     base = f"/entities/{entity_type.slug}/{entity.pk}"
+    # An activity with a list or mapping among its parameters: where a repr would show
+    master_activity = next(a for a in Activity.objects.order_by("pk")
+                           if any(isinstance(v, dict | list) and v for v in a.parameters.values()))
     a, b = sorted(Membership.objects.filter(entity=entity).values_list("record_id", flat=True))[:2]
     return [
         f"{base}/", f"{base}/lineage/", f"{base}/lineage/?run={job.pk}", f"{base}/values/last/", f"{base}/why/",
         f"{base}/why/?a={a}&b={b}", f"/sources/{source.slug}/record-lineage/{record.key}/",
         f"/sources/{source.slug}/records/{record.key}/", f"/sources/{source.slug}/batches/{record.changed_batch_id}/lineage/",
         f"/jobs/{job.pk}/", f"/jobs/{job.pk}/lineage/", f"/jobs/{job.model.job_id}/" if job.model.job_id else f"/jobs/{job.pk}/",
+        f"/entities/{entity_type.slug}/model/", f"/lineage/activities/{master_activity.pk}/", "/lineage/",
     ]
 
 
