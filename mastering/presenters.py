@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from mastering import history
 from mastering.config_cache import cached_projection
 from mastering.models import Attribute, Entity, Membership, RunChange
+from mastering.provenance.members import Reason, membership_reasons
 
 RECENT_CHANGES = 20
 
@@ -15,6 +16,7 @@ class Member:
 
     membership: Membership
     values: dict[str, str | None]
+    reason: Reason | None = None
 
     @property
     def source(self) -> str:
@@ -26,6 +28,8 @@ class Member:
 
     @property
     def why(self) -> str:
+        if self.reason is not None:
+            return self.reason.text
         why = self.membership.get_reason_display()
         if self.membership.confidence is not None:
             why = f"{why} ({self.membership.confidence:.2f})"
@@ -70,10 +74,12 @@ class EntityView:
 def present_entity(entity: Entity, *, changes: int = RECENT_CHANGES) -> EntityView:
     """The entity's golden values with their provenance, its members and why each belongs, and its latest changes.
 
-    Pass an entity from `selectors.list_entities` (members and their records already loaded).
+    Pass an entity from `selectors.list_entities` (members with their records, runs and edits already loaded).
     """
     projection = cached_projection(entity.entity_type)
-    members = [Member(m, projection.project(m.record.source_id, m.record.data)) for m in entity.memberships.all()]
+    memberships = list(entity.memberships.all())
+    reasons = membership_reasons(entity, memberships=memberships)
+    members = [Member(m, projection.project(m.record.source_id, m.record.data), reasons[m.record_id]) for m in memberships]
     golden_values = []
     for attribute in projection.attributes:
         value, origin = entity.golden.get(attribute.name), entity.provenance.get(attribute.name, {})

@@ -65,6 +65,14 @@ def last_seen_batch(*, record: SourceRecord) -> IngestBatch | None:
     return IngestBatch.objects.filter(pk=max(candidates)).select_related("source").defer(*BATCH_HEAVY_FIELDS).first()
 
 
+def record_memberships(*, record: SourceRecord) -> list:
+    """The entities the record is in now (one per entity type it maps into), with the run or edit that placed it."""
+    from mastering.models import Membership
+
+    return list(Membership.objects.filter(record=record).select_related("entity__entity_type", "job")
+                .defer(*(f"job__{name}" for name in JOB_HEAVY_FIELDS)))
+
+
 def list_batches(*, source: Source | None = None) -> QuerySet[IngestBatch]:
     """Batches, newest first, of one source or all."""
     batches = IngestBatch.objects.select_related("source", "user", "job")
@@ -75,13 +83,13 @@ def record_history(*, record: SourceRecord) -> list[dict]:
     """Every version of a record, newest first, each with what changed from the one before."""
     versions: list[dict] = [
         {"version": record.version, "data": record.data, "retired": record.retired, "batch": record.changed_batch,
-         "at": record.updated_at, "current": True}
+         "at": record.updated_at, "current": True, "row": record.file_row}
     ]
     old_versions = (SourceRecordVersion.objects.filter(record=record).select_related("batch__user", "batch__source")
                     .defer(*_batch_links("batch")).order_by("-version"))
     for old in old_versions:
         versions.append({"version": old.version, "data": old.data, "retired": old.retired, "batch": old.batch,
-                         "at": old.created_at, "current": False})
+                         "at": old.created_at, "current": False, "row": old.file_row})
     for newer, older in zip(versions, versions[1:] + [None]):
         before = older["data"] if older else {}
         newer["changes"] = [
@@ -160,7 +168,9 @@ def list_entities(*, entity_type: EntityType) -> QuerySet:
         Entity.objects.live().filter(entity_type=entity_type)
         .select_related("changed_job__model", "entity_type")
         .defer(*(f"changed_job__{name}" for name in JOB_HEAVY_FIELDS), *(f"changed_job__model__{name}" for name in MODEL_HEAVY_FIELDS))
-        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("record__source").order_by("record_id")))
+        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("record__source", "job__model", "edit__user")
+                                   .defer(*(f"job__{name}" for name in JOB_HEAVY_FIELDS),
+                                          *(f"job__model__{name}" for name in MODEL_HEAVY_FIELDS)).order_by("record_id")))
         .order_by("-size", "created_at", "id")
     )
 

@@ -159,7 +159,7 @@ def api_world(user) -> dict[str, str]:
         "records": source.records.order_by("key").first().key,
         "pairs": str(pair.pk if pair else label.pair_id), "labels": str(label.pk), "batches": str(batch.pk),
         "jobs": str(job.pk), "activities": str(Activity.objects.latest("pk").pk), "entities": str(entity.pk),
-        "attributes": "city", "overrides": str(override.pk), "action": "pin",
+        "attributes": "city", "values": "city", "overrides": str(override.pk), "action": "pin",
     }
 
 

@@ -133,6 +133,7 @@ def seed(*, payloads: bool = False) -> Seeded:
         ("pairs", "pk"): pair.pk, ("pairs", "id"): pair.pk, ("labels", "pk"): label.pk, ("labels", "id"): label.pk, ("labels", "label_id"): label.pk,
         ("activities", "activity_id"): activity.pk, ("activities", "pk"): activity.pk, ("activities", "id"): activity.pk,
         ("overrides", "override_id"): override.pk, ("attributes", "attribute"): attribute.name,
+        ("values", "attribute"): attribute.name, ("record-lineage", "key"): records[0].key,
         ("issues", "id"): issue.pk, ("issues", "pk"): issue.pk, ("issues", "issue_id"): issue.pk,
         ("notifications", "id"): notification.pk, ("notifications", "pk"): notification.pk,
         ("review", "name"): "low-confidence", ("upload", "token"): "no-such-upload",

@@ -35,14 +35,14 @@ class OrmMerger:
             known = np.flatnonzero(np.fromiter(map(existing.__contains__, keys), dtype=bool, count=len(keys)))
             chunk = keep_absent_values(chunk, known, [existing[keys[i]].data for i in known], self.types)
         new, changed, archived, seen_ids = [], [], [], []
-        for key, values, content_hash in zip(keys, chunk.records(), chunk.hashes.to_pylist()):
+        for key, values, content_hash, row in zip(keys, chunk.records(), chunk.hashes.to_pylist(), chunk.rows.tolist()):
             record = existing.get(key)
             if record is None:
                 new.append(
                     SourceRecord(
                         source_id=self.batch.source_id, key=key, data=record_json(values, self.types),
                         content_hash=content_hash, version=1, first_batch=self.batch, changed_batch=self.batch,
-                        created_at=self.now, updated_at=self.now,
+                        file_row=row, created_at=self.now, updated_at=self.now,
                     )
                 )
             elif record.content_hash != content_hash or record.retired:
@@ -52,6 +52,7 @@ class OrmMerger:
                 record.version += 1
                 record.retired = False
                 record.changed_batch = self.batch
+                record.file_row = row
                 record.updated_at = self.now
                 changed.append(record)
             else:
@@ -59,7 +60,7 @@ class OrmMerger:
         SourceRecord.objects.bulk_create(new, batch_size=500)
         SourceRecordVersion.objects.bulk_create(archived, batch_size=500)
         SourceRecord.objects.bulk_update(
-            changed, ["data", "content_hash", "version", "retired", "changed_batch", "updated_at"], batch_size=500
+            changed, ["data", "content_hash", "version", "retired", "changed_batch", "file_row", "updated_at"], batch_size=500
         )
         self.sightings.add(np.array(seen_ids, dtype=np.int64))
         self.counts.created += len(new)
@@ -94,13 +95,14 @@ class OrmMerger:
             record.retired = True
             record.version += 1
             record.changed_batch = self.batch
+            record.file_row = None  # a retirement is the absence of a row
             record.updated_at = self.now
-        SourceRecord.objects.bulk_update(absent, ["retired", "version", "changed_batch", "updated_at"], batch_size=500)
+        SourceRecord.objects.bulk_update(absent, ["retired", "version", "changed_batch", "file_row", "updated_at"], batch_size=500)
         self.counts.retired = len(absent)
 
 
 def _archive(record: SourceRecord) -> SourceRecordVersion:
     return SourceRecordVersion(
         record_id=record.pk, version=record.version, data=record.data, content_hash=record.content_hash,
-        retired=record.retired, batch_id=record.changed_batch_id, created_at=record.updated_at,
+        retired=record.retired, batch_id=record.changed_batch_id, file_row=record.file_row, created_at=record.updated_at,
     )

@@ -19,13 +19,13 @@ from mastering.ingest.validation import ValidatedChunk
 from mastering.models import IngestBatch
 
 ARCHIVE = """
-    INSERT INTO mastering_sourcerecordversion (record_id, version, data, content_hash, retired, batch_id, created_at)
-    SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.updated_at
+    INSERT INTO mastering_sourcerecordversion (record_id, version, data, content_hash, retired, batch_id, file_row, created_at)
+    SELECT r.id, r.version, r.data, r.content_hash, r.retired, r.changed_batch_id, r.file_row, r.updated_at
     FROM mastering_sourcerecord r JOIN {rows} ON {rows_id} = r.id
 """
 # created_at and updated_at are left to their database default, the COPY statement's time.
 NEW_RECORD_COLUMNS = ["source_id", "key", "data", "content_hash", "version", "retired", "first_batch_id",
-                      "changed_batch_id"]
+                      "changed_batch_id", "file_row"]
 COPY_NEW_RECORDS = f"COPY mastering_sourcerecord ({', '.join(NEW_RECORD_COLUMNS)}) FROM STDIN"
 
 
@@ -55,7 +55,7 @@ class PostgresMerger:
             # server does not queue a deferred check per written row.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS ingest_changed "
-                           "(id bigint NOT NULL, hash text NOT NULL, data jsonb NOT NULL) ON COMMIT DROP")
+                           "(id bigint NOT NULL, hash text NOT NULL, data jsonb NOT NULL, file_row integer) ON COMMIT DROP")
 
     def _timed(self, name: str, started: float) -> None:
         timings = self.counts.timings
@@ -73,7 +73,7 @@ class PostgresMerger:
         if self.source_was_empty:  # nothing to match: every key is new (the validator refused repeats)
             if chunk.documents is None:
                 self.prepare(chunk)
-            self._insert(chunk.keys, chunk.hashes, chunk.documents)
+            self._insert(chunk.keys, chunk.hashes, chunk.documents, chunk.rows)
             return
         ids, hashes, retired = self._existing(chunk.keys)
         new = ids < 0
@@ -86,10 +86,10 @@ class PostgresMerger:
         changed = ~new & ~unchanged
         if new.any():
             rows = pa.array(new)
-            self._insert(chunk.keys.filter(rows), chunk.hashes.filter(rows), documents.filter(rows))
+            self._insert(chunk.keys.filter(rows), chunk.hashes.filter(rows), documents.filter(rows), chunk.rows[new])
         if changed.any():
             rows = pa.array(changed)
-            self._update(ids[changed], chunk.hashes.filter(rows), documents.filter(rows))
+            self._update(ids[changed], chunk.hashes.filter(rows), documents.filter(rows), chunk.rows[changed])
         self.sightings.add(ids[unchanged])
         self.counts.unchanged += int(unchanged.sum())
 
@@ -118,13 +118,14 @@ class PostgresMerger:
         self._timed("lookup_s", started)
         return found
 
-    def _insert(self, keys: pa.Array, hashes: pa.Array, documents: pa.Array) -> None:
+    def _insert(self, keys: pa.Array, hashes: pa.Array, documents: pa.Array, rows: np.ndarray) -> None:
         started = time.perf_counter()
         count = len(keys)
         batch = pa.array(np.full(count, self.batch.pk, dtype=np.int64))
         table = pa.Table.from_arrays(
             [pa.array(np.full(count, self.batch.source_id, dtype=np.int64)), keys, documents, hashes,
-             pa.array(np.ones(count, dtype=np.int32)), pa.array(np.zeros(count, dtype=bool)), batch, batch],
+             pa.array(np.ones(count, dtype=np.int32)), pa.array(np.zeros(count, dtype=bool)), batch, batch,
+             pa.array(np.asarray(rows, dtype=np.int64))],
             names=NEW_RECORD_COLUMNS,
         )
         if self.source_was_empty:
@@ -149,19 +150,20 @@ class PostgresMerger:
         # On an error the COPY is abandoned (and the transaction rolls back); otherwise finish closed it.
         self.open_statements.__exit__(*exc)
 
-    def _update(self, ids: np.ndarray, hashes: pa.Array, documents: pa.Array) -> None:
+    def _update(self, ids: np.ndarray, hashes: pa.Array, documents: pa.Array, rows: np.ndarray) -> None:
         started = time.perf_counter()
-        table = pa.Table.from_arrays([pa.array(ids), hashes, documents], names=["id", "hash", "data"])
+        table = pa.Table.from_arrays([pa.array(ids), hashes, documents, pa.array(np.asarray(rows, dtype=np.int64))],
+                                     names=["id", "hash", "data", "file_row"])
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE ingest_changed")
-            with cursor.copy("COPY ingest_changed (id, hash, data) FROM STDIN") as copy:
+            with cursor.copy("COPY ingest_changed (id, hash, data, file_row) FROM STDIN") as copy:
                 copy.write(copy_text(table))
             cursor.execute("ANALYZE ingest_changed")  # temporary tables get no automatic statistics
             cursor.execute(f"""
                 WITH archived AS ({ARCHIVE.format(rows="ingest_changed c", rows_id="c.id")})
                 UPDATE mastering_sourcerecord r
                 SET data = c.data, content_hash = c.hash, version = r.version + 1, retired = false,
-                    changed_batch_id = %(batch)s, updated_at = %(now)s
+                    changed_batch_id = %(batch)s, file_row = c.file_row, updated_at = %(now)s
                 FROM ingest_changed c WHERE r.id = c.id
             """, {**self.params, "now": self.now})
             self.counts.updated += cursor.rowcount
@@ -203,7 +205,7 @@ class PostgresMerger:
                       AND NOT EXISTS (SELECT 1 FROM ingest_present p WHERE p.key = r.key)
                 ), archived AS ({ARCHIVE.format(rows="gone g", rows_id="g.id")})
                 UPDATE mastering_sourcerecord r
-                SET retired = true, version = r.version + 1, changed_batch_id = %(batch)s, updated_at = %(now)s
+                SET retired = true, version = r.version + 1, changed_batch_id = %(batch)s, file_row = NULL, updated_at = %(now)s
                 FROM gone g WHERE r.id = g.id
             """, {**self.params, "now": self.now})
             return cursor.rowcount

@@ -214,6 +214,12 @@ class SourceRecord(models.Model):
         IngestBatch, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
         help_text="The batch that wrote the current version.",
     )
+    file_row = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Row of the changed batch's table that wrote the current version, numbered as its problem report is "
+                  "(a CSV header is row 1, the first record row 2; JSON items likewise). Blank for a retirement, "
+                  "or a version written before rows were kept.",
+    )
     # Database defaults, so a bulk COPY can leave them out: parsing two timestamps per row was a tenth of its time.
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
@@ -240,6 +246,7 @@ class SourceRecordVersion(models.Model):
     content_hash = models.CharField(max_length=32)
     retired = models.BooleanField(default=False)
     batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="versions", db_index=False)
+    file_row = models.PositiveIntegerField(null=True, blank=True, help_text="Row of the batch's table that wrote this version.")
     created_at = models.DateTimeField()
 
     class Meta:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mastering.views import entities, entity_review, entity_types, jobs, sources
+from mastering.views import entities, entity_review, entity_types, jobs, provenance, sources
 
 app_name = "mastering"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("sources/<slug:slug>/upload/<str:token>/", sources.upload_confirm, name="source-upload-confirm"),
     path("sources/<slug:slug>/batches/", sources.batch_list, name="batch-list"),
     path("sources/<slug:slug>/batches/<int:batch_id>/", sources.batch_detail, name="batch-detail"),
+    path("sources/<slug:slug>/batches/<int:batch_id>/lineage/", provenance.batch_lineage, name="batch-lineage"),
+    path("sources/<slug:slug>/record-lineage/<path:key>/", provenance.record_lineage, name="record-lineage"),
     path("sources/<slug:slug>/records/<path:key>/", sources.record_detail, name="record-detail"),
     path("entities/", entity_types.entity_type_list, name="entity-type-list"),
     path("entities/<slug:slug>/", entities.entity_list, name="entity-list"),
@@ -20,7 +22,12 @@ urlpatterns = [
     path("entities/<slug:slug>/<uuid:entity_id>/", entities.entity_detail, name="entity-detail"),
     path("entities/<slug:slug>/<uuid:entity_id>/edit/", entity_review.entity_edit, name="entity-edit"),
     path("entities/<slug:slug>/<uuid:entity_id>/history/", entity_review.entity_history, name="entity-history"),
+    path("entities/<slug:slug>/<uuid:entity_id>/lineage/", provenance.entity_lineage, name="entity-lineage"),
+    path("entities/<slug:slug>/<uuid:entity_id>/why/", provenance.entity_why_together, name="entity-why"),
+    path("entities/<slug:slug>/<uuid:entity_id>/values/<str:attribute>/", provenance.value_provenance,
+         name="value-provenance"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
+    path("jobs/<int:job_id>/lineage/", provenance.job_lineage, name="job-lineage"),
 ]

@@ -7,6 +7,8 @@ from django.views.decorators.http import require_POST
 
 from mastering import selectors, services
 from mastering.filters import JobFilter
+from mastering.provenance import readable
+from mastering.provenance.lineage import job_lineage
 from steward.errors import ServiceError
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
@@ -26,8 +28,13 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(selectors.list_jobs(), pk=job_id)
     template = "mastering/partials/_job_status.html" if is_htmx(request) else "mastering/job_detail.html"
     counts = {k: v for k, v in job.counts.items() if k != "per_predicate"}
-    context = {"job": job, "counts": counts, "blocking": selectors.blocking_report(job=job),
-               "can_cancel": request.user.has_perm("accounts.run_jobs")}
+    blocking = [{**row, "words": readable.predicate_words(row.get("predicate", ""))}
+                for row in selectors.blocking_report(job=job)]
+    context = {"job": job, "counts": counts, "blocking": blocking, "can_cancel": request.user.has_perm("accounts.run_jobs"),
+               "count_rows": readable.rows(counts), "timing_rows": readable.rows(job.timings),
+               "parameter_rows": readable.rows(job.parameters)}
+    if not is_htmx(request):  # the polled status partial needs none of this
+        context["lineage"] = job_lineage(job)
     return render(request, template, context)
 
 

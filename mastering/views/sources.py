@@ -171,5 +171,6 @@ def record_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         request,
         "mastering/record_detail.html",
         {"source": source, "record": record, "fields": [(n, record.data.get(n)) for n in columns + extra],
-         "history": selectors.record_history(record=record), "last_seen": selectors.last_seen_batch(record=record)},
+         "history": selectors.record_history(record=record), "last_seen": selectors.last_seen_batch(record=record),
+         "memberships": selectors.record_memberships(record=record)},
     )

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 # session, user, then the page's own reads (entity type, counts, rows, filters' choices), permissions for the menu,
 # and the notification bell's unread count (one query on every signed-in page)
-PAGE_QUERIES = {"entity_list": 10, "entity": 8, "source": 10, "record": 9}
+# The record page reads one more (issue 15): the entities the record is in, so a record links to its entity.
+PAGE_QUERIES = {"entity_list": 10, "entity": 8, "source": 10, "record": 10, "entity_lineage": 18}
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def page_paths(entity_type, source) -> dict[str, str]:
         "entity": f"/entities/{entity_type.slug}/{entity.pk}/",
         "source": f"/sources/{source.slug}/",
         "record": f"/sources/{source.slug}/records/{record.key}/",
+        "entity_lineage": f"/entities/{entity_type.slug}/{entity.pk}/lineage/",
     }
 
 
@@ -52,3 +54,29 @@ def test_the_entity_list_shows_every_row_without_a_query_per_row(mastered, clien
     shown = response.context["rows"]
     assert len(shown) == Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True).count() > 5
     assert all(str(row["entity"].pk)[:8] in response.content.decode() for row in shown)
+
+
+def test_the_entity_lineage_page_costs_the_same_however_many_members(mastered, client_for, steward,
+                                                                    django_assert_num_queries):
+    """Merging entities into one grows its members (and their batches, runs and edits); the page's queries stay."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mastering.services import entities as entity_services
+
+    entity_type, _ = mastered
+    browser = client_for(steward)
+    entity = Entity.objects.filter(entity_type=entity_type, size__gt=1, retired_at__isnull=True).order_by("pk").first()
+    url = f"/entities/{entity_type.slug}/{entity.pk}/lineage/"
+    browser.get(url)
+    with CaptureQueriesContext(connection) as small:
+        assert browser.get(url).status_code == 200
+    queries = len(small.captured_queries)  # now: the log is a bounded deque that the merge below rotates
+    others = list(Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True).exclude(pk=entity.pk))
+    entity_services.merge_entities(survivor=entity, others=others, user=steward, reason="one big entity for the count")
+    entity.refresh_from_db()
+    assert entity.size >= 10
+    browser.get(url)
+    with django_assert_num_queries(queries):
+        response = browser.get(url)
+    assert len(response.context["lineage"].facts["members"]) == entity.size
