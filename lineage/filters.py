@@ -3,6 +3,8 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from lineage.models import Activity, ActivityObject, RunEvent
 from steward.filters import UTCDateTimeFilter
@@ -28,6 +30,7 @@ class ObjectRefField(forms.CharField):
         return content_type, object_id.strip()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ObjectRefFilter(django_filters.Filter):
     field_class = ObjectRefField
 
@@ -42,6 +45,7 @@ class ActorField(forms.CharField):
         return ObjectRefField().clean(value)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ActorFilter(django_filters.Filter):
     field_class = ActorField
 

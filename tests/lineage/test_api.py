@@ -146,3 +146,12 @@ def test_activities_as_csv_follow_the_filters(api_for, business_user, activities
     response = api_for(business_user).get(ACTIVITIES, {"format": "csv", "object": f"mastering.source:{activities['crm'].pk}"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert {int(row["id"]) for row in rows} == {activities["configure"].pk, activities["ingest"].pk}
+
+
+def test_events_as_csv_one_row_each_with_the_filters(api_for, engineer, runs):
+    response = api_for(engineer).get(EVENTS, {"format": "csv", "job": "master.person"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(row["job.name"], row["eventType"]) for row in rows] == [("master.person", "START"), ("master.person", "COMPLETE"),
+                                                                      ("master.person", "START"), ("master.person", "FAIL")]
+    assert {row["run.runId"] for row in rows} == {str(runs["old"]), str(runs["new"])}
