@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from lineage.models import Activity, ActivityObject
+from lineage.models import Activity, ActivityObject, RunEvent
 
 
 class ActivityObjectInline(admin.TabularInline):
@@ -30,3 +30,21 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the audit trail: what happened stays written
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(admin.ModelAdmin):
+    list_display = ["event_time", "event_type", "job_name", "run_id", "delivery", "attempts"]
+    list_filter = ["event_type", "delivery", "job_namespace"]
+    search_fields = ["job_name", "run_id"]
+    readonly_fields = ["run_id", "event_type", "job_namespace", "job_name", "event_time", "document", "activity",
+                       "delivery", "attempts", "last_error", "sent_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # what was sent stays written, like the activities

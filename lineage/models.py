@@ -69,3 +69,46 @@ class ActivityObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.label}"
+
+
+class RunEvent(models.Model):
+    """One OpenLineage run event (START, COMPLETE, FAIL or ABORT of a job's run) as built, and its delivery."""
+
+    class EventType(models.TextChoices):
+        START = "START", "Started"
+        COMPLETE = "COMPLETE", "Completed"
+        FAIL = "FAIL", "Failed"
+        ABORT = "ABORT", "Aborted"
+
+    ENDINGS = (EventType.COMPLETE, EventType.FAIL, EventType.ABORT)
+
+    class Delivery(models.TextChoices):
+        OFF = "off", "Not sent (no OPENLINEAGE_URL)"
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Sending failed"
+
+    run_id = models.UUIDField(db_index=True, help_text="The run's OpenLineage id, the same on all its events.")
+    event_type = models.CharField(max_length=8, choices=EventType.choices)
+    job_namespace = models.CharField(max_length=200)
+    job_name = models.CharField(max_length=200, db_index=True)
+    event_time = models.DateTimeField(db_index=True)
+    document = models.JSONField(help_text="The event exactly as it is served and sent (OpenLineage JSON).")
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="run_events",
+                                 help_text="The activity written with the run's end.")
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.OFF)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, help_text="Why the last send failed.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["event_time", "id"]
+        constraints = [
+            # One START and exactly one ending per run, whoever ends it (its runner, a cancel, the sweep).
+            models.UniqueConstraint(fields=["run_id"], condition=models.Q(event_type="START"), name="one_start_per_run"),
+            models.UniqueConstraint(fields=["run_id"], condition=models.Q(event_type__in=["COMPLETE", "FAIL", "ABORT"]),
+                                    name="one_end_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.job_name} ({self.run_id})"

@@ -1,12 +1,22 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+import logging
+
+import requests
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 from django.utils import timezone
+from openlineage.client.event_v2 import RunState
 
-from lineage.models import Activity, ActivityObject
+from lineage import tasks
+from lineage.models import Activity, ActivityObject, RunEvent
+from lineage.run_events import RunFacts, build_run_event
+
+logger = logging.getLogger(__name__)
 
 
 def _links(objects: Iterable[models.Model], role: str) -> list[ActivityObject]:
@@ -33,8 +43,14 @@ def record_activity(
     outputs: Iterable[models.Model] = (),
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
+    run: RunFacts | None = None,
+    run_ends: str = RunEvent.EventType.COMPLETE,
 ) -> Activity:
-    """Write what happened, by whom (a user) or what (a job), reading and writing which objects."""
+    """Write what happened, by whom (a user) or what (a job), reading and writing which objects.
+
+    run, for the activity that ends a job's run, also writes the run's OpenLineage ending (run_ends: COMPLETE,
+    FAIL or ABORT), in the same transaction.
+    """
     now = timezone.now()
     activity = Activity(
         kind=kind,
@@ -55,4 +71,74 @@ def record_activity(
     for link in links:
         link.activity = activity
     ActivityObject.objects.bulk_create(links)
+    if run is not None:
+        record_run_event(facts=run, state=run_ends, activity=activity, event_time=activity.ended_at)
     return activity
+
+
+@transaction.atomic(savepoint=False)
+def record_run_event(*, facts: RunFacts, state: str, event_time: datetime | None = None,
+                     activity: Activity | None = None) -> RunEvent | None:
+    """Store one OpenLineage event of a run and, when OPENLINEAGE_URL is set, send it once the transaction commits.
+
+    A run has one START and exactly one ending: an ending for a run that never started (cancelled while queued),
+    or for one that has ended already (its runner finished, then the sweep took it for dead), is not written.
+    """
+    state = RunState(state)
+    if state not in (RunState.START, RunState.COMPLETE, RunState.FAIL, RunState.ABORT):
+        raise ValueError(f"A run event is START, COMPLETE, FAIL or ABORT, not {state.value}.")
+    if state is not RunState.START:
+        events = set(RunEvent.objects.filter(run_id=facts.run_id).values_list("event_type", flat=True))
+        if RunEvent.EventType.START not in events or events & set(RunEvent.ENDINGS):
+            return None
+    event_time = event_time or timezone.now()
+    document = build_run_event(facts, state=state, event_time=event_time)
+    try:
+        # A savepoint: the loser of a race for the run's one ending leaves the caller's transaction usable.
+        with transaction.atomic():
+            event = RunEvent.objects.create(
+                run_id=facts.run_id, event_type=state.value, job_namespace=document["job"]["namespace"],
+                job_name=facts.job_name, event_time=event_time, document=document, activity=activity,
+                delivery=RunEvent.Delivery.PENDING if settings.OPENLINEAGE_URL else RunEvent.Delivery.OFF,
+            )
+    except IntegrityError:
+        return None
+    if settings.OPENLINEAGE_URL:
+        transaction.on_commit(lambda: tasks.deliver_run_event.delay(event.pk))
+    return event
+
+
+class Delivery:
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+# The receiver will not take these any better later; every other failure may be passing.
+_FINAL_STATUSES = {400, 401, 403, 404, 405, 413, 415, 422}
+
+
+def deliver_run_event(*, event_id: int, last_try: bool = True) -> str:
+    """POST one stored event to OPENLINEAGE_URL and record the outcome on it; never raises for a failed send."""
+    event = RunEvent.objects.filter(pk=event_id).first()
+    if event is None or event.delivery == RunEvent.Delivery.SENT:
+        return Delivery.SENT
+    if not settings.OPENLINEAGE_URL:
+        RunEvent.objects.filter(pk=event_id).update(delivery=RunEvent.Delivery.OFF)
+        return Delivery.SENT
+    headers = {"Authorization": f"Bearer {settings.OPENLINEAGE_API_KEY}"} if settings.OPENLINEAGE_API_KEY else {}
+    try:
+        response = requests.post(f"{settings.OPENLINEAGE_URL}/api/v1/lineage", json=event.document, headers=headers,
+                                 timeout=settings.OPENLINEAGE_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        final = last_try or status in _FINAL_STATUSES
+        logger.warning("Could not send OpenLineage event %s (attempt %s): %s", event_id, event.attempts + 1, exc)
+        RunEvent.objects.filter(pk=event_id).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            delivery=RunEvent.Delivery.FAILED if final else RunEvent.Delivery.PENDING)
+        return Delivery.FAILED if final else Delivery.RETRY
+    RunEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1, delivery=RunEvent.Delivery.SENT,
+                                                sent_at=timezone.now(), last_error="")
+    return Delivery.SENT

@@ -219,6 +219,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="steward@localhost")
 # Links in emails point here (no request to take the host from when a notification is sent).
 STEWARD_BASE_URL = env.str("STEWARD_BASE_URL", default="http://localhost:8000").rstrip("/")
 
+# --- OpenLineage: every job's run is stored as run events (GET /api/lineage/openlineage/) and, when
+# OPENLINEAGE_URL is set, sent to that Marquez-compatible endpoint (POST {url}/api/v1/lineage).
+OPENLINEAGE_NAMESPACE = env.str("OPENLINEAGE_NAMESPACE", default="steward").strip() or "steward"
+OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="").strip().rstrip("/")
+if OPENLINEAGE_URL and not OPENLINEAGE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"OPENLINEAGE_URL must be an http:// or https:// address, not {OPENLINEAGE_URL!r}.")
+OPENLINEAGE_API_KEY = env.str("OPENLINEAGE_API_KEY", default="")
+OPENLINEAGE_TIMEOUT_SECONDS = env_int("OPENLINEAGE_TIMEOUT_SECONDS", 5, minimum=1)
+# How often a failed send is tried again (with a growing wait) before the event is marked as not delivered.
+OPENLINEAGE_RETRIES = env_int("OPENLINEAGE_RETRIES", 5)
+OPENLINEAGE_PRODUCER = env.str("OPENLINEAGE_PRODUCER", default="urn:steward")
+
 # --- Celery: with no broker configured, tasks run in-process (eagerly).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

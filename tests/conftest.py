@@ -24,6 +24,30 @@ def eager_celery(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def openlineage_events_are_valid():
+    """Every OpenLineage event the suite stores is validated against the vendored spec as it is stored."""
+    from django.db.models.signals import post_save
+
+    from lineage.models import RunEvent
+    from tests.lineage.schema_check import validate_event
+
+    invalid: list[str] = []
+
+    def check(sender, instance, created, **kwargs):
+        if created:
+            try:
+                validate_event(instance.document)
+            except Exception as exc:
+                invalid.append(f"{instance}: {exc}")
+                raise
+
+    post_save.connect(check, sender=RunEvent, weak=False, dispatch_uid="openlineage-schema-check")
+    yield invalid
+    post_save.disconnect(sender=RunEvent, dispatch_uid="openlineage-schema-check")
+    assert not invalid, "OpenLineage events that do not validate:\n" + "\n".join(invalid)
+
+
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     """Uploads go to a fresh folder per test."""

@@ -131,6 +131,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/labels/{id}/revoke/": {"POST": ADJUDICATE},
     "/api/lineage/activities/": {"GET": READ},
     "/api/lineage/activities/{id}/": {"GET": READ},
+    # OpenLineage events are for the systems data engineers run (lineage/rules.py): every role that runs jobs.
+    "/api/lineage/openlineage/": {"GET": RUN_JOBS},
     # The seeded override is a steward's: removing another curator's override needs adjudicate (one's own: curate).
     "/api/overrides/{override_id}/": {"DELETE": ADJUDICATE},
     "/api/pairs/{id}/adjudicate/": {"POST": ADJUDICATE},

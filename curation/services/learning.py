@@ -18,6 +18,7 @@ from mastering.config_cache import forget_configurations
 from mastering.mapping import Projection, mapped_record_queryset, mapped_records, projection_for
 from mastering.matchers import forget_matchers, matcher_for
 from mastering.models import Attribute, EntityType, Job, MatchModel
+from mastering.services import run_lineage
 from mastering.services.golden_rules import mark_configuration_changed
 from mastering.services.jobs import Progress
 from steward.errors import ServiceError
@@ -213,6 +214,8 @@ def train_match_model(*, entity_type: EntityType, job: Job | None = None, progre
             inputs=[entity_type], outputs=[model],
             parameters={"labels": counts["labels"], "precision": quality.get("precision"), "recall": quality.get("recall"),
                         "predicates": len(trained.predicates)},
+            run=run_lineage.run_facts(job, counts={"labels": counts["labels"], "predicates": len(trained.predicates)},
+                                      model=model),
         )
     return model
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from lineage.models import Activity, ActivityObject
+from lineage.models import Activity, ActivityObject, RunEvent
 from steward.api.serializers import StrictModelSerializer
 
 
@@ -28,3 +28,19 @@ class ActivitySerializer(StrictModelSerializer):
         if obj.actor_type_id is None:
             return None
         return f"{obj.actor_type.app_label}.{obj.actor_type.model}:{obj.actor_id}"
+
+
+class RunEventSerializer(serializers.Serializer):
+    """One OpenLineage RunEvent, exactly as stored and sent (the spec's JSON, not a Steward shape)."""
+
+    eventType = serializers.ChoiceField(choices=RunEvent.EventType.choices, read_only=True)  # noqa: N815
+    eventTime = serializers.DateTimeField(read_only=True)  # noqa: N815
+    producer = serializers.CharField(read_only=True)
+    schemaURL = serializers.CharField(read_only=True)  # noqa: N815
+    run = serializers.JSONField(read_only=True, help_text="runId and run facets.")
+    job = serializers.JSONField(read_only=True, help_text="namespace, name and job facets.")
+    inputs = serializers.JSONField(read_only=True)
+    outputs = serializers.JSONField(read_only=True)
+
+    def to_representation(self, instance: RunEvent) -> dict:
+        return instance.document

@@ -10,7 +10,7 @@ from accounts.rules import ensure_allowed
 from lineage.models import Activity
 from lineage.services import record_activity
 from mastering.models import Attribute, ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ValueOverride
-from mastering.services import golden
+from mastering.services import golden, run_lineage
 from mastering.services.edit_listeners import notify_edit_listeners
 from mastering.services.golden_rules import change_rule, preview_rule_change, set_threshold
 from steward.errors import InvalidInput, ServiceError
@@ -243,4 +243,8 @@ def run_golden_job(job: Job, progress) -> dict:
                 changed.append(entity)
         Entity.objects.bulk_update(changed, ["golden", "provenance", "changed_job", "updated_at"], batch_size=2000)
         RunChange.objects.bulk_create(changes, batch_size=2000)
-    return {"entities": len(ids), "values_changed": len(changes)}
+        counts = {"entities": len(ids), "values_changed": len(changes)}
+        record_activity(kind=Activity.Kind.MASTER, actor=job, inputs=[entity_type], outputs=[job],
+                        summary=f"{entity_type.name}: golden records recomputed, {len(changes)} of {len(ids)} changed",
+                        parameters={"job": job.pk, **counts}, run=run_lineage.run_facts(job, counts=counts))
+    return counts

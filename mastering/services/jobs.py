@@ -6,12 +6,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mastering import tasks
 from mastering.models import EntityType, Job, JobHold, Source
 from mastering.services.liveness import STALE_AFTER, dead_holds, holding, keep_alive, stale_before
+from mastering.services import run_lineage
 from mastering.services.progress import JobCancelled, Progress
 from steward.errors import InvalidInput, ServiceError
 
@@ -135,10 +136,13 @@ def fail_lost_jobs(*, entity_type: EntityType | None = None, kinds: list[str] | 
 def run_job(*, job_id: int) -> Job:
     """Move a job from queued to running, run it, and record the outcome on the Job row."""
     now = timezone.now()
-    started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
-    job = Job.objects.select_related("entity_type", "started_by").get(pk=job_id)
+    with transaction.atomic():
+        started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.RUNNING, started_at=now, heartbeat_at=now
+        )
+        job = Job.objects.select_related("entity_type", "source", "started_by").get(pk=job_id)
+        if started == 1:
+            run_lineage.record_start(job)
     if started != 1:
         return job  # taken by another worker, cancelled, or finished: a redelivered task does nothing
     progress = Progress(job)
@@ -168,10 +172,13 @@ def finish_job(job: Job, *, counts: dict, timings: dict) -> None:
     """Mark a running job done with its counts and stage timings."""
     job.refresh_from_db(fields=["counts", "started_at"])
     total = (timezone.now() - job.started_at).total_seconds() if job.started_at else None
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        status=Job.Status.DONE, counts={**job.counts, **counts}, progress=1.0, eta_seconds=0, finished_at=timezone.now(),
-        timings={**timings, **({"total": round(total, 3)} if total is not None else {})}, stage="done",
-    )
+    with transaction.atomic():
+        if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.DONE, counts={**job.counts, **counts}, progress=1.0, eta_seconds=0,
+            finished_at=timezone.now(), timings={**timings, **({"total": round(total, 3)} if total is not None else {})},
+            stage="done",
+        ):
+            run_lineage.record_end(job, counts={**job.counts, **counts})
 
 
 def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dict | None = None,
@@ -186,8 +193,10 @@ def fail_job(job: Job, *, error: str = "", cancelled: bool = False, timings: dic
     if timings is not None:
         fields["timings"] = timings
     live = Job.objects.filter(pk=job.pk, status__in=[Job.Status.RUNNING, Job.Status.QUEUED])
-    if not (live.filter(still) if still is not None else live).update(**fields):
-        return False
+    with transaction.atomic():
+        if not (live.filter(still) if still is not None else live).update(**fields):
+            return False
+        run_lineage.record_end(job, error=error, cancelled=cancelled, failed=not cancelled)
     _ended(job)
     return True
 
@@ -207,26 +216,33 @@ def cancel_job(*, job: Job, user: AbstractBaseUser | None) -> Job:
     the job is still running before it starts, and the finish writes nothing for a job that is not.
     """
     now = timezone.now()
-    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.CANCELLED, finished_at=now):
-        return _cancelled_at_once(job)
+    if _cancel_at_once(job, Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED), finished_at=now):
+        return job
     holds = list(JobHold.objects.filter(job=job))
     lost = dead_holds(holds)
-    if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
-            status=Job.Status.CANCELLED, finished_at=now, error="Cancelled; its worker had stopped reporting."):
-        return _cancelled_at_once(job)
+    if _cancel_at_once(job, Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
+                       finished_at=now, error="Cancelled; its worker had stopped reporting."):
+        return job
     # cancel_requested as well: a runner starting just now (no hold yet) stops at its first checkpoint.
-    if len(lost) == len(holds) and Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-            status=Job.Status.CANCELLED, finished_at=now, cancel_requested=True,
-            error="Cancelled; its worker was gone." if lost else ""):
+    if len(lost) == len(holds) and _cancel_at_once(job, Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING),
+                                                   finished_at=now, cancel_requested=True,
+                                                   error="Cancelled; its worker was gone." if lost else ""):
         JobHold.objects.filter(pk__in=[hold.pk for hold in lost]).delete()
-        return _cancelled_at_once(job)
+        return job
+    # The runner stops at its next checkpoint and fails the job as cancelled, writing the run's activity then.
     if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True):
         raise ServiceError(f"Job #{job.pk} has already finished ({job.status}).")
     job.refresh_from_db()
     return job
 
 
-def _cancelled_at_once(job: Job) -> Job:
+def _cancel_at_once(job: Job, jobs: QuerySet[Job], **fields) -> bool:
+    """Cancel the job if it is still in `jobs`, writing the activity and OpenLineage ending in the same transaction."""
+    with transaction.atomic():
+        if not jobs.update(status=Job.Status.CANCELLED, **fields):
+            return False
+        job.refresh_from_db()
+        run_lineage.record_end(job, cancelled=True)
     _ended(job)
     job.refresh_from_db()
-    return job
+    return True

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lineage.models import Activity
+from lineage.models import Activity, RunEvent
 from lineage.services import record_activity
 from mastering.ingest.merging import MergeCounts, open_merger
 from mastering.ingest.parsing import TableError, TableFile, inspect_file
@@ -18,6 +18,7 @@ from mastering.models import IngestBatch, Job
 from mastering.services.batch_listeners import notify_batch_listeners
 from mastering.services.ingest.checking import Rejected, Stopwatch, TableCheck, check_table, refuse_bad_table
 from mastering.services.ingest.gate import lock_source, source_validator
+from mastering.services import run_lineage
 from mastering.services.ingest.receiving import upload_folder
 from mastering.services.progress import JobCancelled, Progress
 from steward.errors import ServiceError
@@ -163,6 +164,7 @@ def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: TableCheck
         parameters={"channel": batch.channel, "file_name": batch.file_name, "checksum": batch.checksum,
                     "mode": batch.mode, "partial": batch.partial, "counts": batch.counts, "job": batch.job_id},
         inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
+        run=run_lineage.run_facts(batch.job, counts=batch.counts),
     )
     if counts.created or counts.updated:
         notify_batch_listeners(batch)
@@ -183,4 +185,7 @@ def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: in
             parameters={"channel": batch.channel, "file_name": batch.file_name, "checksum": batch.checksum,
                         "mode": batch.mode, "partial": batch.partial, "counts": batch.counts, "job": batch.job_id},
             inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
+            run=run_lineage.run_facts(batch.job, counts=batch.counts, error=f"The table was rejected: {problem_count} "
+                                      f"problem{'s' if problem_count != 1 else ''}."),
+            run_ends=RunEvent.EventType.FAIL,
         )

@@ -16,7 +16,7 @@ from mastering.mapping import mapped_record_queryset, projection_for
 from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair
 from mastering.resolution.edits import Edit, apply_edits
 from mastering.resolution.identity import assign_ids
-from mastering.services import golden
+from mastering.services import golden, run_lineage
 from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
 from mastering.services.liveness import holding
 from steward.db import insert_rows
@@ -100,6 +100,7 @@ def _finish(job: Job, progress: Progress) -> None:
             inputs=[entity_type, job.model], outputs=[job],
             parameters={"model_version": job.model.version, "threshold": threshold,
                         "threshold_from": "model" if entity_type.match_threshold is None else "entity type", **counts},
+            run=run_lineage.run_facts(job, counts=counts, model=job.model),
         )
         progress.stage_done()
         finish_job(job, counts=counts, timings=progress.timings)
