@@ -211,12 +211,16 @@ def _blocked(entity: Entity, rows_of: list[tuple[int, int]], *, apart: frozenset
 
 
 def explanation(matcher: engine.Matcher, values: dict, other: dict) -> list[dict]:
-    """Per attribute: both values, their distance and the share of the score (log-odds) it contributed."""
-    rows = []
+    """Per attribute: both values, the distance each of its comparators found, and the share of the score (log-odds)."""
+    rows: dict[str, dict] = {}
+    baseline = 0.0
     for part in matcher.explain(values, other):
         if part.attribute == "(baseline)":
-            rows.append({"attribute": None, "baseline": True, "contribution": part.contribution})
+            baseline = part.contribution
             continue
-        rows.append({"attribute": part.attribute, "value": values.get(part.attribute), "member_value": other.get(part.attribute),
-                     "distance": None if part.distance is None else round(part.distance, 4), "contribution": part.contribution})
-    return rows
+        # A String attribute is compared twice (edit distance and shared words): one row, both distances.
+        row = rows.setdefault(part.attribute, {"attribute": part.attribute, "value": values.get(part.attribute),
+                                               "member_value": other.get(part.attribute), "distances": [], "contribution": 0.0})
+        row["distances"].append(None if part.distance is None else round(part.distance, 4))
+        row["contribution"] = round(row["contribution"] + part.contribution, 4)
+    return [*rows.values(), {"attribute": None, "baseline": True, "contribution": baseline}]
