@@ -10,6 +10,7 @@ A block holding more than `cap` records is skipped, as the batch pairing skips b
 block ("same birth year") says little, and comparing it would make one request as slow as a scan.
 """
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,8 +76,22 @@ def is_built(*, model: MatchModel, besides: int | None = None) -> bool:
     return RecordBlockKey.objects.filter(model=model).exclude(record=besides).exists()
 
 
+_CAPS: dict[tuple[int, str], tuple[float, int]] = {}
+CAP_MAX_AGE = 60.0  # seconds a process keeps a model's cap; a new run changes it rarely and only a little
+
+
 def block_cap(*, model: MatchModel) -> int:
     """The largest block streaming compares: the cap of the last finished run with this model, at most STREAM_MAX_BLOCK."""
+    key = (model.pk, model.created_at.isoformat())  # pks are reused (tests); a version's creation time is not
+    cached = _CAPS.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CAP_MAX_AGE:
+        return cached[1]
+    cap = _block_cap(model)
+    _CAPS[key] = (time.monotonic(), cap)
+    return cap
+
+
+def _block_cap(model: MatchModel) -> int:
     counts = (Job.objects.filter(entity_type_id=model.entity_type_id, kind=Job.Kind.MASTER, status=Job.Status.DONE,
                                  model=model).order_by("-pk").values_list("counts", flat=True).first()) or {}
     caps = [row.get("block_size_cap") for row in counts.get("per_predicate", ()) if isinstance(row, dict)]

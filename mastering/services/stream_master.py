@@ -68,13 +68,13 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
         if membership is None:
             return Placement(entity_type, None, "left")
         membership.delete()
-        _after_leaving(current, record, user, into=None)
+        _after_leaving(current, entity_type, record, user, into=None)
         _activity(record, model, user, f"left entity {current.pk}", [current])
         return Placement(entity_type, None, "left", moved_from=str(current.pk))
     match_index.replace_record_keys(entity_type=entity_type, model=model, record_id=record.pk, source_id=record.source_id,
                                     blocks=blocks)
     if membership is not None and (membership.reason in DECIDED or current.pinned):
-        _refresh_values(current, record, user)
+        _refresh_values(current, entity_type, record, user)
         _activity(record, model, user, f"kept in entity {current.pk} (a curator's decision)", [current])
         return Placement(entity_type, current, "kept")
     apart = records_apart_from(entity_type=entity_type, record_id=record.pk)
@@ -86,11 +86,11 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
         mine = next((c for c in result.ranked if c.entity.pk == current.pk), None)
         if others and mine is not None and mine.score > result.threshold and not mine.blocked:
             _set_membership(membership, current, mine.score)
-            _refresh_values(current, record, user)
+            _refresh_values(current, entity_type, record, user)
             _activity(record, model, user, f"stayed in entity {current.pk}", [current])
             return Placement(entity_type, current, "stayed", score=mine.score)
         if not others and (decision is None or decision.entity.pk == current.pk):
-            _refresh_values(current, record, user)
+            _refresh_values(current, entity_type, record, user)
             _activity(record, model, user, f"stayed alone in entity {current.pk}", [current])
             return Placement(entity_type, current, "stayed")
     target = None
@@ -106,12 +106,11 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
         # A singleton that gains a member is now matched by the model, as a batch run would mark it.
         Membership.objects.filter(entity=target, reason=Membership.Reason.SINGLETON).exclude(record=record).update(
             reason=Membership.Reason.MODEL, confidence=score)
-    golden.refresh_entities(entity_type, [target.pk])
-    target.refresh_from_db()
+    target = _refresh(target, entity_type)
     _change(target, RunChange.Kind.NEW if created else RunChange.Kind.GROWN, record, user, added=[record.pk],
             before=before, related=[str(current.pk)] if current else [])
     if current is not None:
-        _after_leaving(current, record, user, into=target)
+        _after_leaving(current, entity_type, record, user, into=target)
     action = "moved" if current is not None else ("new" if created else "joined")
     _activity(record, model, user, f"{action} entity {target.pk}" + (f" from {current.pk}" if current else ""),
               [target, *([current] if current else [])])
@@ -126,7 +125,7 @@ def _set_membership(membership: Membership, entity: Entity, score: float | None)
     membership.save()
 
 
-def _after_leaving(entity: Entity, record: SourceRecord, user, *, into: Entity | None) -> None:
+def _after_leaving(entity: Entity, entity_type: EntityType, record: SourceRecord, user, *, into: Entity | None) -> None:
     """The entity a record left: retired with a redirect when empty, else its golden record recomputed."""
     before = dict(entity.golden)
     if not Membership.objects.filter(entity=entity).exists():
@@ -141,18 +140,22 @@ def _after_leaving(entity: Entity, record: SourceRecord, user, *, into: Entity |
     remaining = list(Membership.objects.filter(entity=entity)[:2])
     if len(remaining) == 1 and remaining[0].reason == Membership.Reason.MODEL:
         Membership.objects.filter(pk=remaining[0].pk).update(reason=Membership.Reason.SINGLETON, confidence=None)
-    golden.refresh_entities(entity.entity_type, [entity.pk])
-    entity.refresh_from_db()
+    entity = _refresh(entity, entity_type)
     _change(entity, RunChange.Kind.SHRUNK, record, user, removed=[record.pk], before=before,
             related=[str(into.pk)] if into else [])
 
 
-def _refresh_values(entity: Entity, record: SourceRecord, user) -> None:
+def _refresh_values(entity: Entity, entity_type: EntityType, record: SourceRecord, user) -> None:
     before = dict(entity.golden)
-    golden.refresh_entities(entity.entity_type, [entity.pk])
-    entity.refresh_from_db()
+    entity = _refresh(entity, entity_type)
     if entity.golden != before:
         _change(entity, RunChange.Kind.VALUES, record, user, before=before)
+
+
+def _refresh(entity: Entity, entity_type: EntityType) -> Entity:
+    """The entity with its size, confidence and golden record recomputed from its members."""
+    (fresh,) = golden.refresh_entities(entity_type, [entity.pk], projection=cached_projection(entity_type))
+    return fresh
 
 
 def _change(entity: Entity, kind: str, record: SourceRecord, user, *, added=(), removed=(), before=None,

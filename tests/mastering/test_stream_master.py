@@ -192,3 +192,19 @@ def test_a_batch_mode_source_stores_without_matching(engineer):
     entity_type, source = trained_entity_type(8)
     streamed = services.stream_record(source=source, key="b1", data={"first": "ada", "last": "byron", "city": "x"}, user=engineer)
     assert streamed.placements == [] and not Membership.objects.exists()
+
+
+def test_candidate_lookup_skips_blocks_over_the_cap(mastered):
+    from django.db.models import Count
+
+    from mastering.services import match_index
+
+    entity_type, _ = mastered
+    model = entity_type.active_model
+    shared = (RecordBlockKey.objects.filter(model=model).values("block").annotate(n=Count("id")).filter(n__gte=2)
+              .order_by("-n").first())
+    members = set(RecordBlockKey.objects.filter(model=model, block=shared["block"]).values_list("record", flat=True))
+    found = match_index.candidate_records(model=model, blocks=[shared["block"]], cap=shared["n"])
+    assert set(found.records) == members and found.skipped_blocks == 0
+    capped = match_index.candidate_records(model=model, blocks=[shared["block"]], cap=shared["n"] - 1)
+    assert capped.records == {} and capped.skipped_blocks == 1
