@@ -208,3 +208,17 @@ def test_candidate_lookup_skips_blocks_over_the_cap(mastered):
     assert set(found.records) == members and found.skipped_blocks == 0
     capped = match_index.candidate_records(model=model, blocks=[shared["block"]], cap=shared["n"] - 1)
     assert capped.records == {} and capped.skipped_blocks == 1
+
+
+def test_an_override_stays_when_a_streamed_record_joins(mastered, engineer):
+    from mastering.models import Attribute
+
+    entity_type, source = mastered
+    target = entity_of(source, "p3")
+    entity_services.override_value(entity=target, attribute=Attribute.objects.get(entity_type=entity_type, name="city"),
+                                   value="Reykjavik", user=engineer, reason="moved there")
+    streamed = services.stream_record(source=source, key="p3-new", data=twin(source, "p3", "p3-new", first="edsgar"),
+                                      user=engineer)
+    assert streamed.placements[0].entity.pk == target.pk
+    target.refresh_from_db()
+    assert target.golden["city"] == "Reykjavik" and target.provenance["city"]["rule"] == "override" and target.size == 2
