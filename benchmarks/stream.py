@@ -37,6 +37,8 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records mastered before streaming (synthetic)")
     parser.add_argument("--stream", type=int, default=2000, help="records streamed (at most a fifth of the data)")
+    parser.add_argument("--stream-planned", type=int, default=2000,
+                        help="with --resume: the --stream of the interrupted run (it decides which rows were held back)")
     parser.add_argument("--changed", type=float, default=0.1, help="share of the streamed records that are changes")
     parser.add_argument("--labels", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
@@ -45,10 +47,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--database", default="steward_bench_stream")
     parser.add_argument("--skip-batch-check", action="store_true", help="skip the final batch run (no consistency figure)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the database of an interrupted run with the same arguments: stream the next --stream "
+                             "rows after those already streamed, then check all of them against a batch run")
     return parser.parse_args()
 
 
 def prepare_environment(args: argparse.Namespace) -> None:
+    """Settings for the benchmark's process and gunicorn; a fresh database unless resuming."""
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnop")
     os.environ["STEWARD_HTTPS"] = "false"
     os.environ["DEBUG"] = "false"
@@ -56,6 +62,8 @@ def prepare_environment(args: argparse.Namespace) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ.pop("CELERY_BROKER_URL", None)  # eager: the batch runs happen in this process
     os.environ["DJANGO_SETTINGS_MODULE"] = "steward.settings"
+    if args.resume:
+        return
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", args.database], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
 
@@ -119,18 +127,26 @@ def main() -> None:
 
     from accounts.services import create_user
     from curation import benchmarking
-    from mastering.models import Membership, RecordBlockKey, Source, SourceRecord
+    from mastering.models import IngestBatch, Membership, RecordBlockKey, Source, SourceRecord
 
     call_command("migrate", verbosity=0)
     folder = Path(tempfile.mkdtemp(prefix="steward-stream-"))
     source_csv = args.input
     if source_csv is None:
         source_csv = folder / "people.csv"
-        subprocess.run([sys.executable, str(SYNTH), str(args.records + args.stream), str(source_csv), "--seed", str(args.seed)],
-                       check=True, stdout=subprocess.DEVNULL)
+        held_back = args.stream_planned if args.resume else args.stream
+        subprocess.run([sys.executable, str(SYNTH), str(args.records + held_back), str(source_csv), "--seed",
+                        str(args.seed)], check=True, stdout=subprocess.DEVNULL)
+    planned = args.stream
+    if args.resume:  # the same rows as the interrupted run: the split depends only on the data, the seed and its --stream
+        args.stream = args.stream_planned
     base_csv, streamed, header = split_rows(source_csv, args, folder)
     dataset = benchmarking.dedup_dataset(source_csv, id_column="record_id", truth_column="true_cluster_id", fields=None)
     dataset.tables = [("data", base_csv)]
+    if args.resume:
+        done = IngestBatch.objects.filter(channel=IngestBatch.Channel.STREAM).count()
+        resume(args, dataset, streamed[:done], streamed[done:done + planned], header)
+        return
     clock = time.perf_counter()
     entity_type = benchmarking.load(dataset, seed=args.seed)
     load_s = time.perf_counter() - clock
@@ -183,6 +199,43 @@ def main() -> None:
         "first_master_s": round(first_master_s, 1), "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1),
         "gunicorn_workers": args.workers, "database": "postgresql", "load_average": load_average(),
     })
+    print(json.dumps(result))
+
+
+def resume(args, dataset, earlier: list[dict], rows: list[dict], header: list[str]) -> None:
+    """Stream the next rows into an interrupted run's database, then the batch check over everything streamed."""
+    import django
+
+    from curation import benchmarking
+    from mastering.models import EntityType, Membership, RecordBlockKey, SourceRecord
+
+    entity_type = EntityType.objects.get(slug="bench")
+    indexed = RecordBlockKey.objects.filter(model=entity_type.active_model).values("record").distinct().count()
+    django.db.connections.close_all()
+    port = args.port or free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "steward.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"], cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        figures = stream_all(port, rows, header, args)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    django.db.connections.close_all()
+    keys = [row["record_id"] for row in earlier + rows]
+    ids = dict(SourceRecord.objects.filter(source__slug="data", key__in=keys).values_list("key", "pk"))
+    placed = {r: str(e) for r, e in Membership.objects.filter(record_id__in=ids.values()).values_list("record_id", "entity_id")}
+    result = {"indexed_records": indexed, "streamed_before_resume": len(earlier), "streamed": len(rows), **figures,
+              "placed": len(placed), "stream_f1": benchmarking.evaluate(dataset, entity_type).get("f1")}
+    if not args.skip_batch_check:
+        job, seconds = benchmarking.run_master(entity_type)
+        after = {r: str(e) for r, e in Membership.objects.filter(record_id__in=ids.values()).values_list("record_id", "entity_id")}
+        same = sum(1 for r, e in placed.items() if after.get(r) == e)
+        result.update({"batch_consistency": round(same / len(placed), 4) if placed else None, "consistency_over": len(placed),
+                       "batch_f1": benchmarking.evaluate(dataset, entity_type).get("f1"), "second_master_s": round(seconds, 1)})
+    result.update({"data": str(args.input) if args.input else f"synthetic people, seed {args.seed}",
+                   "model_version": entity_type.active_model.version, "gunicorn_workers": args.workers,
+                   "database": "postgresql", "load_average": load_average()})
     print(json.dumps(result))
 
 
