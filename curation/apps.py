@@ -18,3 +18,9 @@ class CurationConfig(AppConfig):
         from mastering.services.edit_listeners import register_edit_listener
 
         register_edit_listener("curation.learn_from_edit", learn_from_edit)
+
+        from curation.selectors import records_marked_distinct
+        from mastering.services.apart import register_apart_provider
+
+        # Streaming must not join records that a label, a cluster edit or an issue resolution keeps apart.
+        register_apart_provider("curation.records_marked_distinct", records_marked_distinct)

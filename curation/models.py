@@ -32,6 +32,7 @@ class CandidatePair(TimeStampedModel):
         ISSUE = "issue", "Data issue"
         IMPORTED = "imported", "Imported label"
         CLUSTER_EDIT = "cluster_edit", "Cluster edit"
+        MATCH_FEEDBACK = "match_feedback", "Match feedback"
 
     class Status(models.TextChoices):
         OPEN = "open", "Waiting for answers"
@@ -85,6 +86,7 @@ class Label(TimeStampedModel):
         CLUSTER_EDIT = "cluster_edit", "Cluster edit"
         ISSUE = "issue", "Data issue"
         ADJUDICATION = "adjudication", "Adjudication"
+        MATCH_FEEDBACK = "match_feedback", "Match feedback"
 
     pair = models.ForeignKey(CandidatePair, on_delete=models.CASCADE, related_name="labels")
     curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")

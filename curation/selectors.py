@@ -249,3 +249,23 @@ def diagnostics(*, entity_type: EntityType) -> dict:
                           "recall": round(hits / positives, 4) if positives else None})
     return {"last_run": last_run, "histogram": bins, "pairs": sum(bins), "curve": curve, "labels": len(labels),
             "threshold": match_threshold_for(entity_type=entity_type, model=model), "model": model}
+
+
+def records_marked_distinct(entity_type: EntityType, record_id: int) -> set[int]:
+    """Records some decision says are not the same as this one: the latest adjudication, cluster edit or issue
+    resolution on the pair, else a majority of its answers (as resolved_answers decides). Streaming never joins them."""
+    labels = (Label.objects.active().filter(pair__entity_type=entity_type)
+              .filter(Q(pair__left_id=record_id) | Q(pair__right_id=record_id))
+              .exclude(answer=Label.Answer.UNSURE)
+              .order_by("created_at", "id").values_list("pair__left_id", "pair__right_id", "answer", "origin"))
+    decisive: dict[int, str] = {}
+    votes: dict[int, int] = {}
+    for left, right, answer, origin in labels:
+        other = right if left == record_id else left
+        if origin in DECISIVE_ORIGINS:
+            decisive[other] = answer  # the latest wins
+        else:
+            votes[other] = votes.get(other, 0) + (1 if answer == Label.Answer.MATCH else -1)
+    apart = {other for other, answer in decisive.items() if answer == Label.Answer.DISTINCT}
+    apart |= {other for other, balance in votes.items() if balance < 0 and other not in decisive}
+    return apart

@@ -87,3 +87,9 @@ class DisputedPairSerializer(StrictModelSerializer):
     def get_answers(self, pair: CandidatePair) -> list[dict]:
         return [{"curator": label.curator.username, "answer": label.answer}
                 for label in pair.labels.all() if label.revoked_at is None]
+
+
+class MatchFeedbackInput(StrictSerializer):
+    record = RecordRefSerializer(help_text="The stored record that was matched: {source, key}.")
+    entity = serializers.UUIDField(help_text="The entity proposed for it.")
+    answer = serializers.ChoiceField(choices=["confirm", "reject"], help_text="confirm → match labels; reject → not a match.")

@@ -19,7 +19,7 @@ from curation.filters import LabelFilter
 from curation.models import CandidatePair, Label
 from curation.presenters import pair_as_dict, present_pair
 from curation.queue_state import next_for
-from mastering.models import EntityType
+from mastering.models import Entity, EntityType, SourceRecord
 from mastering.selectors import MODEL_HEAVY_FIELDS
 from mastering.api.uploads import refuse_if_too_large
 from steward.api.csv_export import stream_csv, wants_csv
@@ -29,7 +29,7 @@ from steward.api.metadata import ActionInputsMixin, NoInput
 from steward.api.pagination import StandardPagination
 from steward.api.permissions import follows_rule, has_capability
 from steward.api_router import router
-from steward.errors import InvalidInput
+from steward.errors import InvalidInput, NotFound
 
 
 def _entity_type(slug: str) -> EntityType:
@@ -214,3 +214,27 @@ class DisputedPairsView(APIView):
 
 router.register("pairs", PairViewSet, basename="pair")
 router.register("labels", LabelViewSet, basename="label")
+
+
+class MatchFeedbackView(APIView):
+    """Confirm or reject a proposed match: labels with origin "match feedback" for the next training."""
+
+    permission_classes = [has_capability("label")]
+
+    @extend_schema(request=serializers.MatchFeedbackInput, responses={201: serializers.LabelSerializer(many=True), 400: ErrorSerializer,
+                                                          404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        entity_type = _entity_type(slug)
+        payload = serializers.MatchFeedbackInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        record = SourceRecord.objects.filter(source__slug=data["record"]["source"], key=data["record"]["key"]).select_related("source").first()
+        if record is None:
+            raise NotFound(f"No record {data['record']['source']}:{data['record']['key']}; store it (PUT) before giving feedback.")
+        entity = Entity.objects.filter(pk=data["entity"]).first()
+        if entity is None:
+            raise NotFound(f"No entity {data['entity']}.")
+        labels = services.give_match_feedback(entity_type=entity_type, record=record, entity=entity,
+                                              answer=data["answer"], curator=request.user)
+        return Response(serializers.LabelSerializer(labels, many=True, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)

@@ -180,10 +180,20 @@ class SourceRecordViewSet(viewsets.ReadOnlyModelViewSet):
         """Upsert one record (streaming ingest); returns it with its version."""
         payload = serializers.RecordInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        record = services.upsert_record(
+        streamed = services.stream_record(
             source=self.get_source(), key=kwargs["key"], data=payload.validated_data["data"], user=request.user
         )
-        return Response(serializers.SourceRecordSerializer(record).data)
+        body = serializers.SourceRecordSerializer(streamed.record).data
+        if streamed.record.source.ingest_mode == Source.IngestMode.STREAM:
+            # Where the record now belongs, per entity type its source feeds (flow 4).
+            body["placements"] = [
+                {"entity_type": p.entity_type.slug, "entity_id": str(p.entity.pk) if p.entity else None,
+                 "url": p.entity.get_absolute_url() if p.entity else None, "action": p.action, "new": p.created,
+                 "score": p.score, "moved_from": p.moved_from}
+                for p in streamed.placements]
+            if len(streamed.placements) == 1:
+                body["entity_id"], body["new_entity"] = body["placements"][0]["entity_id"], streamed.placements[0].created
+        return Response(body)
 
 
 router.register("sources", SourceViewSet, basename="source")

@@ -112,6 +112,12 @@ class PostgresMerger:
     def _existing(self, keys: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(id, hash, retired) of each key's record, aligned with keys; id -1 where there is none."""
         started = time.perf_counter()
+        if self.known is None and len(keys) <= FEW_KEYS:
+            # A streamed record (or a small table) looks its keys up by index: reading the whole source per request
+            # would make a PUT as slow as the source is large.
+            found = KnownRecords(self.batch.source_id, None).find(keys)
+            self._timed("lookup_s", started)
+            return found
         if self.known is None:
             self.known = KnownRecords.read(self.batch.source_id)
         found = self.known.find(keys)
@@ -209,6 +215,10 @@ class PostgresMerger:
                 FROM gone g WHERE r.id = g.id
             """, {**self.params, "now": self.now})
             return cursor.rowcount
+
+
+# Up to this many keys in a chunk are looked up through the (source, key) index instead of reading the source whole.
+FEW_KEYS = 1000
 
 
 class KnownRecords:

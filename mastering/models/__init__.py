@@ -1,4 +1,4 @@
-from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RunChange, ScoredPair, ValueOverride
+from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RecordBlockKey, RunChange, ScoredPair, ValueOverride
 from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, JobHold, MatchModel
 from mastering.models.sources import BatchSighting, IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
@@ -16,6 +16,7 @@ __all__ = [
     "Job",
     "MatchModel",
     "Membership",
+    "RecordBlockKey",
     "RunChange",
     "ScoredPair",
     "Source",

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from mastering.models.matching import Attribute, EntityType, Job
+from mastering.models.matching import Attribute, EntityType, Job, MatchModel
 from mastering.models.sources import SourceRecord
 
 
@@ -243,3 +243,31 @@ class JobChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}/{self.stage}/{self.number}"
+
+
+class RecordBlockKey(models.Model):
+    """The match index: a mastered record's block under one blocking rule of one model version.
+
+    Batch runs leave their keys here and every streamed record replaces its own, so streaming finds a record's
+    candidates with one indexed lookup on (model, block) instead of a rebuild. Rows of an older model are
+    replaced as runs with the newer one re-index each slice of records.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model = models.ForeignKey(MatchModel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    predicate = models.SmallIntegerField()
+    block = models.BigIntegerField(help_text="64-bit hash of predicate and key (the batch run's hash).")
+    record = models.BigIntegerField(help_text="Source record id (no foreign key: written in bulk by runs).")
+    source = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Candidate lookup: (model, block) → records; the record is included so the lookup reads only the index.
+            models.Index(fields=["model", "block", "record"], name="match_index_lookup"),
+            # Replacing one record's keys, and re-indexing a run's slice of records.
+            models.Index(fields=["entity_type", "record"], name="match_index_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record} in block {self.block} (model {self.model_id})"

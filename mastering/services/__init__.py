@@ -17,6 +17,7 @@ from mastering.services.ingest import (
     remove_abandoned_uploads,
     run_ingest,
     source_validator,
+    stream_record,
     upsert_record,
 )
 from mastering.services.jobs import cancel_job, run_job, start_job, sweep_jobs
@@ -45,6 +46,7 @@ __all__ = [
     "unmap_fields",
     "update_entity_type",
     "sweep_jobs",
+    "stream_record",
     "update_source",
     "upsert_record",
 ]

@@ -74,23 +74,28 @@ def rules_of(entity_type: EntityType, *, changed: dict[str, str] | None = None) 
     return {**rules, **(changed or {})}
 
 
-def compute_golden(entity_type: EntityType, entity_ids: Iterable, *, rules: dict[str, str] | None = None) -> dict[str, tuple[dict, dict]]:
+def compute_golden(entity_type: EntityType, entity_ids: Iterable, *, rules: dict[str, str] | None = None,
+                   projection: Projection | None = None) -> dict[str, tuple[dict, dict]]:
     """Golden values and provenance of the given entities from their current members."""
     entity_ids = [str(e) for e in entity_ids]
     members: dict[str, list[int]] = defaultdict(list)
     for entity_id, record_id in Membership.objects.filter(entity_id__in=entity_ids).values_list("entity_id", "record_id"):
         members[str(entity_id)].append(record_id)
-    projection = projection_for(entity_type)
+    projection = projection or projection_for(entity_type)
     facts = record_facts(projection, record_ids={r for ids in members.values() for r in ids})
     overrides = live_overrides(entity_type, entity_ids=entity_ids)
     rules = rules or rules_of(entity_type)
     return {entity_id: golden_for(rules, members.get(entity_id, []), facts, overrides.get(entity_id)) for entity_id in entity_ids}
 
 
-def refresh_entities(entity_type: EntityType, entity_ids: Iterable, *, job=None) -> list[Entity]:
-    """Recompute size, confidence, golden record and provenance of entities after their members changed."""
+def refresh_entities(entity_type: EntityType, entity_ids: Iterable, *, job=None, projection: Projection | None = None) -> list[Entity]:
+    """Recompute size, confidence, golden record and provenance of entities after their members changed.
+
+    A caller holding the entity type's projection (streaming, per request) passes it: rules come from it too.
+    """
     entity_ids = [str(e) for e in entity_ids]
-    computed = compute_golden(entity_type, entity_ids)
+    rules = {a.name: a.survivorship for a in projection.attributes} if projection is not None else None
+    computed = compute_golden(entity_type, entity_ids, rules=rules, projection=projection)
     entities = list(Entity.objects.filter(pk__in=entity_ids))
     stats = {str(e): (n, low) for e, n, low in _membership_stats(entity_ids)}
     now = timezone.now()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("entities/<slug:slug>/", entities.entity_list, name="entity-list"),
     path("entities/<slug:slug>/model/", entity_types.entity_type_detail, name="entity-type-detail"),
     path("entities/<slug:slug>/jobs/", entity_types.start_job, name="entity-type-start-job"),
+    path("entities/<slug:slug>/match/", entities.entity_match, name="entity-match"),
     path("entities/<slug:slug>/search/", entity_review.entity_search, name="entity-search"),
     path("entities/<slug:slug>/changes/", entity_review.run_changes, name="run-changes"),
     path("entities/<slug:slug>/<uuid:entity_id>/", entities.entity_detail, name="entity-detail"),

@@ -6,7 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from mastering import selectors
 from mastering.filters import EntityFilter
 from mastering.models import Entity, EntityType
+from mastering.match_presenter import present_match
 from mastering.presenters import present_entity
+from mastering.services.matching import find_matches, probe_values
+from steward.errors import ServiceError
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
 
@@ -16,12 +19,14 @@ def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
     entity_type = get_object_or_404(EntityType, slug=slug)
     filterset = EntityFilter(request.GET, queryset=selectors.list_entity_rows(entity_type=entity_type))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    columns = [a.name for a in entity_type.attributes.all()][:6]
+    names = [a.name for a in entity_type.attributes.all()]
+    columns = names[:6]
     rows = [{"entity": e, "values": [e.golden.get(c) for c in columns]} for e in page]
     context = {
         "entity_type": entity_type, "filter": filterset, "page_obj": page, "rows": rows, "columns": columns,
         "query": querystring_without_page(request), "last_run": selectors.last_master_job(entity_type=entity_type),
         "sources": selectors.mapped_sources(entity_type=entity_type),
+        "attributes": [(name, MATCH_PREFIX + name, "") for name in names],
     }
     template = "mastering/partials/_entity_table.html" if is_htmx(request) else "mastering/entity_list.html"
     return render(request, template, context)
@@ -52,3 +57,22 @@ def removable_overrides(user, view) -> set[int]:
     if not shown:
         return set()
     return {o.pk for o in view.entity.overrides.filter(pk__in=shown, removed_at__isnull=True) if user.has_perm("mastering.remove_override", o)}
+
+
+MATCH_PREFIX = "m_"  # the match form's fields: m_<attribute>
+
+
+def entity_match(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "Find a match" box: candidate entities for values typed in, as the match API finds them; writes nothing."""
+    entity_type = get_object_or_404(EntityType, slug=slug)
+    attributes = [a.name for a in entity_type.attributes.all()]
+    given = {name: request.GET.get(MATCH_PREFIX + name, "").strip() for name in attributes}
+    context = {"entity_type": entity_type, "attributes": [(name, MATCH_PREFIX + name, given[name]) for name in attributes]}
+    if any(given.values()):
+        try:
+            values = probe_values(entity_type=entity_type, record={k: v for k, v in given.items() if v})
+            context["match"] = present_match(find_matches(entity_type=entity_type, values=values, limit=5))
+        except ServiceError as exc:
+            context["problem"] = exc.message
+    template = "mastering/partials/_match_results.html" if is_htmx(request) else "mastering/entity_match.html"
+    return render(request, template, context)

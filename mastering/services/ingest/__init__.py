@@ -14,7 +14,7 @@ from mastering.services.ingest.receiving import (
     upload_folder,
 )
 from mastering.services.ingest.running import TableRejected, end_ingest_job, run_ingest_job
-from mastering.services.ingest.streaming import upsert_record
+from mastering.services.ingest.streaming import stream_record, upsert_record
 
 __all__ = [
     "SourceInactive",
@@ -29,5 +29,6 @@ __all__ = [
     "run_ingest_job",
     "source_validator",
     "upload_folder",
+    "stream_record",
     "upsert_record",
 ]

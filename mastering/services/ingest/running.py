@@ -14,13 +14,14 @@ from mastering.ingest.merging import MergeCounts, open_merger
 from mastering.ingest.parsing import TableError, TableFile, inspect_file
 from mastering.ingest.staging import open_stage
 from mastering.ingest.validation import Validator
-from mastering.models import IngestBatch, Job
+from mastering.models import IngestBatch, Job, Source
 from mastering.services.batch_listeners import notify_batch_listeners
 from mastering.services.ingest.checking import Rejected, Stopwatch, TableCheck, check_table, refuse_bad_table
 from mastering.services.ingest.gate import lock_source, source_validator
 from mastering.services import run_lineage
 from mastering.services.ingest.receiving import upload_folder
 from mastering.services.progress import JobCancelled, Progress
+from mastering.services.stream_master import place_batch
 from steward.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,10 @@ def _check_then_write(batch: IngestBatch, table: TableFile, validator: Validator
 
 
 def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: TableCheck, *, warnings: list[str]) -> None:
+    if batch.source.ingest_mode == Source.IngestMode.STREAM:
+        # A stream-mode source masters as records arrive, batches included, in the batch's transaction.
+        unplaced = place_batch(batch=batch)
+        warnings = [*warnings, unplaced] if unplaced else warnings
     batch.status = IngestBatch.Status.SUCCEEDED
     batch.received, batch.rejected = check.received, len(check.bad_rows)
     batch.created, batch.updated, batch.unchanged, batch.retired = counts.created, counts.updated, counts.unchanged, counts.retired

@@ -1,5 +1,7 @@
 """One record into a source (the streaming path, PUT): checked and written inside the request."""
 
+from dataclasses import dataclass, field
+
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -12,11 +14,42 @@ from mastering.ingest.text import flaw, has_surrogate, shown
 from mastering.models import IngestBatch, Source, SourceRecord
 from mastering.services.batch_listeners import notify_batch_listeners
 from mastering.services.ingest.gate import check_active, lock_source, source_validator
+from mastering.services.matching import IndexNotReady, NotTrained
+from mastering.services.stream_master import Placement, place_record
 from steward.db import sqlite_lock_wait
 from steward.errors import InvalidInput
 
 # A streamed record waits this long for a batch writing to its source, then is answered 503 "busy, retry".
 STREAM_LOCK_WAIT_SECONDS = 5
+
+
+@dataclass
+class Streamed:
+    """A stored record and, on a stream-mode source, where it was placed in each entity type."""
+
+    record: SourceRecord
+    placements: list[Placement] = field(default_factory=list)
+
+
+def stream_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> Streamed:
+    """Store one record and, on a stream-mode source, master it at once (flow 4), all in one transaction.
+
+    Without an active model (or with entities mastered by another model version) the record is stored all the
+    same, and NotTrained (IndexNotReady) is raised after it commits: the next mastering run matches it.
+    """
+    waiting = None
+    with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
+        streamed = Streamed(_upsert_record(source=source, key=key, data=data, user=user))
+        if source.ingest_mode == Source.IngestMode.STREAM:
+            try:
+                with transaction.atomic():  # a savepoint: a refused placement leaves the stored record
+                    streamed.placements = place_record(record=streamed.record, user=user)
+            except (NotTrained, IndexNotReady) as exc:
+                waiting = type(exc)(f"Stored {source.slug}:{streamed.record.key} as version {streamed.record.version}, "
+                                    f"but not matched: {exc.message}")
+    if waiting is not None:
+        raise waiting
+    return streamed
 
 
 def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
@@ -28,8 +61,7 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
     """
     # SQLite has one writer for the whole file, taken as the transaction begins: wait for it as long as PostgreSQL
     # waits for the source's lock, then answer 503 (steward.errors.busy_from_lock_timeout) rather than hang.
-    with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
-        return _upsert_record(source=source, key=key, data=data, user=user)
+    return stream_record(source=source, key=key, data=data, user=user).record
 
 
 def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:

@@ -11,6 +11,7 @@ from mastering.mapping import iter_mapped_records, mapped_record_queryset, proje
 from mastering.matchers import matcher_for
 from mastering.models import BlockKey, Job, MatchModel, ScoredPair
 from mastering.services.jobs import CONTINUES, Progress, fail_job
+from mastering.services import match_index
 from mastering.services.liveness import holding
 from mastering.services.master.chunks import Chunked, running, slices
 from steward.db import insert_rows
@@ -87,7 +88,6 @@ def _block_records(job: Job, chunk: int) -> None:
         with transaction.atomic():
             # Keys of an earlier, interrupted delivery of this slice are replaced, never doubled.
             BlockKey.objects.filter(job=job, record__gte=piece.first, record__lte=piece.last).delete()
-            keys = matcher(job.model).blocking_keys(records)
             hashes: dict[tuple[int, str], int] = {}  # a block's key recurs once per member: hash it once
 
             def hashed(predicate: int, key: str) -> int:
@@ -96,8 +96,10 @@ def _block_records(job: Job, chunk: int) -> None:
                     found = hashes[(predicate, key)] = block_hash(predicate, key)
                 return found
 
-            insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"],
-                        ((job.pk, p, hashed(p, key), rid, sources[rid]) for p, key, rid in keys))
+            keys = [(p, hashed(p, key), rid, sources[rid]) for p, key, rid in matcher(job.model).blocking_keys(records)]
+            insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"], ((job.pk, *key) for key in keys))
+            # The run's keys stay in the match index for streaming (BlockKey rows are this run's scratch).
+            match_index.index_run_slice(job=job, first=piece.first, last=piece.last, keys=keys)
             last = stage.complete(chunk, started, cpu_started)
     except Exception as exc:
         fail_job(job, error=f"Blocking failed: {type(exc).__name__}: {exc}")

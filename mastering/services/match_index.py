@@ -1,0 +1,131 @@
+"""The match index: the blocking keys of every mastered record, kept in the database (RecordBlockKey).
+
+Batch runs leave the keys of each slice of records here as they block it (`index_run_slice`), and each
+streamed record replaces its own keys (`replace_record_keys`), so streaming needs no rebuild, survives a
+restart and reads the same index from every web worker.
+
+Candidate lookup (`candidate_records`) reads at most `cap + 1` rows per block of the probe through the
+(model, block, record) index, so its cost depends on the probe's blocks, not on how many records are indexed.
+A block holding more than `cap` records is skipped, as the batch pairing skips blocks over its size cap: such a
+block ("same birth year") says little, and comparing it would make one request as slow as a scan.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+
+from mastering import engine
+from mastering.models import EntityType, Job, MatchModel, RecordBlockKey
+from steward.db import insert_rows
+
+# Streaming never compares more than this many records per block, whatever the last run's cap was: a block this
+# large costs a request tens of milliseconds, and a record found only through such a block is rare.
+STREAM_MAX_BLOCK = 500
+
+KeyRow = tuple[int, int, int, int]  # (predicate, block hash, record id, source id)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Records sharing a block with the probe, and what the lookup left out."""
+
+    records: dict[int, int]  # record id → source id
+    blocks: int  # distinct blocks of the probe
+    skipped_blocks: int  # blocks over the cap, not compared
+    cap: int
+
+
+def index_run_slice(*, job: Job, first: int, last: int, keys: list[KeyRow]) -> None:
+    """Replace the index rows of one slice of records (ids first..last) by the keys a batch run just computed.
+
+    Called inside the run's blocking transaction, so a redelivered slice replaces its rows, never doubles them.
+    Rows of other model versions for these records go too: the index follows the model the records were mastered with.
+    """
+    RecordBlockKey.objects.filter(entity_type_id=job.entity_type_id, record__gte=first, record__lte=last).delete()
+    insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
+                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in keys))
+
+
+def probe_blocks(matcher: engine.Matcher, values: dict, *, record_id: int = 0) -> list[tuple[int, int]]:
+    """(predicate, block hash) of one record's values under the model's rules, sorted by hash."""
+    from mastering.services.master.blocking import block_hash  # the run's hash; blocking imports this module
+
+    found = {(key.predicate, block_hash(key.predicate, key.key)) for key in matcher.blocking_keys({record_id: values})}
+    return sorted(found, key=lambda pb: (pb[1], pb[0]))
+
+
+def replace_record_keys(*, entity_type: EntityType, model: MatchModel, record_id: int, source_id: int,
+                        blocks: Iterable[tuple[int, int]]) -> None:
+    """Replace one record's rows in the index (a streamed record, new or changed)."""
+    drop_record(entity_type=entity_type, record_id=record_id)
+    RecordBlockKey.objects.bulk_create([
+        RecordBlockKey(entity_type=entity_type, model=model, predicate=p, block=block, record=record_id, source=source_id)
+        for p, block in blocks
+    ])
+
+
+def drop_record(*, entity_type: EntityType, record_id: int) -> None:
+    """Take a record (retired, or about to be re-keyed) out of the index."""
+    RecordBlockKey.objects.filter(entity_type=entity_type, record=record_id).delete()
+
+
+def is_built(*, model: MatchModel, besides: int | None = None) -> bool:
+    """Whether any record (besides the one being streamed) is indexed under this model version (one index probe)."""
+    return RecordBlockKey.objects.filter(model=model).exclude(record=besides).exists()
+
+
+_CAPS: dict[tuple[int, str], tuple[float, int]] = {}
+CAP_MAX_AGE = 60.0  # seconds a process keeps a model's cap; a new run changes it rarely and only a little
+
+
+def block_cap(*, model: MatchModel) -> int:
+    """The largest block streaming compares: the cap of the last finished run with this model, at most STREAM_MAX_BLOCK."""
+    key = (model.pk, model.created_at.isoformat())  # pks are reused (tests); a version's creation time is not
+    cached = _CAPS.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CAP_MAX_AGE:
+        return cached[1]
+    cap = _block_cap(model)
+    _CAPS[key] = (time.monotonic(), cap)
+    return cap
+
+
+def _block_cap(model: MatchModel) -> int:
+    counts = (Job.objects.filter(entity_type_id=model.entity_type_id, kind=Job.Kind.MASTER, status=Job.Status.DONE,
+                                 model=model).order_by("-pk").values_list("counts", flat=True).first()) or {}
+    caps = [row.get("block_size_cap") for row in counts.get("per_predicate", ()) if isinstance(row, dict)]
+    cap = max([c for c in caps if isinstance(c, int)], default=engine.DEFAULT_MAX_BLOCK_SIZE)
+    return min(cap, STREAM_MAX_BLOCK)
+
+
+def candidate_records(*, model: MatchModel, blocks: list[int], cap: int, exclude: int | None = None) -> Candidates:
+    """Records that share a block of at most `cap` records with the probe: an indexed read of cap + 1 rows per block."""
+    blocks = sorted(set(blocks))
+    rows: dict[int, list[tuple[int, int]]] = {}
+    if blocks and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT b.block, k.record, k.source FROM unnest(%s::bigint[]) AS b(block)
+                CROSS JOIN LATERAL (SELECT record, source FROM mastering_recordblockkey
+                                    WHERE model_id = %s AND block = b.block LIMIT %s) k
+                """,
+                [blocks, model.pk, cap + 1],
+            )
+            for block, record, source in cursor.fetchall():
+                rows.setdefault(block, []).append((record, source))
+    else:
+        for block in blocks:  # SQLite has no LATERAL: one indexed query per block
+            found = list(RecordBlockKey.objects.filter(model=model, block=block).values_list("record", "source")[:cap + 1])
+            if found:
+                rows[block] = found
+    records: dict[int, int] = {}
+    skipped = 0
+    for members in rows.values():
+        if len(members) > cap:
+            skipped += 1
+            continue
+        records.update(members)
+    records.pop(exclude, None)
+    return Candidates(records=records, blocks=len(blocks), skipped_blocks=skipped, cap=cap)
