@@ -97,6 +97,12 @@ class Attribute(models.Model):
     def __str__(self) -> str:
         return f"{self.entity_type.name}.{self.name}"
 
+    @property
+    def label(self) -> str:
+        """The name as people read it: `date_of_birth` → "Date of birth" (the name stays the key everywhere else)."""
+        words = self.name.replace("_", " ").replace("-", " ").split()
+        return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else self.name
+
 
 class AttributeMapping(models.Model):
     """A source field feeding an attribute; several fields of one source are joined with spaces in order."""
