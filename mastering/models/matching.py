@@ -113,6 +113,7 @@ class AttributeMapping(models.Model):
         COLLAPSE_WHITESPACE = "collapse_whitespace", "Collapse whitespace"
         DIGITS_ONLY = "digits_only", "Digits only"
         STRIP_PUNCTUATION = "strip_punctuation", "Strip punctuation"
+        ISO_DATE = "iso_date", "Date to ISO (2001-09-09 from 20010909, 09/09/2001, 9 Sep 2001)"
 
     attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="mappings")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="mappings")
