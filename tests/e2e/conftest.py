@@ -76,7 +76,7 @@ def shoot(page, request):
     (tables scroll inside their own box). Returns the page width measured at 390 px."""
 
     def shoot_as(name: str, *, check_narrow: bool = True) -> int:
-        os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.join(SCREENSHOT_DIR, name)), exist_ok=True)
         widths = {}
         for width in (WIDE, NARROW):
             page.set_viewport_size({"width": width, "height": 900})
