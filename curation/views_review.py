@@ -113,5 +113,8 @@ def diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
         curve = mark_safe(line_chart_svg(LineChart(
             series=[Series("precision", precision, "series-a"), Series("recall", recall, "series-b")],
             x_label="threshold", y_label="estimated from labels", markers=[(threshold, "current")] if threshold is not None else [])))
+    # The histogram's numbers, shown beside it: the score range of each bar and how many pairs fell in it.
+    histogram_rows = [{"label": f"{i / 20:.2f}–{(i + 1) / 20:.2f}", "count": n, "clustered": i >= threshold_bin}
+                      for i, n in enumerate(data["histogram"])]
     return render(request, "curation/diagnostics.html", {"entity_type": entity_type, "data": data, "histogram": histogram,
-                                                         "curve": curve})
+                                                         "curve": curve, "histogram_rows": histogram_rows})
