@@ -10,6 +10,7 @@ from mastering.edit_inputs import EditInput, MergeInput, MoveInput, OverrideInpu
 from mastering.mapping import projection_for
 from mastering.models import Entity, Membership
 from mastering.services import golden
+from mastering.services.entities import check_live, check_merge, check_move, check_split
 
 PREVIEWED = {"merge": MergeInput, "split": SplitInput, "move": MoveInput, "override": OverrideInput}
 
@@ -57,7 +58,10 @@ def _members(entity: Entity) -> set[int]:
 
 
 def preview_edit(payload: EditInput, *, user) -> EditPreview:
-    """The entities an edit changes, as they would be after it. `payload` is a valid input of a previewed action."""
+    """The entities an edit changes, as they would be after it. `payload` is a valid input of a previewed action.
+
+    Raises the ServiceError the edit itself would raise for an edit its rules refuse.
+    """
     entity = payload.entity
     data = payload.validated_data
     entity_type = entity.entity_type
@@ -66,19 +70,25 @@ def preview_edit(payload: EditInput, *, user) -> EditPreview:
     plans: list[tuple[str, Entity | None, set[int], set[int], dict | None]] = []  # title, entity, before, after, overrides
     retired: list[Entity] = []
     overrides = golden.live_overrides(entity_type, entity_ids=[entity.pk])
+    check_live(entity, unpinned=not isinstance(payload, OverrideInput))
     if isinstance(payload, MergeInput):
-        others = [o for o in data["others"] if o.pk != entity.pk]
+        others = check_merge(entity, data["others"])
+        for other in others:
+            check_live(other)
         joined = set().union(*(_members(o) for o in others)) if others else set()
         plans.append(("This entity after the merge", entity, own, own | joined, overrides.get(str(entity.pk))))
         retired = others
         summary = f"Merge {len(others)} entit{'y' if len(others) == 1 else 'ies'} ({len(joined)} record{'s' if len(joined) != 1 else ''}) into this one."
     elif isinstance(payload, SplitInput):
-        leaving = set(data["records"]) & own
+        leaving = set(data["records"])
+        check_split(own, leaving)
         plans.append(("This entity after the split", entity, own, own - leaving, overrides.get(str(entity.pk))))
         plans.append(("The new entity", None, set(), leaving, None))
         summary = f"Split {len(leaving)} record{'s' if len(leaving) != 1 else ''} out into a new entity."
     elif isinstance(payload, MoveInput):
         target, record = data["target"], data["record"]
+        check_live(target)
+        check_move(entity, target, record, own)
         target_members = _members(target)
         target_overrides = golden.live_overrides(entity_type, entity_ids=[target.pk])
         plans.append(("This entity after the move", entity, own, own - {record}, overrides.get(str(entity.pk))))

@@ -44,11 +44,16 @@ def entity_edit(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
             messages.warning(request, f"That edit was incomplete: {first_message(payload.errors)}")
         elif request.POST.get("preview") and request.POST.get("action") in PREVIEWED:
             # Step one of two: show what the edit would do (computed, nothing written); its form confirms it.
-            return render(request, "mastering/edit_preview.html", {
-                "entity_type": entity_type, "entity": entity, "preview": preview_edit(payload, user=request.user),
-                "fields": [(name, value) for name, values in request.POST.lists() if name not in PREVIEW_ONLY_FIELDS
-                           for value in values],
-            })
+            try:
+                preview = preview_edit(payload, user=request.user)
+            except ServiceError as exc:
+                messages.warning(request, exc.message)
+            else:
+                return render(request, "mastering/edit_preview.html", {
+                    "entity_type": entity_type, "entity": entity, "preview": preview,
+                    "fields": [(name, value) for name, values in request.POST.lists() if name not in PREVIEW_ONLY_FIELDS
+                               for value in values],
+                })
         else:
             try:
                 outcome = payload.apply(user=request.user)
