@@ -21,6 +21,8 @@ class AttributeRow:
     right_parts: list[pair_explain.Segment] = field(default_factory=list)
     effect_class: str = ""
     effect_words: str = ""
+    left_shown: str | None = None  # as people read it (dates formatted); left/right stay the values the model compares
+    right_shown: str | None = None
 
     @property
     def state(self) -> str:
@@ -64,7 +66,8 @@ def present_pair(pair: CandidatePair, projection: Projection | None = None, *, t
         a, b = left_values.get(attribute.name), right_values.get(attribute.name)
         is_date = pair_explain.is_date_attribute(attribute)
         shown_a, shown_b = pair_explain.display_value(a, is_date=is_date), pair_explain.display_value(b, is_date=is_date)
-        row = AttributeRow(attribute.name, shown_a, shown_b, differs=_norm(a) != _norm(b), label=attribute.label)
+        row = AttributeRow(attribute.name, a, b, differs=_norm(a) != _norm(b), label=attribute.label,
+                           left_shown=shown_a, right_shown=shown_b)
         if shown_a is not None and shown_b is not None and row.differs:
             row.left_parts, row.right_parts = pair_explain.char_diff(shown_a, shown_b)
         view.rows.append(row)
