@@ -28,7 +28,8 @@ class IssueForm(TargetForm):
     description = forms.CharField(required=False, max_length=MAX_DESCRIPTION, widget=forms.Textarea(attrs={"rows": 5}),
                                   help_text="Markdown. Raw HTML is shown as text; script and javascript: links are refused.")
     expected_value = forms.CharField(required=False, max_length=MAX_DESCRIPTION, label="What it should be")
-    priority = forms.TypedChoiceField(choices=DataIssue.Priority.choices, coerce=int, initial=DataIssue.Priority.NORMAL)
+    priority = forms.TypedChoiceField(choices=[("", "The kind's default"), *DataIssue.Priority.choices], coerce=int,
+                                      required=False, empty_value=None)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
 
@@ -61,6 +62,11 @@ class ResolveForm(forms.Form):
     records = forms.TypedMultipleChoiceField(required=False, coerce=int, choices=[])
     entity = forms.CharField(required=False, max_length=64, label="Entity to merge in")
     value = forms.CharField(required=False, max_length=MAX_DESCRIPTION, label="Right value")
+    field = forms.CharField(required=False, max_length=100, label="Source field to correct",
+                            help_text="Correction request on a record issue: the field holding the wrong value.")
+    batch = forms.IntegerField(required=False, min_value=1, label="Batch that fixes it (id)")
+    link_source = forms.SlugField(required=False, label="Record that fixes it: source")
+    link_key = forms.CharField(required=False, max_length=255, label="… and key")
 
     def __init__(self, *args, record_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +78,9 @@ class ResolveForm(forms.Form):
                   "entities": [data["entity"]] if data["entity"] else None}
         if data["value"]:
             fields["value"] = data["value"]
+        for name, given in (("field", "field"), ("batch", "batch"), ("source", "link_source"), ("key", "link_key")):
+            if data.get(given):
+                fields[name] = data[given]
         return fields
 
 

@@ -23,7 +23,8 @@ def get_issue(*, viewer: AbstractBaseUser, pk: int) -> DataIssue:
 
 def timeline(*, issue: DataIssue) -> QuerySet[IssueEvent]:
     """The issue's events, oldest first, with their comments and actions."""
-    return (IssueEvent.objects.filter(issue=issue).select_related("actor", "comment__author", "action")
+    return (IssueEvent.objects.filter(issue=issue)
+            .select_related("actor", "comment__author", "action__batch__source", "action__record__source")
             .prefetch_related("comment__mentions", "action__labels"))
 
 
@@ -34,7 +35,8 @@ def list_comments(*, issue: DataIssue) -> QuerySet[Comment]:
 
 def list_actions(*, issue: DataIssue) -> QuerySet[IssueAction]:
     """What the issue's resolutions changed: edits, overrides and labels."""
-    return (IssueAction.objects.filter(issue=issue).select_related("edit", "override__attribute", "user", "activity")
+    return (IssueAction.objects.filter(issue=issue)
+            .select_related("edit", "override__attribute", "user", "activity", "batch__source", "record__source")
             .prefetch_related("labels__pair__left__source", "labels__pair__right__source"))
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.issue_list, name="issue-list"),
     path("new/", views.issue_new, name="issue-new"),
     path("board/", views.issue_board, name="issue-board"),
+    path("metrics/", views.issue_metrics, name="issue-metrics"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("<int:issue_id>/", views.issue_detail, name="issue-detail"),
     path("<int:issue_id>/comment/", views.issue_comment, name="issue-comment"),

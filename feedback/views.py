@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feedback import forms, selectors, services
+from feedback import forms, metrics, selectors, services
 from feedback.filters import VIEWS, DataIssueFilter
 from feedback.markdown import render_markdown
 from feedback.models import DataIssue
@@ -206,3 +206,19 @@ def issue_board(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/issue_board.html", {
         "filter": filterset, "query": request.GET.urlencode(), "limit": BOARD_LIMIT,
         "columns": [{"status": s, "issues": columns[s], "count": counts.get(s.value, 0)} for s in shown]})
+
+
+@login_required
+def issue_metrics(request: HttpRequest) -> HttpResponse:
+    """Stewards' figures: open issues by kind, status and priority; medians; overdue; sources; weekly trend."""
+    _needs(request, "triage_issues")
+    figures = metrics.issue_metrics(viewer=request.user)
+    for name in ("open_by_kind", "open_by_status", "open_by_priority"):
+        top = max([row["count"] for row in figures[name]] + [1])
+        for row in figures[name]:
+            row["max"] = top
+    top_week = max([max(w["filed"], w["resolved"]) for w in figures["weeks"]] + [1])
+    return render(request, "feedback/issue_metrics.html", {
+        "m": figures, "top_week": top_week,
+        "ack_text": metrics.duration_text(figures["time_to_acknowledge"]["median_seconds"]),
+        "resolve_text": metrics.duration_text(figures["time_to_resolve"]["median_seconds"])})

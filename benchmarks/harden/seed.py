@@ -160,6 +160,13 @@ def _issue(seeded: Seeded, entity, attribute, payloads: bool):
     from feedback import services as feedback_services
 
     reporter = seeded.users["business user"]
+    admin = seeded.users["admin"]
+    # Admin pages for kind defaults, allowed hosts, subscriptions and deliveries need a row each; the comment below
+    # queues a delivery (to a port nobody listens on: it fails, and the log shows it).
+    feedback_services.set_kind_default(actor=admin, kind="duplicate", priority=3, assignee=seeded.users["steward"])
+    feedback_services.save_webhook_host(actor=admin, host="127.0.0.1", allow_private=True, note=_text(payloads, "probe", 2))
+    feedback_services.save_webhook_subscription(actor=admin, name=_text(payloads, "probe hook", 3), url="http://127.0.0.1:9/hook",
+                                                secret="probe-secret-0123456789", events=["commented"])
     issue = feedback_services.file_issue(
         reporter=reporter, title=_text(payloads, "Wrong note", 1), kind="wrong_value",
         # Script in Markdown is refused when filed, so the payload here is one the description must show as text.

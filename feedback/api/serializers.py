@@ -26,7 +26,8 @@ class FileIssueInput(StrictSerializer):
     kind = serializers.ChoiceField(choices=DataIssue.Kind.choices)
     target = TargetInput()
     description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION, help_text="Markdown.")
-    priority = serializers.ChoiceField(choices=DataIssue.Priority.choices, required=False, default=DataIssue.Priority.NORMAL)
+    priority = serializers.ChoiceField(choices=DataIssue.Priority.choices, required=False,
+                                       help_text="Left out: the kind's default priority (admin), else normal.")
     expected_value = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION)
     due_date = serializers.DateField(required=False, allow_null=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=10)
@@ -64,6 +65,11 @@ class ResolveInput(StrictSerializer):
                                      help_text="merge on an entity issue: the entity to merge into it.")
     value = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION,
                                   help_text="override: the right value (default: the value the reporter expected).")
+    field = serializers.CharField(required=False, max_length=100,
+                                  help_text="request_correction on a record issue: the source field holding the wrong value.")
+    batch = serializers.IntegerField(required=False, min_value=1, help_text="link: the ingest batch that fixes the issue.")
+    source = serializers.SlugField(required=False, help_text="link: the source of the record that fixes the issue.")
+    key = serializers.CharField(required=False, max_length=255, help_text="link: that record's key.")
 
 
 class CommentInput(StrictSerializer):
@@ -126,11 +132,17 @@ class IssueActionSerializer(serializers.ModelSerializer):
     override = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     labels = serializers.PrimaryKeyRelatedField(read_only=True, many=True)
     activity = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    batch = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="link: the batch that fixes it.")
+    record = serializers.SerializerMethodField(help_text="link or correction: the record, as {source, key}.")
 
     class Meta:
         model = IssueAction
-        fields = ["id", "kind", "edit", "override", "labels", "entities", "activity", "created_at"]
+        fields = ["id", "kind", "edit", "override", "labels", "entities", "batch", "record", "activity", "created_at"]
         read_only_fields = fields
+
+
+    def get_record(self, action: IssueAction) -> dict | None:
+        return {"source": action.record.source.slug, "key": action.record.key} if action.record_id and action.record else None
 
 
 class IssueEventSerializer(serializers.ModelSerializer):
@@ -149,3 +161,46 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "issue", "text", "read_at", "created_at"]
         read_only_fields = fields
+
+
+class IssueMetricsCount(serializers.Serializer):
+    value = serializers.CharField(help_text="As the issue list's filter takes it.")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class IssueMetricsMedian(serializers.Serializer):
+    median_seconds = serializers.IntegerField(allow_null=True, help_text="null until an issue has got there.")
+    issues = serializers.IntegerField(help_text="How many issues the median is over.")
+
+
+class IssueMetricsSource(serializers.Serializer):
+    source = serializers.SlugField()
+    name = serializers.CharField()
+    issues = serializers.IntegerField()
+    open = serializers.IntegerField()
+    records = serializers.IntegerField(help_text="Live (not retired) records of the source.")
+    per_1000_records = serializers.FloatField(allow_null=True)
+
+
+class IssueMetricsWeek(serializers.Serializer):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    filed = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class IssueMetricsSerializer(serializers.Serializer):
+    """Describes /api/issues/metrics/ (the figures are built by feedback.metrics.issue_metrics)."""
+
+    as_of = serializers.DateField()
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    entity_issues_without_source = serializers.IntegerField(help_text="Issues on entities or values: left out of `sources`.")
+    open_by_kind = IssueMetricsCount(many=True)
+    open_by_status = IssueMetricsCount(many=True)
+    open_by_priority = IssueMetricsCount(many=True)
+    time_to_acknowledge = IssueMetricsMedian()
+    time_to_resolve = IssueMetricsMedian()
+    sources = IssueMetricsSource(many=True)
+    weeks = IssueMetricsWeek(many=True)

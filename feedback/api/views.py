@@ -7,7 +7,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from feedback import selectors, services
+from feedback import metrics, selectors, services
 from feedback.api import serializers
 from feedback.filters import DataIssueFilter
 from feedback.models import DataIssue, Notification
@@ -43,7 +43,7 @@ class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateMo
                      "resolve": serializers.ResolveInput, "watch": serializers.WatchInput}
     csv_file_name = "issues.csv"
     PERMISSIONS = {"create": "file_issues", "partial_update": "file_issues", "transition": "file_issues",
-                   "watch": "file_issues", "comments": "file_issues", "assign": "triage_issues"}
+                   "watch": "file_issues", "comments": "file_issues", "assign": "triage_issues", "metrics": "triage_issues"}
 
     def get_permissions(self):
         if self.action == "resolve":
@@ -93,9 +93,17 @@ class DataIssueViewSet(StreamingCSVListMixin, ActionInputsMixin, mixins.CreateMo
     @extend_schema(request=serializers.ResolveInput, responses=serializers.DataIssueSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        """Resolve, applying an action that fits the kind: merge (duplicate), split (wrongly merged), override (wrong value)."""
+        """Resolve, applying an action that fits the kind: merge (duplicate), split (wrongly merged), override or
+        request_correction (wrong value: the issue then waits on the source's owner), link (missing record, outdated)."""
         issue = self.get_object()
         return self._answer(services.resolve_issue(issue=issue, user=request.user, **_valid(serializers.ResolveInput, request)))
+
+    @extend_schema(responses=serializers.IssueMetricsSerializer)
+    @action(detail=False, methods=["get"])
+    def metrics(self, request: Request) -> Response:
+        """Stewards' figures: open by kind/status/priority, median seconds to acknowledge and resolve (with how many
+        issues each is over), overdue, issues per source and per 1,000 of its live records, filed and resolved per week."""
+        return Response(metrics.issue_metrics(viewer=request.user))
 
     @extend_schema(request=serializers.WatchInput, responses=serializers.DataIssueSerializer)
     @action(detail=True, methods=["post"])

@@ -44,6 +44,7 @@ class DataIssue(TimeStampedModel):
         NEW = "new", "New"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         IN_PROGRESS = "in_progress", "In progress"
+        WAITING_SOURCE = "waiting_source", "Waiting on the source"
         RESOLVED = "resolved", "Resolved"
         WONT_FIX = "wont_fix", "Won't fix"
         CLOSED = "closed", "Closed"
@@ -65,9 +66,12 @@ class DataIssue(TimeStampedModel):
         MERGE = "merge", "Merged the entities"
         SPLIT = "split", "Split records out"
         OVERRIDE = "override", "Overrode the golden value"
+        REQUEST_CORRECTION = "request_correction", "Asked the source's owner to correct it"
+        FIXED_AT_SOURCE = "fixed_at_source", "Fixed at the source"
+        LINK = "link", "Linked the batch or record that fixes it"
         NO_ACTION = "no_action", "Resolved without a data change"
 
-    OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS)
+    OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.WAITING_SOURCE)
     DONE_STATUSES = (Status.RESOLVED, Status.WONT_FIX)
 
     title = models.CharField(max_length=200)

@@ -31,6 +31,10 @@ class IssueAction(models.Model):
     edit = models.ForeignKey("mastering.ClusterEdit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     override = models.ForeignKey("mastering.ValueOverride", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     labels = models.ManyToManyField("curation.Label", blank=True, related_name="+")
+    batch = models.ForeignKey("mastering.IngestBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              help_text="The batch that fixes a missing or outdated record (a link resolution).")
+    record = models.ForeignKey("mastering.SourceRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               db_constraint=False, help_text="The record that fixes it (a link resolution).")
     entities = models.JSONField(default=list, blank=True, help_text="Entity ids the action changed or made.")
     activity = models.ForeignKey("lineage.Activity", null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,6 +57,7 @@ class IssueEvent(models.Model):
         COMMENTED = "commented", "Commented"
         WATCH = "watch", "Watching changed"
         RESOLVED = "resolved", "Resolved with an action"
+        RECHECKED = "rechecked", "Re-checked against the source"
 
     issue = models.ForeignKey(DataIssue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

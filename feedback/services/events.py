@@ -37,7 +37,7 @@ def record_event(issue: DataIssue, *, actor: AbstractBaseUser | None, kind: str,
                  comment: Comment | None = None, action: IssueAction | None = None, summary: str,
                  outputs: list[Model] = (), mentioned=()) -> IssueEvent:
     """Add the change to the issue's timeline and lineage (as `event.activity`), and tell who follows the issue."""
-    from feedback.services import notifications
+    from feedback.services import notifications, webhooks
 
     changes = {name: [_jsonable(before), _jsonable(after)] for name, (before, after) in (changes or {}).items()}
     event = IssueEvent.objects.create(issue=issue, actor=actor, kind=kind, changes=changes, comment=comment,
@@ -45,6 +45,7 @@ def record_event(issue: DataIssue, *, actor: AbstractBaseUser | None, kind: str,
     event.activity = record_activity(kind=Activity.Kind.ISSUE, actor=actor, summary=f"Issue #{issue.pk}: {summary}",
                     inputs=[issue], outputs=[event, *outputs], parameters={"event": kind, "changes": changes})
     notifications.notify(event, text=f"#{issue.pk} {summary}"[:300], mentioned=mentioned)
+    webhooks.queue_webhooks(event)
     return event
 
 

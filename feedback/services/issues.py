@@ -12,7 +12,7 @@ from lineage.models import Activity
 from lineage.services import record_activity
 
 from feedback.markdown import unsafe_markdown_problems
-from feedback.models import DataIssue, IssueEvent, IssueTag
+from feedback.models import DataIssue, IssueEvent, IssueKindDefault, IssueTag
 from feedback.models.issues import MAX_DESCRIPTION
 from feedback.services.events import bump, record_event, require
 from feedback.services.targets import resolve_target
@@ -25,6 +25,7 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.NEW: {Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.WONT_FIX, Status.CLOSED},
     Status.ACKNOWLEDGED: {Status.IN_PROGRESS, Status.WONT_FIX, Status.CLOSED},
     Status.IN_PROGRESS: {Status.ACKNOWLEDGED, Status.WONT_FIX, Status.CLOSED},
+    Status.WAITING_SOURCE: {Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.WONT_FIX, Status.CLOSED},
     Status.RESOLVED: {Status.CLOSED, Status.NEW},
     Status.WONT_FIX: {Status.CLOSED, Status.NEW},
     Status.CLOSED: {Status.NEW},
@@ -70,21 +71,64 @@ def _tags(names: list[str]) -> list[IssueTag]:
 
 @transaction.atomic
 def file_issue(*, reporter: AbstractBaseUser, title: str, kind: str, target: dict, description: str = "",
-               priority: int = DataIssue.Priority.NORMAL, expected_value: str = "", due_date: dt.date | None = None,
+               priority: int | None = None, expected_value: str = "", due_date: dt.date | None = None,
                tags: list[str] = ()) -> DataIssue:
-    """File an issue on what `target` names (see resolve_target); the reporter watches it."""
+    """File an issue on what `target` names (see resolve_target); the reporter watches it.
+
+    The kind's defaults (admin) give the priority when none is chosen, and the first assignee.
+    """
     require(reporter, "file_issue", None, "file issues")
     if kind not in DataIssue.Kind.values:
         raise InvalidInput(f"Unknown kind {kind!r}; choose one of: {', '.join(DataIssue.Kind.values)}.")
+    defaults = IssueKindDefault.objects.select_related("assignee").filter(kind=kind).first()
+    if priority is None:
+        priority = defaults.priority if defaults else DataIssue.Priority.NORMAL
+    # Checked again here: the default assignee may have left, or lost the role, since the admin chose them.
+    assignee = defaults.assignee if defaults and defaults.assignee and defaults.assignee.is_active \
+        and may_work_issues(defaults.assignee) else None
     issue = DataIssue.objects.create(
-        reporter=reporter, title=_title(title), kind=kind, priority=priority, due_date=due_date,
+        reporter=reporter, title=_title(title), kind=kind, priority=priority, due_date=due_date, assignee=assignee,
         description=clean_markdown(description, what="description", limit=MAX_DESCRIPTION),
         expected_value=(expected_value or "")[:MAX_DESCRIPTION], **resolve_target(**target))
     issue.tags.set(_tags(tags))
-    issue.watchers.add(reporter)
-    record_event(issue, actor=reporter, kind=IssueEvent.Kind.FILED, summary=f"filed: {issue.title}",
-                 changes={"status": [None, issue.status]})
+    issue.watchers.add(reporter, *([assignee] if assignee else []))
+    changes = {"status": [None, issue.status]}
+    if assignee:
+        changes["assignee"] = [None, assignee.username]
+    record_event(issue, actor=reporter, kind=IssueEvent.Kind.FILED, changes=changes,
+                 summary=f"filed: {issue.title}" + (f" (assigned to {assignee.username} by default)" if assignee else ""))
     return issue
+
+
+def may_work_issues(user: AbstractBaseUser) -> bool:
+    """Stewards and curators work on issues; nobody else can be an assignee."""
+    return user.has_perm("accounts.triage_issues") or user.has_perm("accounts.curate")
+
+
+@transaction.atomic
+def set_kind_default(*, actor: AbstractBaseUser, kind: str, priority: int = DataIssue.Priority.NORMAL,
+                     assignee: AbstractBaseUser | None = None) -> IssueKindDefault:
+    """Set what new issues of a kind start with: priority and (optionally) an assignee who can work on them."""
+    if kind not in DataIssue.Kind.values:
+        raise InvalidInput(f"Unknown kind {kind!r}; choose one of: {', '.join(DataIssue.Kind.values)}.")
+    if priority not in DataIssue.Priority.values:
+        raise InvalidInput(f"Unknown priority {priority!r}.")
+    if assignee is not None and not (assignee.is_active and may_work_issues(assignee)):
+        raise InvalidInput(f"{assignee.username} is neither an active steward nor a curator, so cannot be the default assignee.")
+    row, _ = IssueKindDefault.objects.update_or_create(kind=kind, defaults={"priority": priority, "assignee": assignee})
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, outputs=[row],
+                    summary=f"Defaults for {DataIssue.Kind(kind).label}: priority {DataIssue.Priority(priority).label}, "
+                            f"assignee {assignee.username if assignee else 'nobody'}",
+                    parameters={"kind": kind, "priority": priority, "assignee": assignee.username if assignee else None})
+    return row
+
+
+@transaction.atomic
+def remove_kind_default(*, actor: AbstractBaseUser, default: IssueKindDefault) -> None:
+    """Forget a kind's defaults: its new issues start unassigned at normal priority."""
+    record_activity(kind=Activity.Kind.CONFIGURE, actor=actor, summary=f"Defaults for {default.get_kind_display()} removed",
+                    parameters={"kind": default.kind})
+    default.delete()
 
 
 EDITABLE = ("title", "description", "priority", "due_date", "expected_value")
@@ -133,6 +177,10 @@ def transition_issue(*, issue: DataIssue, user: AbstractBaseUser, status: str, v
         fields.update(resolution="", resolution_note="", resolved_at=None, resolved_by=None)
     before = issue.status
     issue = bump(issue, version=version, **fields)
+    if before == Status.WAITING_SOURCE:
+        from feedback.services.corrections import withdraw_corrections
+
+        withdraw_corrections(issue)  # a person moved it on: a later batch no longer settles it
     verb = "reopened" if status == Status.NEW else f"moved to {issue.get_status_display().lower()}"
     record_event(issue, actor=user, kind=IssueEvent.Kind.STATUS, changes={"status": [before, status]},
                  summary=f"{verb}{': ' + note[:200] if note else ''}")
@@ -143,7 +191,7 @@ def transition_issue(*, issue: DataIssue, user: AbstractBaseUser, status: str, v
 def assign_issue(*, issue: DataIssue, user: AbstractBaseUser, assignee: AbstractBaseUser | None, version: int) -> DataIssue:
     """Route the issue to someone (or to nobody); they start watching it."""
     require(user, "triage_issue", issue, "assign issues")
-    if assignee is not None and not (assignee.has_perm("accounts.triage_issues") or assignee.has_perm("accounts.curate")):
+    if assignee is not None and not may_work_issues(assignee):
         raise InvalidInput(f"{assignee.username} is neither a steward nor a curator, so cannot work on issues.")
     before = issue.assignee.username if issue.assignee else None
     issue = bump(issue, version=version, assignee=assignee)
@@ -177,5 +225,5 @@ def watch_issue(*, issue: DataIssue, user: AbstractBaseUser, watching: bool = Tr
     return issue
 
 
-__all__ = ["TRANSITIONS", "TRANSITION_PERMISSION", "assign_issue", "edit_issue", "file_issue", "find_user", "transition_issue",
-           "watch_issue"]
+__all__ = ["TRANSITIONS", "TRANSITION_PERMISSION", "assign_issue", "edit_issue", "file_issue", "find_user", "remove_kind_default",
+           "set_kind_default", "transition_issue", "watch_issue"]

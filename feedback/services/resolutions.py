@@ -16,12 +16,13 @@ from django.utils import timezone
 from curation.models import CandidatePair, Label
 from curation.services.labels import record_label
 from mastering import selectors as mastering_selectors
-from mastering.models import Entity, Job, Membership, ScoredPair, SourceRecord
+from mastering.models import EntityType, Entity, IngestBatch, Job, Membership, ScoredPair, Source, SourceRecord
 from mastering.services import entities as entity_services
 from steward.errors import InvalidInput, ServiceError
 
 from feedback.models import DataIssue, IssueAction, IssueEvent
 from feedback.models.issues import MAX_DESCRIPTION
+from feedback.services import corrections
 from feedback.services.events import bump, record_event, require
 from feedback.services.issues import clean_markdown
 
@@ -32,7 +33,9 @@ Kind = DataIssue.Kind
 ACTIONS_FOR_KIND: dict[str, set[str]] = {
     Kind.DUPLICATE: {Resolution.MERGE},
     Kind.WRONGLY_MERGED: {Resolution.SPLIT},
-    Kind.WRONG_VALUE: {Resolution.OVERRIDE},
+    Kind.WRONG_VALUE: {Resolution.OVERRIDE, Resolution.REQUEST_CORRECTION},
+    Kind.MISSING_RECORD: {Resolution.LINK},
+    Kind.OUTDATED: {Resolution.LINK},
 }
 # Labels one resolution teaches: the reported pair first, then the pairs that scored highest, as edits do.
 LABELS_PER_ACTION = 5
@@ -108,7 +111,8 @@ def _merge(issue: DataIssue, user, reason: str, params: dict) -> dict:
     if survivor.pk == other.pk:
         raise ResolutionRefused("These records are already one entity; there is nothing to merge.")
     anchors, absorbed = _members(survivor), _members(other)
-    edit = entity_services.merge_entities(survivor=survivor, others=[other], user=user, reason=reason)
+    # learn=False: the labels below carry this issue's origin; the cluster-edit listener would add a second set.
+    edit = entity_services.merge_entities(survivor=survivor, others=[other], user=user, reason=reason, learn=False)
     labels = _teach(issue, reported + list(itertools.product(anchors[:1], absorbed)), Label.Answer.MATCH, user)
     return {"edit": edit, "labels": labels, "entities": [str(survivor.pk), str(other.pk)]}
 
@@ -123,7 +127,8 @@ def _split(issue: DataIssue, user, reason: str, params: dict) -> dict:
     if not records:
         raise InvalidInput("Choose the records to split out (records: [id]).")
     staying = [r for r in _members(entity) if r not in set(records)]
-    edit, new_entity = entity_services.split_records(entity=entity, records=records, user=user, reason=reason)
+    edit, new_entity = entity_services.split_records(entity=entity, records=records, user=user, reason=reason,
+                                                     learn=False)  # the issue teaches its own labels
     reported = [(issue.record_id, issue.other_record_id)] if issue.target == DataIssue.Target.PAIR else []
     labels = _teach(issue, itertools.chain(reported, _strongest_pairs(sorted(records), staying, issue.entity_type)),
                     Label.Answer.DISTINCT, user)
@@ -140,14 +145,55 @@ def _override(issue: DataIssue, user, reason: str, params: dict) -> dict:
     return {"override": override, "labels": [], "entities": [str(entity.pk)]}
 
 
-RUNNERS = {Resolution.MERGE: _merge, Resolution.SPLIT: _split, Resolution.OVERRIDE: _override}
+def _request_correction(issue: DataIssue, user, reason: str, params: dict) -> dict:
+    live = _live_entity(issue.entity) if issue.target == DataIssue.Target.VALUE else None
+    value = params.get("value")
+    expected = (issue.expected_value if value is None else str(value)).strip()
+    return corrections.request_correction(issue, user, field=params.get("field"), expected=expected, live_entity=live)
+
+
+def _link(issue: DataIssue, user, reason: str, params: dict) -> dict:
+    """Point at the batch or record that brings the missing or current data; it must feed the issue's entity type."""
+    batch_id, source, key = params.get("batch"), params.get("source"), params.get("key")
+    if batch_id and (source or key):
+        raise InvalidInput("Link either a batch or a record (source and key), not both.")
+    batch = record = None
+    if batch_id:
+        batch = IngestBatch.objects.select_related("source").filter(pk=batch_id).first()
+        if batch is None:
+            raise InvalidInput(f"No ingest batch #{batch_id}.")
+        if batch.status != IngestBatch.Status.SUCCEEDED:
+            raise InvalidInput(f"Batch #{batch.pk} {batch.get_status_display().lower()}; only a batch that succeeded fixes data.")
+        found_source = batch.source
+    elif source and key:
+        found_source = Source.objects.filter(slug=source).first()
+        record = SourceRecord.objects.select_related("source").filter(source=found_source, key=str(key)).first() \
+            if found_source else None
+        if record is None:
+            raise InvalidInput(f"No record with key {key!r} in source {source!r}.")
+    else:
+        raise InvalidInput("Name the batch (batch: id) or the record (source and key) that fixes the issue.")
+    if issue.entity_type_id and not EntityType.objects.filter(pk=issue.entity_type_id,
+                                                              attributes__mappings__source=found_source).exists():
+        raise InvalidInput(f"{found_source.name} is not mapped to {issue.entity_type.name}, the entity type this issue is about.")
+    if issue.entity_type_id is None and issue.source_id and issue.source_id != found_source.pk:
+        raise InvalidInput(f"This issue is about source {issue.source.name}, not {found_source.name}.")
+    return {"labels": [], "entities": [], "batch": batch, "record": record}
+
+
+RUNNERS = {Resolution.MERGE: _merge, Resolution.SPLIT: _split, Resolution.OVERRIDE: _override,
+           Resolution.REQUEST_CORRECTION: _request_correction, Resolution.LINK: _link}
 
 
 @transaction.atomic
 def resolve_issue(*, issue: DataIssue, user: AbstractBaseUser, version: int, action: str = Resolution.NO_ACTION,
                   note: str = "", records: list[int] | None = None, entities: list[str] | None = None,
-                  value: str | None = None) -> DataIssue:
-    """Resolve the issue, first applying `action` (merge, split, override) with the labels it teaches."""
+                  value: str | None = None, field: str | None = None, batch: int | None = None, source: str | None = None,
+                  key: str | None = None) -> DataIssue:
+    """Resolve the issue, first applying `action` (merge, split, override, link) with the labels it teaches.
+
+    request_correction does not resolve: the issue waits on the source until a later version of the record settles it.
+    """
     require(user, "work_issue", issue, "resolve this issue")
     if action not in Resolution.values:
         raise InvalidInput(f"Unknown action {action!r}; choose one of: {', '.join(Resolution.values)}.")
@@ -158,19 +204,35 @@ def resolve_issue(*, issue: DataIssue, user: AbstractBaseUser, version: int, act
         raise ResolutionRefused(f"Issue #{issue.pk} is {issue.get_status_display().lower()}; reopen it first.")
     note = clean_markdown(note, what="note", limit=MAX_DESCRIPTION)
     before = issue.status
-    issue = bump(issue, version=version, status=DataIssue.Status.RESOLVED, resolution=action, resolution_note=note,
-                 resolved_at=timezone.now(), resolved_by=user)
+    waits = action == Resolution.REQUEST_CORRECTION
+    fields = {"status": DataIssue.Status.WAITING_SOURCE, "resolution": "", "resolution_note": note} if waits else {
+        "status": DataIssue.Status.RESOLVED, "resolution": action, "resolution_note": note, "resolved_at": timezone.now(),
+        "resolved_by": user}
+    issue = bump(issue, version=version, **fields)
+    if not waits:
+        corrections.withdraw_corrections(issue)
     reason = f"issue #{issue.pk}: {issue.title}"[:500]
     outcome, action_row, outputs = {}, None, []
     if action != Resolution.NO_ACTION:
-        outcome = RUNNERS[action](issue, user, reason, {"records": records, "entities": entities, "value": value})
+        outcome = RUNNERS[action](issue, user, reason, {"records": records, "entities": entities, "value": value,
+                                                        "field": field, "batch": batch, "source": source, "key": key})
         action_row = IssueAction.objects.create(issue=issue, kind=action, user=user, edit=outcome.get("edit"),
-                                                override=outcome.get("override"), entities=outcome["entities"])
+                                                override=outcome.get("override"), entities=outcome["entities"],
+                                                batch=outcome.get("batch"), record=outcome.get("record"))
         action_row.labels.set(outcome["labels"])
-        outputs = [o for o in (outcome.get("edit"), outcome.get("override")) if o is not None] + outcome["labels"]
-    event = record_event(issue, actor=user, kind=IssueEvent.Kind.RESOLVED, action=action_row, outputs=outputs,
-                         changes={"status": [before, issue.status], "resolution": ["", action]},
-                         summary=f"resolved ({issue.get_resolution_display().lower()})")
+        outputs = [o for o in (outcome.get("edit"), outcome.get("override"), outcome.get("batch"), outcome.get("record"),
+                               outcome.get("correction")) if o is not None] + outcome["labels"]
+    if waits:
+        correction = outcome["correction"]
+        summary = (f"asked {correction.owner.username}, owner of {correction.record.source.name}, to correct "
+                   f"{correction.field} of record {correction.record.key}"
+                   + (f" to “{correction.expected_value}”" if correction.expected_value else ""))
+    else:
+        summary = f"resolved ({issue.get_resolution_display().lower()})"
+    # Waiting on the source is a status change (webhooks say "status"), not a resolution.
+    event = record_event(issue, actor=user, kind=IssueEvent.Kind.STATUS if waits else IssueEvent.Kind.RESOLVED,
+                         action=action_row, outputs=outputs, changes={"status": [before, issue.status], "resolution": ["", action]},
+                         summary=summary)
     if action_row is not None:
         IssueAction.objects.filter(pk=action_row.pk).update(activity=event.activity)
     return issue

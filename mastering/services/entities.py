@@ -87,8 +87,8 @@ def _snapshot(entity_ids) -> dict[str, tuple[set[int], dict]]:
     return state
 
 
-def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> None:
-    """Record what the edit changed about each entity, and tell the apps that learn from edits."""
+def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType, *, learn: bool = True) -> None:
+    """Record what the edit changed about each entity, and tell the apps that learn from edits (unless told not to)."""
     after = _snapshot(before.keys())
     rows = []
     for entity_id, (old_members, old_golden) in before.items():
@@ -97,7 +97,8 @@ def _changes_after(edit: ClusterEdit, before: dict, entity_type: EntityType) -> 
                               added=sorted(new_members - old_members), removed=sorted(old_members - new_members),
                               golden_before=old_golden, golden_after=new_golden))
     RunChange.objects.bulk_create(rows)
-    notify_edit_listeners(edit, {entity_id: members for entity_id, (members, _) in before.items()})
+    if learn:
+        notify_edit_listeners(edit, {entity_id: members for entity_id, (members, _) in before.items()})
 
 
 def _move(records: set[int], entity: Entity, edit: ClusterEdit, reason: str = Membership.Reason.EDIT) -> None:
@@ -112,8 +113,13 @@ def _retire_if_empty(entity: Entity, survivor: Entity) -> None:
 
 
 @transaction.atomic
-def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser, reason: str) -> tuple[ClusterEdit, Entity]:
-    """Take some records out of an entity into a new one; every later run keeps them apart."""
+def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser, reason: str,
+                  learn: bool = True) -> tuple[ClusterEdit, Entity]:
+    """Take some records out of an entity into a new one; every later run keeps them apart.
+
+    learn=False: the caller teaches its own labels for this edit (an issue resolution labels with its origin),
+    so the edit listeners must not add a second set.
+    """
     reason = _reason(reason)
     _live(entity)
     members, chosen = _members(entity), set(records)
@@ -125,7 +131,7 @@ def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser,
     before[str(new_entity.pk)] = (set(), {})
     _move(chosen, new_entity, edit)
     golden.refresh_entities(entity.entity_type, [entity.pk, new_entity.pk])
-    _changes_after(edit, before, entity.entity_type)
+    _changes_after(edit, before, entity.entity_type, learn=learn)
     _record(edit, [entity, new_entity])
     return edit, new_entity
 
@@ -150,8 +156,9 @@ def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBa
 
 
 @transaction.atomic
-def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBaseUser, reason: str) -> ClusterEdit:
-    """Merge entities into the survivor, which keeps its id; the others' ids redirect to it."""
+def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBaseUser, reason: str,
+                   learn: bool = True) -> ClusterEdit:
+    """Merge entities into the survivor, which keeps its id; the others' ids redirect to it (learn: see split_records)."""
     reason = _reason(reason)
     _live(survivor)
     others = check_merge(survivor, others)
@@ -165,7 +172,7 @@ def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBase
     for other in others:
         _retire_if_empty(other, survivor)
     golden.refresh_entities(survivor.entity_type, [survivor.pk, *[o.pk for o in others]])
-    _changes_after(edit, before, survivor.entity_type)
+    _changes_after(edit, before, survivor.entity_type, learn=learn)
     _record(edit, [survivor, *others])
     return edit
 

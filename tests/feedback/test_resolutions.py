@@ -98,3 +98,27 @@ def test_labels_from_an_issue_show_their_origin_in_the_labels_api_and_page(maste
     rows = api_for(steward).get(f"/api/entity-types/{entity_type.slug}/labels/?origin=issue").json()["results"]
     assert rows and {row["origin_note"] for row in rows} == {f"issue #{issue.pk}"}
     assert f"issue #{issue.pk}" in client_for(steward).get(f"/curation/{entity_type.slug}/labels/?origin=issue").content.decode()
+
+
+@pytest.mark.parametrize("kind,action,keys", [
+    (DataIssue.Kind.WRONGLY_MERGED, "split", ("p0", "p0-dup")),
+    (DataIssue.Kind.DUPLICATE, "merge", ("p1", "p3")),
+])
+def test_a_resolutions_edit_writes_only_labels_of_the_issue_origin(mastered, business_user, steward, kind, action, keys):
+    """The cluster-edit listener stays quiet for an issue's edit: no second set of labels marked 'cluster edit'."""
+    before = set(Label.objects.values_list("pk", flat=True))
+    issue = services.file_issue(reporter=business_user, title="t", kind=kind, target={
+        "source": "person-src", "key": keys[0], "other_source": "person-src", "other_key": keys[1]})
+    services.resolve_issue(issue=issue, user=steward, version=1, action=action)
+    made = Label.objects.exclude(pk__in=before)
+    assert made.exists()
+    assert set(made.values_list("origin", "origin_note")) == {(Label.Origin.ISSUE, f"issue #{issue.pk}")}
+    assert set(made.values_list("pk", flat=True)) == set(IssueAction.objects.get(issue=issue).labels.values_list("pk", flat=True))
+
+
+def test_a_curators_own_edit_still_teaches_cluster_edit_labels(mastered, curator):
+    from mastering.services import entities as entity_services
+
+    before = set(Label.objects.values_list("pk", flat=True))
+    entity_services.split_records(entity=entity_of("p0"), records=[record("p0-dup").pk], user=curator, reason="two people")
+    assert set(Label.objects.exclude(pk__in=before).values_list("origin", flat=True)) == {Label.Origin.CLUSTER_EDIT}

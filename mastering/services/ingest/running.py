@@ -15,6 +15,7 @@ from mastering.ingest.parsing import TableError, TableFile, inspect_file
 from mastering.ingest.staging import open_stage
 from mastering.ingest.validation import Validator
 from mastering.models import IngestBatch, Job
+from mastering.services.batch_listeners import notify_batch_listeners
 from mastering.services.ingest.checking import Rejected, Stopwatch, TableCheck, check_table, refuse_bad_table
 from mastering.services.ingest.gate import lock_source, source_validator
 from mastering.services.ingest.receiving import upload_folder
@@ -167,6 +168,8 @@ def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: TableCheck
                     "mode": batch.mode, "partial": batch.partial, "counts": batch.counts, "job": batch.job_id},
         inputs=[batch.source], outputs=[batch], started_at=batch.started_at,
     )
+    if counts.created or counts.updated:
+        notify_batch_listeners(batch)
 
 
 def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: int, *, warnings: list[str],

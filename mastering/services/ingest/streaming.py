@@ -10,6 +10,7 @@ from lineage.services import record_activity
 from mastering.ingest.merging import open_merger
 from mastering.ingest.text import flaw, has_surrogate, shown
 from mastering.models import IngestBatch, Source, SourceRecord
+from mastering.services.batch_listeners import notify_batch_listeners
 from mastering.services.ingest.gate import check_active, lock_source, source_validator
 from steward.db import sqlite_lock_wait
 from steward.errors import InvalidInput
@@ -87,4 +88,6 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
         parameters={"channel": batch.channel, "counts": batch.counts}, inputs=[source], outputs=[batch, record],
         started_at=now,
     )
+    if counts.created or counts.updated:
+        notify_batch_listeners(batch)
     return record
