@@ -2,7 +2,7 @@ import django_filters
 
 from curation.models import Label
 from mastering.models import MatchModel
-from steward.filters import UTCDateTimeFilter
+from steward.filters import UTCDateTimeFilter, YesNoFilter
 
 
 class LabelFilter(django_filters.FilterSet):
@@ -11,7 +11,7 @@ class LabelFilter(django_filters.FilterSet):
     origin = django_filters.MultipleChoiceFilter(choices=Label.Origin.choices)
     since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    revoked = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
+    revoked = YesNoFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
     taught = django_filters.NumberFilter(method="filter_taught", label="Taught model version",
                                          help_text="Only the labels that model version was trained on.")
 

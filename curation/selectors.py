@@ -217,9 +217,57 @@ def pair_counts(*, entity_type: EntityType) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def quality_on_labels(*, entity_type: EntityType, model: MatchModel | None) -> dict | None:
+    """For a model with no quality estimate of its own: precision and recall at the clustering threshold, measured
+    on the labelled pairs (the same figures as Diagnostics). Cached per model and label count: the card asks often.
+
+    None when there is no model, no threshold or no labelled match to measure against.
+    """
+    from django.core.cache import cache
+
+    if model is None:
+        return None
+    threshold = match_threshold_for(entity_type=entity_type, model=model)
+    if threshold is None:
+        return None
+    labels = training_labels(entity_type=entity_type)
+    key = f"curation:quality-on-labels:{model.pk}:{len(labels)}:{threshold}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    point = None
+    for row in label_curve(entity_type=entity_type, model=model, labels=labels, thresholds=[threshold]):
+        if row["precision"] is not None and row["recall"] is not None:
+            point = {**row, "labels": len(labels)}
+    cache.set(key, point or {}, 600)
+    return point
+
+
+def label_curve(*, entity_type: EntityType, model: MatchModel, labels: list[LabeledPair], thresholds) -> list[dict]:
+    """Precision and recall of the model on the labelled pairs at each threshold."""
+    from mastering.mapping import mapped_records, projection_for
+
+    if not labels:
+        return []
+    records = mapped_records(projection_for(entity_type), record_ids={rid for label in labels for rid in label.key})
+    pairs = [label.key for label in labels if label.key[0] in records and label.key[1] in records]
+    truth = {label.key: label.match for label in labels}
+    scored = {}
+    for chunk in matcher_for(model).score(pairs, records):
+        for (a, b), s in zip(chunk["pairs"].tolist(), chunk["score"].tolist()):
+            scored[(a, b)] = s
+    positives = sum(truth[p] for p in scored)
+    curve = []
+    for threshold in thresholds:
+        predicted = [p for p, s in scored.items() if s >= threshold]
+        hits = sum(truth[p] for p in predicted)
+        curve.append({"threshold": threshold, "precision": round(hits / len(predicted), 4) if predicted else None,
+                      "recall": round(hits / positives, 4) if positives else None})
+    return curve
+
+
 def diagnostics(*, entity_type: EntityType) -> dict:
     """Score distribution of the last run, and precision/recall against the threshold estimated from the labels."""
-    from mastering.mapping import mapped_records, projection_for
     from mastering.models import Job, ScoredPair
 
     last_run = Job.objects.filter(entity_type=entity_type, kind=Job.Kind.MASTER, status=Job.Status.DONE).order_by("-finished_at").first()
@@ -233,20 +281,7 @@ def diagnostics(*, entity_type: EntityType) -> dict:
     labels = training_labels(entity_type=entity_type)
     curve = []
     if model is not None and labels:
-        records = mapped_records(projection_for(entity_type), record_ids={rid for label in labels for rid in label.key})
-        pairs = [label.key for label in labels if label.key[0] in records and label.key[1] in records]
-        truth = {label.key: label.match for label in labels}
-        scored = {}
-        for chunk in matcher_for(model).score(pairs, records):
-            for (a, b), s in zip(chunk["pairs"].tolist(), chunk["score"].tolist()):
-                scored[(a, b)] = s
-        positives = sum(truth[p] for p in scored)
-        for step in range(1, 20):
-            threshold = step / 20
-            predicted = [p for p, s in scored.items() if s >= threshold]
-            hits = sum(truth[p] for p in predicted)
-            curve.append({"threshold": threshold, "precision": round(hits / len(predicted), 4) if predicted else None,
-                          "recall": round(hits / positives, 4) if positives else None})
+        curve = label_curve(entity_type=entity_type, model=model, labels=labels, thresholds=[step / 20 for step in range(1, 20)])
     return {"last_run": last_run, "histogram": bins, "pairs": sum(bins), "curve": curve, "labels": len(labels),
             "threshold": match_threshold_for(entity_type=entity_type, model=model), "model": model}
 

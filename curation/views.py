@@ -13,7 +13,7 @@ from curation.presenters import present_pair
 from curation.queue_state import QueueState, next_for
 from mastering.mapping import projection_for
 from mastering.models import EntityType
-from mastering.selectors import entity_type_overview
+from mastering.selectors import entity_type_overview, match_threshold_for
 from steward.errors import ServiceError
 from steward.htmx import is_htmx
 from steward.paging import querystring_without_page
@@ -38,10 +38,16 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         # A GET writes nothing: claiming a pair (or starting to prepare some) is a write, so the card asks by POST.
         state = QueueState(None, "loading")
+    model = entity_type.active_model
+    threshold = match_threshold_for(entity_type=entity_type, model=model) if model is not None else None
     context = {
-        "entity_type": entity_type, "state": state, "view": present_pair(state.pair) if state.pair else None,
+        "entity_type": entity_type, "state": state,
+        "view": present_pair(state.pair, threshold=threshold, viewer=request.user) if state.pair else None,
         "progress": selectors.curator_progress(entity_type=entity_type, curator=request.user),
-        "model": entity_type.active_model, "can_undo": _can_undo(request.user, entity_type),
+        "model": model, "can_undo": _can_undo(request.user, entity_type),
+        # The model's own estimate when it has one; else the same figures Diagnostics shows, from the labels.
+        "label_quality": selectors.quality_on_labels(entity_type=entity_type, model=model)
+        if model is not None and model.precision is None else None,
     }
     template = "curation/partials/_pair_card.html" if is_htmx(request) else "curation/queue.html"
     return render(request, template, context)
@@ -62,7 +68,12 @@ def _act(request: HttpRequest, entity_type: EntityType) -> QueueState | None:
         return None
     try:
         if data["action"] == "undo":
-            return QueueState(services.undo_last_answer(curator=request.user, entity_type=entity_type), "pair")
+            last = selectors.last_label_of(curator=request.user, entity_type=entity_type)
+            pair = services.undo_last_answer(curator=request.user, entity_type=entity_type)
+            if last is not None and last.pair_id == pair.pk:
+                messages.info(request, f"Took back your answer “{last.get_answer_display()}” on pair {pair.pk}; "
+                                       "it is on the card again for a new answer.")
+            return QueueState(pair, "pair")
         pair = get_object_or_404(CandidatePair, pk=data["pair"], entity_type=entity_type)
         if data["action"] == "skip":
             services.skip_pair(pair=pair, curator=request.user)

@@ -113,5 +113,22 @@ def diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
         curve = mark_safe(line_chart_svg(LineChart(
             series=[Series("precision", precision, "series-a"), Series("recall", recall, "series-b")],
             x_label="threshold", y_label="estimated from labels", markers=[(threshold, "current")] if threshold is not None else [])))
+    # The histogram's numbers, shown beside it: the score range of each bar and how many pairs fell in it.
+    histogram_rows = [{"label": f"{i / 20:.2f}–{(i + 1) / 20:.2f}", "count": n, "clustered": i >= threshold_bin}
+                      for i, n in enumerate(data["histogram"])]
+    # The same numbers for Chart.js (static/js/charts.js), which replaces the SVG where scripts run.
+    histogram_data = {"title": "Scores of compared pairs", "labels": [f"{i / 20:.2f}" for i in range(20)], "values": data["histogram"],
+                      "series": "pairs", "x_label": "model score of compared pairs", "y_label": "pairs",
+                      "highlight_from": threshold_bin if threshold is not None else None,
+                      "marker_index": threshold_bin if threshold is not None else None,
+                      "marker_label": f"threshold {threshold:.2f}" if threshold is not None else ""}
+    by_threshold = {round(c["threshold"], 2): c for c in data["curve"]}
+    labels = sorted(by_threshold)
+    curve_data = {"title": "Precision and recall on the labelled pairs", "labels": [f"{t:.2f}" for t in labels],
+                  "series": [{"name": name, "values": [by_threshold[t][name] for t in labels]} for name in ("precision", "recall")],
+                  "x_label": "threshold", "y_label": "estimated from labels",
+                  "marker_index": next((i for i, t in enumerate(labels) if threshold is not None and t >= threshold - 1e-9), None),
+                  "marker_label": "current"}
     return render(request, "curation/diagnostics.html", {"entity_type": entity_type, "data": data, "histogram": histogram,
-                                                         "curve": curve})
+                                                         "curve": curve, "histogram_rows": histogram_rows,
+                                                         "histogram_data": histogram_data, "curve_data": curve_data})

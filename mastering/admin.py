@@ -58,6 +58,14 @@ class SampleForm(forms.Form):
     sample = forms.FileField(help_text="A CSV (or JSON) sample: its header becomes the field list, with types inferred from the values.")
 
 
+class NewSourceSampleForm(SampleForm):
+    """A new source's name with the sample its fields are proposed from, before anything is saved."""
+
+    name = forms.CharField(max_length=100)
+    slug = forms.SlugField(max_length=50, required=False, help_text="Left empty, it is made from the name.")
+    field_order = ["name", "slug", "sample"]
+
+
 @admin.register(Source)
 class SourceAdmin(ServiceModelAdmin):
     form = SourceAdminForm
@@ -91,7 +99,50 @@ class SourceAdmin(ServiceModelAdmin):
     def get_urls(self):
         return [
             path("<int:source_id>/propose-fields/", self.admin_site.admin_view(self.propose_fields_view), name="mastering_source_propose_fields"),
+            path("propose-new/", self.admin_site.admin_view(self.propose_new_source_view), name="mastering_source_propose_new"),
         ] + super().get_urls()
+
+    def _proposals(self, request, form, *, missing_values=None) -> list[dict] | None:
+        """Fields proposed from the form's uploaded sample (the sample is read, then removed)."""
+        path_ = services.new_upload_path()
+        try:
+            with form.cleaned_data["sample"].open("rb") as stream:
+                write_upload(stream, path_, max_bytes=50 * 1024 * 1024)
+            return services.propose_fields(path=path_, file_name=form.cleaned_data["sample"].name, missing_values=missing_values)
+        except (TableError, ServiceError) as exc:
+            messages.error(request, exc.message)
+            return None
+        finally:
+            Path(path_).unlink(missing_ok=True)
+
+    def propose_new_source_view(self, request):
+        """Add a source from a sample: its fields are proposed before it is saved, then reviewed and saved with it."""
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": None,
+                   "title": "Add a source from a sample", "new_source": True}
+        if request.method == "POST" and "confirm" in request.POST:
+            names = request.POST.getlist("name")
+            fields = [{"name": name, "type": request.POST.get(f"type-{i}", "string"), "required": f"required-{i}" in request.POST}
+                      for i, name in enumerate(names) if f"keep-{i}" in request.POST]
+            try:
+                source = services.create_source(actor=request.user, name=request.POST.get("source_name", ""),
+                                                slug=request.POST.get("source_slug", ""), key_field=request.POST.get("key_field", ""),
+                                                fields=fields)
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Source {source.name} added with {len(fields)} fields.")
+                return redirect(reverse("admin:mastering_source_change", args=[source.pk]))
+        form = NewSourceSampleForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and "confirm" not in request.POST and form.is_valid():
+            proposals = self._proposals(request, form)
+            if proposals:
+                context.update(proposals=proposals, types=SourceField.Type.choices, source_name=form.cleaned_data["name"],
+                               source_slug=form.cleaned_data["slug"],
+                               key_guess=next((p["name"] for p in proposals if p["name"].lower() in ("id", "key")), proposals[0]["name"]))
+        context["form"] = form
+        return render(request, "admin/mastering/source/propose_fields.html", context)
 
     def propose_fields_view(self, request, source_id: int):
         """Propose the field list from an uploaded sample; the admin reviews it before it replaces the fields."""

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from mastering.models import Attribute, Entity, IngestBatch, Job, Membership, Source, SourceField, SourceRecord
-from steward.filters import UTCDateTimeFilter
+from steward.filters import UTCDateTimeFilter, YesNoFilter
 
 
 def any_value_contains(field: str, keys, value: str) -> Q:
@@ -17,7 +17,7 @@ def any_value_contains(field: str, keys, value: str) -> Q:
 
 class SourceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Name contains")
-    active = django_filters.BooleanFilter()
+    active = YesNoFilter()
 
     class Meta:
         model = Source
@@ -30,7 +30,7 @@ class SourceFilter(django_filters.FilterSet):
 class SourceRecordFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     key = django_filters.CharFilter()
-    retired = django_filters.BooleanFilter()
+    retired = YesNoFilter()
     changed_batch = django_filters.NumberFilter(field_name="changed_batch_id", label="Changed by batch")
     updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=["key", "version", "updated_at", "created_at"])
@@ -91,8 +91,8 @@ class EntityFilter(django_filters.FilterSet):
     size_min = django_filters.NumberFilter(field_name="size", lookup_expr="gte")
     size_max = django_filters.NumberFilter(field_name="size", lookup_expr="lte")
     confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte", label="Confidence at most")
-    changed_in_last_run = django_filters.BooleanFilter(method="in_last_run", label="Changed by the last run")
-    pinned = django_filters.BooleanFilter()
+    changed_in_last_run = YesNoFilter(method="in_last_run", label="Changed by the last run")
+    pinned = YesNoFilter()
     ordering = django_filters.OrderingFilter(fields=["size", "confidence", "created_at", "updated_at"])
 
     class Meta:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from mastering.dates import to_iso_date
 from mastering.models import Attribute, AttributeMapping, EntityType, SourceRecord
 
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
@@ -21,6 +22,9 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
     "collapse_whitespace": lambda s: _WHITESPACE.sub(" ", s).strip(),
     "digits_only": lambda s: _NOT_DIGITS.sub("", s),
     "strip_punctuation": lambda s: _PUNCTUATION.sub("", s),
+    # Common date formats (20010909, 09/09/2001, 9 Sep 2001) to ISO 2001-09-09, so sources that write dates
+    # differently compare equal; a value that is no date is kept unchanged.
+    "iso_date": to_iso_date,
 }
 
 

@@ -62,6 +62,12 @@ class GoldenValue:
     def rule(self) -> str:
         return self.origin.get("rule") or self.attribute.survivorship
 
+    @property
+    def rule_label(self) -> str:
+        """The rule in words ("Most frequent"), not its stored code."""
+        rule = self.rule
+        return Attribute.Rule(rule).label if rule in Attribute.Rule.values else rule.replace("_", " ").capitalize()
+
 
 @dataclass(frozen=True)
 class EntityView:

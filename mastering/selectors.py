@@ -1,8 +1,11 @@
+from dataclasses import dataclass
+
 from django.db.models import Count, Max, Q, QuerySet
 
 from mastering.models import (
     AttributeMapping,
     BatchSighting,
+    Entity,
     EntityType,
     IngestBatch,
     Job,
@@ -238,3 +241,37 @@ def record_ids_by_ref(*, entity_type: EntityType, refs: list[tuple[str, str]]) -
         wanted |= Q(source__slug=source, key__in=keys)
     rows = SourceRecord.objects.filter(source_id__in=projection_for(entity_type).source_ids).filter(wanted)
     return {(slug, key): pk for pk, slug, key in rows.values_list("pk", "source__slug", "key")}
+
+
+@dataclass(frozen=True)
+class RankedEntity:
+    entity: Entity
+    score: float
+    basis: str  # "model v3" or "text similarity"
+
+
+def rank_against(*, entity: Entity, candidates, limit: int = 10) -> list[RankedEntity]:
+    """Candidates for merging into (or receiving a record from) `entity`, each once, best first: by the active model's
+    match probability between the two golden records, or by text similarity of their golden values without a model."""
+    import difflib
+
+    unique = list({c.pk: c for c in candidates if c.pk != entity.pk}.values())
+    model = entity.entity_type.active_model
+    ranked = []
+    if model is not None:
+        from mastering.matchers import matcher_for
+
+        matcher = matcher_for(model)
+        names = [a.name for a in entity.entity_type.attributes.all()]
+        mine = {n: entity.golden.get(n) for n in names}
+        for other in unique:
+            score = matcher.score_pair(mine, {n: other.golden.get(n) for n in names})
+            ranked.append(RankedEntity(other, round(float(score), 4), f"model v{model.version}"))
+    else:
+        mine = " ".join(str(v) for v in entity.golden.values() if v).lower()
+        for other in unique:
+            text = " ".join(str(v) for v in other.golden.values() if v).lower()
+            ranked.append(RankedEntity(other, round(difflib.SequenceMatcher(None, mine, text, autojunk=False).ratio(), 4),
+                                       "text similarity"))
+    ranked.sort(key=lambda r: (-r.score, str(r.entity.pk)))
+    return ranked[:limit]

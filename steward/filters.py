@@ -4,6 +4,7 @@ import datetime as dt
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.forms import NullBooleanSelect
 from django_filters.fields import IsoDateTimeField
 
 
@@ -22,3 +23,19 @@ class UTCIsoDateTimeField(IsoDateTimeField):
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
+
+
+class AnyYesNoSelect(NullBooleanSelect):
+    """A yes/no filter's choices as a filter means them: "Any" (no filter), "Yes", "No" (not Django's "Unknown")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("unknown", "Any"), ("true", "Yes"), ("false", "No"))
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A BooleanFilter shown as Any / Yes / No; the API still takes true/false."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", AnyYesNoSelect)
+        super().__init__(*args, **kwargs)

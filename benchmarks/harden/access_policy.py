@@ -150,6 +150,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "/sources/{slug}/upload/{token}/": {"GET": INGEST, "POST": INGEST},
     "/sources/{slug}/batches/": {"GET": READ},
     "/sources/{slug}/batches/{batch_id}/": {"GET": READ},
+    "/sources/{slug}/batches/{batch_id}/resend/": {"POST": INGEST},
     "/sources/{slug}/records/{key}/": {"GET": READ},
     "/sources/{slug}/record-lineage/{key}/": {"GET": READ},
     "/sources/{slug}/batches/{batch_id}/lineage/": {"GET": READ},

@@ -97,6 +97,12 @@ class Attribute(models.Model):
     def __str__(self) -> str:
         return f"{self.entity_type.name}.{self.name}"
 
+    @property
+    def label(self) -> str:
+        """The name as people read it: `date_of_birth` → "Date of birth" (the name stays the key everywhere else)."""
+        words = self.name.replace("_", " ").replace("-", " ").split()
+        return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else self.name
+
 
 class AttributeMapping(models.Model):
     """A source field feeding an attribute; several fields of one source are joined with spaces in order."""
@@ -107,6 +113,7 @@ class AttributeMapping(models.Model):
         COLLAPSE_WHITESPACE = "collapse_whitespace", "Collapse whitespace"
         DIGITS_ONLY = "digits_only", "Digits only"
         STRIP_PUNCTUATION = "strip_punctuation", "Strip punctuation"
+        ISO_DATE = "iso_date", "Date to ISO (2001-09-09 from 20010909, 09/09/2001, 9 Sep 2001)"
 
     attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="mappings")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="mappings")

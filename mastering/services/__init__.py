@@ -11,10 +11,12 @@ from mastering.services.entity_types import (
     update_entity_type,
 )
 from mastering.services.ingest import (
+    can_resend,
     new_upload_path,
     receive_stored_table,
     receive_table,
     remove_abandoned_uploads,
+    resend_good_rows,
     run_ingest,
     source_validator,
     stream_record,
@@ -24,6 +26,7 @@ from mastering.services.jobs import cancel_job, run_job, start_job, sweep_jobs
 from mastering.services.sources import clean_missing_values, create_source, delete_source, propose_fields, update_source
 
 __all__ = [
+    "can_resend",
     "cancel_job",
     "clean_missing_values",
     "create_entity_type",
@@ -38,6 +41,7 @@ __all__ = [
     "receive_stored_table",
     "receive_table",
     "remove_abandoned_uploads",
+    "resend_good_rows",
     "run_ingest",
     "run_job",
     "set_mappings",

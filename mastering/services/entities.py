@@ -44,10 +44,40 @@ def _live(entity: Entity, *, unpinned: bool = True) -> None:
     # Serialize with mastering runs (and other edits) of this entity type; see finish_master.
     EntityType.objects.select_for_update().filter(pk=entity.entity_type_id).first()
     entity.refresh_from_db(fields=["retired_at", "retired_into", "pinned"])
+    check_live(entity, unpinned=unpinned)
+
+
+# The rules an edit must pass, as pure checks on rows already read: the services run them under their lock, and the
+# edit preview runs them first, so a preview refuses what the edit would refuse, in the same words.
+def check_live(entity: Entity, *, unpinned: bool = True) -> None:
     if entity.retired_at is not None:
         raise EditRefused(f"Entity {entity.pk} was retired; open the entity that took its records.")
     if unpinned and entity.pinned:
         raise EditRefused("This entity is pinned: unpin it before changing its members.")
+
+
+def check_split(members: set[int], chosen: set[int]) -> None:
+    if not chosen or not chosen <= members:
+        raise InvalidInput("Choose records that belong to this entity.")
+    if chosen == members:
+        raise EditRefused("Splitting out every record would leave the entity empty; choose fewer records.")
+
+
+def check_move(entity: Entity, target: Entity, record: int, members: set[int]) -> None:
+    if target.entity_type_id != entity.entity_type_id or target.pk == entity.pk:
+        raise InvalidInput("Move the record to a different entity of the same type.")
+    if record not in members:
+        raise InvalidInput("That record does not belong to this entity.")
+
+
+def check_merge(survivor: Entity, others: list[Entity]) -> list[Entity]:
+    others = [o for o in others if o.pk != survivor.pk]
+    if not others:
+        raise InvalidInput("Choose at least one other entity to merge.")
+    for other in others:
+        if other.entity_type_id != survivor.entity_type_id:
+            raise InvalidInput("Only entities of the same type can be merged.")
+    return others
 
 
 def _snapshot(entity_ids) -> dict[str, tuple[set[int], dict]]:
@@ -93,10 +123,7 @@ def split_records(*, entity: Entity, records: list[int], user: AbstractBaseUser,
     reason = _reason(reason)
     _live(entity)
     members, chosen = _members(entity), set(records)
-    if not chosen or not chosen <= members:
-        raise InvalidInput("Choose records that belong to this entity.")
-    if chosen == members:
-        raise EditRefused("Splitting out every record would leave the entity empty; choose fewer records.")
+    check_split(members, chosen)
     edit = ClusterEdit.objects.create(entity_type=entity.entity_type, kind=ClusterEdit.Kind.SPLIT, entity=entity,
                                       records=sorted(chosen), user=user, reason=reason)
     before = _snapshot([entity.pk])
@@ -115,10 +142,7 @@ def move_record(*, entity: Entity, record: int, target: Entity, user: AbstractBa
     reason = _reason(reason)
     _live(entity)
     _live(target)
-    if target.entity_type_id != entity.entity_type_id or target.pk == entity.pk:
-        raise InvalidInput("Move the record to a different entity of the same type.")
-    if record not in _members(entity):
-        raise InvalidInput("That record does not belong to this entity.")
+    check_move(entity, target, record, _members(entity))
     anchor = _members(target)
     edit = ClusterEdit.objects.create(entity_type=entity.entity_type, kind=ClusterEdit.Kind.MOVE, entity=target,
                                       records=[record, *sorted(anchor)], other_entities=[str(entity.pk)], user=user, reason=reason)
@@ -137,13 +161,9 @@ def merge_entities(*, survivor: Entity, others: list[Entity], user: AbstractBase
     """Merge entities into the survivor, which keeps its id; the others' ids redirect to it (learn: see split_records)."""
     reason = _reason(reason)
     _live(survivor)
-    others = [o for o in others if o.pk != survivor.pk]
-    if not others:
-        raise InvalidInput("Choose at least one other entity to merge.")
+    others = check_merge(survivor, others)
     for other in others:
         _live(other)
-        if other.entity_type_id != survivor.entity_type_id:
-            raise InvalidInput("Only entities of the same type can be merged.")
     records = set().union(_members(survivor), *(_members(o) for o in others))
     edit = ClusterEdit.objects.create(entity_type=survivor.entity_type, kind=ClusterEdit.Kind.MERGE, entity=survivor,
                                       records=sorted(records), other_entities=[str(o.pk) for o in others], user=user, reason=reason)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("sources/<slug:slug>/batches/", sources.batch_list, name="batch-list"),
     path("sources/<slug:slug>/batches/<int:batch_id>/", sources.batch_detail, name="batch-detail"),
     path("sources/<slug:slug>/batches/<int:batch_id>/lineage/", provenance.batch_lineage, name="batch-lineage"),
+    path("sources/<slug:slug>/batches/<int:batch_id>/resend/", sources.batch_resend, name="batch-resend"),
     path("sources/<slug:slug>/record-lineage/<path:key>/", provenance.record_lineage, name="record-lineage"),
     path("sources/<slug:slug>/records/<path:key>/", sources.record_detail, name="record-detail"),
     path("entities/", entity_types.entity_type_list, name="entity-type-list"),

@@ -12,14 +12,20 @@ from django.views.decorators.http import require_POST
 
 from mastering import history, selectors
 from mastering.edit_inputs import EDIT_INPUTS
+from mastering.edit_preview import PREVIEWED, preview_edit
 from mastering.filters import EntityFilter
 from mastering.models import Entity, EntityType, RunChange
 from steward.api.exceptions import first_message
 from steward.errors import ServiceError
 from steward.paging import querystring_without_page
 
+# Fields of the page's edit forms that are not the edit's: the confirm form leaves them out.
+PREVIEW_ONLY_FIELDS = {"csrfmiddlewaretoken", "preview", "q"}
+
 # The form field a chosen search result fills: a move's target, or the entities a merge takes in.
 CHOICE_FIELDS = {"target", "others"}
+# How many text matches a search ranks: enough to find the right one among common names, bounded for the page.
+SEARCH_POOL = 200
 
 
 @permission_required("accounts.curate", raise_exception=True)
@@ -36,6 +42,18 @@ def entity_edit(request: HttpRequest, slug: str, entity_id) -> HttpResponse:
         payload = input_class.from_form(request.POST, entity=entity)
         if not payload.is_valid():
             messages.warning(request, f"That edit was incomplete: {first_message(payload.errors)}")
+        elif request.POST.get("preview") and request.POST.get("action") in PREVIEWED:
+            # Step one of two: show what the edit would do (computed, nothing written); its form confirms it.
+            try:
+                preview = preview_edit(payload, user=request.user)
+            except ServiceError as exc:
+                messages.warning(request, exc.message)
+            else:
+                return render(request, "mastering/edit_preview.html", {
+                    "entity_type": entity_type, "entity": entity, "preview": preview,
+                    "fields": [(name, value) for name, values in request.POST.lists() if name not in PREVIEW_ONLY_FIELDS
+                               for value in values],
+                })
         else:
             try:
                 outcome = payload.apply(user=request.user)
@@ -59,12 +77,17 @@ def entity_search(request: HttpRequest, slug: str) -> HttpResponse:
     results = []
     if len(query) >= 2:
         found = EntityFilter({"q": query}, queryset=selectors.list_entities(entity_type=entity_type)).qs
+        this = None
         if exclude:
             try:
-                found = found.exclude(pk=uuid.UUID(exclude))
+                this = Entity.objects.select_related("entity_type").filter(entity_type=entity_type, pk=uuid.UUID(exclude)).first()
             except ValueError:
-                pass  # not an entity id: nothing to leave out
-        results = list(found[:10])
+                pass  # not an entity id: nothing to leave out or rank against
+        if this is not None:
+            # Rank a bounded set of matches by how alike they are to this entity; each entity once.
+            results = selectors.rank_against(entity=this, candidates=found.exclude(pk=this.pk)[:SEARCH_POOL])
+        else:
+            results = [selectors.RankedEntity(e, None, "") for e in dict.fromkeys(found[:10])]
     return render(request, "mastering/partials/_entity_choices.html", {"results": results, "query": query, "field": field})
 
 

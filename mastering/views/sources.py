@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from mastering import selectors, services
 from mastering.filters import SourceBatchFilter, SourceFilter, SourceRecordFilter
@@ -155,7 +155,23 @@ def batch_detail(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse
     source = get_object_or_404(Source, slug=slug)
     batch = get_object_or_404(selectors.list_batches(source=source), pk=batch_id)
     template = "mastering/partials/_batch_status.html" if is_htmx(request) else "mastering/batch_detail.html"
-    return render(request, template, {"batch": batch, "source": source})
+    return render(request, template, {"batch": batch, "source": source, "can_resend": services.can_resend(batch)})
+
+
+@permission_required("accounts.ingest", raise_exception=True)
+@require_POST
+def batch_resend(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
+    """Send a rejected batch's table again keeping its good rows; show the new batch."""
+    source = get_object_or_404(Source, slug=slug)
+    batch = get_object_or_404(selectors.list_batches(source=source), pk=batch_id)
+    try:
+        new_batch = services.resend_good_rows(batch=batch, user=request.user)
+    except ServiceError as exc:
+        messages.warning(request, exc.message)
+        return redirect(batch.get_absolute_url())
+    messages.success(request, f"Batch {batch.pk} sent again keeping its good rows, as batch {new_batch.pk}; "
+                              f"its {batch.rejected} rejected row{'s' if batch.rejected != 1 else ''} are listed on batch {batch.pk}.")
+    return redirect(new_batch.get_absolute_url())
 
 
 def record_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:

@@ -16,6 +16,13 @@ document.addEventListener("DOMContentLoaded", () => {
       if (tooLarge) input.reportValidity();
     });
   });
+  // Wide tables say when they scroll sideways: <p data-scroll-cue> before a <div data-scroll-wrap>.
+  const markScrolling = () => document.querySelectorAll("[data-scroll-wrap]").forEach((wrap) => {
+    const cue = wrap.previousElementSibling;
+    if (cue && cue.hasAttribute("data-scroll-cue")) cue.classList.toggle("scrolls", wrap.scrollWidth > wrap.clientWidth + 1);
+  });
+  markScrolling();
+  window.addEventListener("resize", markScrolling);
   // Forms that ask before doing something drastic: <form data-confirm="Really?">.
   document.body.addEventListener("submit", (event) => {
     const message = event.target.dataset && event.target.dataset.confirm;

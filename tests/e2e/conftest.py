@@ -57,3 +57,36 @@ def sign_in(page):
         return page
 
     return sign_in_as
+
+
+# Screenshots for people to look at (test-results/ is not committed); STEWARD_SCREENSHOT_DIR moves them.
+SCREENSHOT_DIR = os.environ.get("STEWARD_SCREENSHOT_DIR", os.path.join("test-results", "screenshots"))
+WIDE, NARROW = 1400, 390
+# Rounding and a scrollbar's sliver: more than this sideways is a page that scrolls.
+SCROLL_TOLERANCE = 2
+
+
+def page_scroll_width(page) -> int:
+    return page.evaluate("document.scrollingElement.scrollWidth")
+
+
+@pytest.fixture
+def shoot(page, request):
+    """Photograph the current page at 1400 and 390 px wide; at 390 px the page itself must not scroll sideways
+    (tables scroll inside their own box). Returns the page width measured at 390 px."""
+
+    def shoot_as(name: str, *, check_narrow: bool = True) -> int:
+        os.makedirs(os.path.dirname(os.path.join(SCREENSHOT_DIR, name)), exist_ok=True)
+        widths = {}
+        for width in (WIDE, NARROW):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(50)  # let the resize handlers run
+            page.screenshot(path=os.path.join(SCREENSHOT_DIR, f"{name}-{width}.png"), full_page=True)
+            widths[width] = page_scroll_width(page)
+        page.set_viewport_size({"width": WIDE, "height": 900})
+        if check_narrow:
+            assert widths[NARROW] <= NARROW + SCROLL_TOLERANCE, (
+                f"{name}: the page is {widths[NARROW]} px wide at {NARROW} px; only tables may scroll sideways")
+        return widths[NARROW]
+
+    return shoot_as

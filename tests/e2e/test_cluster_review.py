@@ -20,7 +20,10 @@ def test_curator_splits_a_record_out_and_the_next_run_keeps_the_split(page, sign
     split = page.locator("#split-form")
     split.get_by_label("person-src:p0-dup").check()
     split.locator("input[name=reason]").fill("different person, same name")
-    split.get_by_role("button", name="Split into a new entity").click()
+    split.get_by_role("button", name="Preview the split").click()
+    expect(page.locator("[data-preview-summary]")).to_contain_text("Split 1 record out into a new entity")
+    assert Membership.objects.get(record__key="p0-dup").entity == entity  # a preview writes nothing
+    page.get_by_role("button", name="Confirm split").click()
     expect(page.locator(".message.success")).to_contain_text("Split 1 record")
     new_entity = Membership.objects.get(record__key="p0-dup").entity
     assert new_entity != entity

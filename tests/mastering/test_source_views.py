@@ -182,3 +182,33 @@ def test_upload_preview_refuses_a_table_wider_than_the_limit_at_once(client_for,
     assert "cannot be ingested" in html
     assert "The table has 200,000 columns; at most 1,000 are accepted" in html
     assert time.perf_counter() - started < 10
+
+
+def test_admin_adds_a_source_from_a_sample_with_fields_proposed_before_saving(client_for, admin_user):
+    from mastering.models import Source
+
+    client = client_for(admin_user)
+    add_form = client.get(reverse("admin:mastering_source_add")).content.decode()
+    url = reverse("admin:mastering_source_propose_new")
+    assert url in add_form and "Propose fields from a sample" in add_form
+    proposal = client.post(url, {"name": "Clinic", "slug": "", "sample": SimpleUploadedFile("s.csv", b"id,name,born\n1,Ada,1815-12-10\n")})
+    page = proposal.content.decode()
+    assert proposal.status_code == 200 and "born" in page and "Add the source with these fields" in page
+    assert not Source.objects.exists()  # proposing saves nothing
+    refused = client.post(url, {"confirm": "1", "source_name": "Clinic", "name": ["id"], "keep-0": "on", "key_field": ""})
+    assert refused.status_code == 200 and not Source.objects.exists()
+    saved = client.post(url, {"confirm": "1", "source_name": "Clinic", "source_slug": "", "name": ["id", "name", "born"],
+                              "type-0": "string", "keep-0": "on", "required-0": "on", "type-1": "string", "keep-1": "on",
+                              "type-2": "date", "key_field": "id"})
+    source = Source.objects.get()
+    assert saved.status_code == 302 and saved["Location"] == reverse("admin:mastering_source_change", args=[source.pk])
+    assert source.name == "Clinic" and source.key_field == "id"
+    assert list(source.fields.values_list("name", flat=True)) == ["id", "name"]
+
+
+def test_proposing_fields_for_a_new_source_needs_the_add_permission(client_for, curator):
+    response = client_for(curator).post(reverse("admin:mastering_source_propose_new"),
+                                        {"name": "X", "sample": SimpleUploadedFile("s.csv", b"id\n1\n")})
+    assert response.status_code == 302
+    from mastering.models import Source
+    assert not Source.objects.exists()

@@ -13,10 +13,14 @@ from mastering.services.ingest.receiving import (
     run_ingest,
     upload_folder,
 )
+from mastering.services.ingest.resending import CannotResend, can_resend, resend_good_rows
 from mastering.services.ingest.running import TableRejected, end_ingest_job, run_ingest_job
 from mastering.services.ingest.streaming import stream_record, upsert_record
 
 __all__ = [
+    "CannotResend",
+    "can_resend",
+    "resend_good_rows",
     "SourceInactive",
     "TableRejected",
     "end_ingest_job",

@@ -43,7 +43,10 @@ def run_ingest_job(job: Job, progress: Progress) -> dict:
     try:
         return _ingest(batch, path, progress)
     finally:
-        path.unlink(missing_ok=True)
+        # A batch rejected for some bad rows keeps its table, so it can be sent again keeping the good rows
+        # (resend_good_rows); the day-old sweep removes it if nobody does.
+        if not (batch.status == IngestBatch.Status.REJECTED and batch.upload_path):
+            path.unlink(missing_ok=True)
 
 
 def end_ingest_job(job: Job) -> None:
@@ -81,7 +84,8 @@ def _ingest(batch: IngestBatch, path: Path, progress: Progress) -> dict:
         check = rejected.check
         check.problems.sort(key=lambda p: (p["row"], p["column"]))
         _finish_rejected(batch, check.problems, check.problem_count, warnings=table.warnings + validator.warnings,
-                         received=check.received, rejected=len(check.bad_rows))
+                         received=check.received, rejected=len(check.bad_rows),
+                         keep_upload=not batch.partial and len(check.bad_rows) < check.received)
         problems, rows = check.problem_count, len(check.bad_rows)
         raise TableRejected(f"The table was rejected: {problems} problem{'s' if problems != 1 else ''} in {rows} "
                             f"row{'s' if rows != 1 else ''}; nothing was written. The batch lists them.") from None
@@ -176,11 +180,12 @@ def _finish_succeeded(batch: IngestBatch, counts: MergeCounts, check: TableCheck
 
 
 def _finish_rejected(batch: IngestBatch, problems: list[dict], problem_count: int, *, warnings: list[str],
-                     received: int = 0, rejected: int = 0) -> None:
+                     received: int = 0, rejected: int = 0, keep_upload: bool = False) -> None:
     with transaction.atomic():
         IngestBatch.objects.filter(pk=batch.pk).update(
             status=IngestBatch.Status.REJECTED, problems=problems, problem_count=problem_count, warnings=warnings,
-            received=received, rejected=rejected, rows_read=received, finished_at=timezone.now(), upload_path="",
+            received=received, rejected=rejected, rows_read=received, finished_at=timezone.now(),
+            upload_path=batch.upload_path if keep_upload else "",
             error="",
         )
         batch.refresh_from_db()
