@@ -17,7 +17,7 @@ from benchmarks.harden.seed import seed
 pytestmark = pytest.mark.django_db
 
 REPR = re.compile(r"\{'|\[\(|\bNone\b")
-# Job, lineage and model pages are rewritten by branch `provenance` (issue 18); their reprs are its to remove.
+# Job, lineage and model pages (made readable by branch provenance, issue 18) are walked in a test of their own.
 PROVENANCE_PAGES = re.compile(r"^/(jobs|lineage)/|/models?/")
 
 
@@ -99,7 +99,6 @@ def test_no_page_shows_a_python_repr(seeded):
     assert offenders(seeded, provenance=False) == {}
 
 
-@pytest.mark.xfail(reason="job, lineage and model pages are made readable on branch provenance (issue 18)", strict=False)
 def test_no_provenance_page_shows_a_python_repr(seeded):
     assert offenders(seeded, provenance=True) == {}
 
