@@ -29,6 +29,9 @@ QUEUES = "queues a job: its run writes the Activity when it runs, fails or is ca
 CALLER = "a step of a service that writes the Activity in the same transaction (named in the reason's caller)"
 LIVENESS = "worker liveness bookkeeping (holds, heartbeats, process checks): about the machine, not the data"
 QUEUE_LEASE = "a curator's lease on a queue pair (claim, skip, release): decides nothing about the data"
+WIRING = "start-up wiring between apps (a registry of callables), no data"
+MATCH_INDEX = ("the match index (block keys derived from records, rebuilt by every run): written inside place_record or the "
+               "master run's blocking, which write the Activity")
 
 EXEMPT = {
     "accounts.services.create_user": "accounts sits below lineage in the layers and cannot import it; users are "
@@ -114,6 +117,46 @@ EXEMPT = {
     "feedback.services.notifications.notify": CALLER + ": record_event (notifications of the event it recorded)",
     "feedback.services.notifications.mark_notifications_read": "the reader's own inbox state, not data",
     "feedback.services.targets.resolve_target": READ,
+    # Added with streaming, webhooks, corrections at source and the curator pages' edit previews.
+    "mastering.services.entities.check_live": READ + " (an edit's checks, shared with its preview)",
+    "mastering.services.entities.check_merge": READ + " (an edit's checks, shared with its preview)",
+    "mastering.services.entities.check_move": READ + " (an edit's checks, shared with its preview)",
+    "mastering.services.entities.check_split": READ + " (an edit's checks, shared with its preview)",
+    "mastering.services.ingest.resending.can_resend": READ,
+    "mastering.services.apart.register_apart_provider": WIRING,
+    "mastering.services.apart.records_apart_from": READ,
+    "mastering.services.batch_listeners.register_batch_listener": WIRING,
+    "mastering.services.batch_listeners.notify_batch_listeners": CALLER + ": run_ingest_job and stream_record (listeners "
+                                                                 "defer their own writes to after the commit)",
+    "mastering.services.match_index.block_cap": READ + " (a per-process cache of the last run's cap)",
+    "mastering.services.match_index.candidate_records": READ,
+    "mastering.services.match_index.is_built": READ + " (one exists() probe of the index)",
+    "mastering.services.match_index.probe_blocks": READ,
+    "mastering.services.match_index.drop_record": MATCH_INDEX,
+    "mastering.services.match_index.replace_record_keys": MATCH_INDEX,
+    "mastering.services.match_index.index_run_slice": MATCH_INDEX,
+    "mastering.services.matching.active_model": READ,
+    "mastering.services.matching.check_threshold": READ,
+    "mastering.services.matching.explanation": READ,
+    "mastering.services.matching.find_matches": READ + " (the match API's lookup)",
+    "mastering.services.matching.probe_values": READ,
+    "mastering.services.stream_master.entity_types_of": READ,
+    "mastering.services.stream_master.place_batch": CALLER + ": run_ingest_job; each record it places gets place_record's "
+                                                    "Activity (tests/mastering/test_stream_master.py::"
+                                                    "test_a_batch_to_a_stream_source_places_its_records)",
+    "feedback.services.corrections.wrong_value_location": READ,
+    "feedback.services.corrections.request_correction": CALLER + ": resolve_issue (its request_correction runner)",
+    "feedback.services.corrections.withdraw_corrections": CALLER + ": transition_issue and resolve_issue (the issue "
+                                                          "stops waiting on the source)",
+    "feedback.services.corrections.on_batch_finished": "a batch listener: schedules recheck_source_corrections after "
+                                                       "the batch commits; writes nothing itself",
+    "feedback.services.issues.may_work_issues": READ,
+    "feedback.services.webhooks.check_url": READ + " (resolves the URL's host)",
+    "feedback.services.webhooks.sign": READ,
+    "feedback.services.webhooks.payload_for": READ,
+    "feedback.services.webhooks.queue_webhooks": CALLER + ": record_event (deliveries of the event it recorded)",
+    "feedback.services.webhooks.deliver_webhook": "delivery bookkeeping (attempts, status, response) on the delivery "
+                                                  "row itself, as deliver_run_event",
 }
 
 
@@ -547,6 +590,120 @@ def s_resolve_issue(w):
     services.resolve_issue(issue=_issue(w), user=w.steward, version=w.issue.version, note="checked: it is right")
 
 
+def s_resend_good_rows(w):
+    from mastering import services
+    from mastering.models import IngestBatch
+
+    # A rejected batch that kept its table, made without a service (rejecting one through ingest writes an Activity).
+    rejected = IngestBatch.objects.create(source=w.source, user=w.engineer, channel="api", file_name="r.csv",
+                                          status=IngestBatch.Status.REJECTED, rejected=1,
+                                          upload_path=str(_stored_table(w, b"id,first,last,city\nr1,rae,roe,oslo\n")))
+    assert services.resend_good_rows(batch=rejected, user=w.engineer).status == IngestBatch.Status.SUCCEEDED
+
+
+def s_stream_record(w):
+    from mastering import services
+    from mastering.models import Source
+
+    # A stream-mode source for this one call: the record is stored (INGEST) and placed (STREAM); back to batch mode after.
+    Source.objects.filter(pk=w.source.pk).update(ingest_mode=Source.IngestMode.STREAM)
+    w.source.refresh_from_db()
+    try:
+        streamed = services.stream_record(source=w.source, key="s2", data={"first": "sue", "last": "stream", "city": "rome"},
+                                          user=w.engineer)
+        assert streamed.placements
+    finally:
+        Source.objects.filter(pk=w.source.pk).update(ingest_mode=Source.IngestMode.BATCH)
+        w.source.refresh_from_db()
+
+
+def s_place_record(w):
+    from django.db import transaction
+
+    from mastering.services import stream_master
+
+    # s1 was stored by upsert_record on the batch-mode source, so not placed yet: place_record alone must leave an Activity.
+    with transaction.atomic():
+        assert stream_master.place_record(record=w.source.records.get(key="s1"), user=w.engineer)
+
+
+def s_give_match_feedback(w):
+    from curation import services
+    from mastering.models import Entity, Membership
+
+    entity = next(e for e in Entity.objects.live().filter(entity_type=w.entity_type).order_by("pk") if e.size > 1)
+    record = Membership.objects.filter(entity=entity).select_related("record").first().record
+    assert services.give_match_feedback(entity_type=w.entity_type, record=record, entity=entity, answer="confirm",
+                                        curator=w.curator)
+
+
+def s_set_kind_default(w):
+    from feedback import services
+
+    w.kind_default = services.set_kind_default(actor=w.admin, kind="wrong_value", priority=3, assignee=w.steward)
+
+
+def s_remove_kind_default(w):
+    from feedback import services
+
+    services.remove_kind_default(actor=w.admin, default=w.kind_default)
+
+
+def s_save_webhook_host(w):
+    from feedback import services
+
+    w.webhook_host = services.save_webhook_host(actor=w.admin, host="127.0.0.1", allow_private=True, note="receiver")
+
+
+def s_save_webhook_subscription(w):
+    from feedback import services
+
+    # Inactive: later events queue nothing for it.
+    w.subscription = services.save_webhook_subscription(actor=w.admin, name="local", url="http://127.0.0.1:9/hook",
+                                                        secret="s" * 16, events=["filed"], active=False)
+
+
+def s_redeliver_webhook(w):
+    from feedback import services
+    from feedback.models import IssueEvent, WebhookDelivery
+
+    event = IssueEvent.objects.filter(issue=w.issue).order_by("pk").first()
+    delivery = WebhookDelivery.objects.create(subscription=w.subscription, event=event, event_kind="filed", payload={},
+                                              status=WebhookDelivery.Status.FAILED, attempts=5, last_error="HTTP 500")
+    services.redeliver_webhook(delivery=delivery, actor=w.admin)
+
+
+def s_delete_webhook_subscription(w):
+    from feedback import services
+
+    services.delete_webhook_subscription(actor=w.admin, subscription=w.subscription)
+
+
+def s_delete_webhook_host(w):
+    from feedback import services
+
+    services.delete_webhook_host(actor=w.admin, host=w.webhook_host)
+
+
+def s_recheck_source_corrections(w):
+    from feedback.models import DataIssue, SourceCorrection
+    from feedback.services import corrections
+    from mastering.models import IngestBatch, SourceRecord
+
+    # Set up without services (they would write Activities of their own): the issue waits on a correction of p5's city,
+    # and the latest batch changed p5 as asked.
+    record = w.source.records.get(key="p5")
+    DataIssue.objects.filter(pk=w.issue.pk).update(status=DataIssue.Status.WAITING_SOURCE, resolution="")
+    SourceCorrection.objects.filter(issue=w.issue, outcome=SourceCorrection.Outcome.WAITING).delete()
+    SourceCorrection.objects.create(issue=w.issue, record=record, field="city", owner=w.engineer,
+                                    value_when_requested=record.data.get("city") or "", expected_value="bergen",
+                                    record_version=record.version)
+    batch = IngestBatch.objects.filter(source=w.source).order_by("-pk").first()
+    SourceRecord.objects.filter(pk=record.pk).update(data={**record.data, "city": "bergen"}, version=record.version + 1,
+                                                     changed_batch=batch)
+    assert corrections.recheck_source_corrections(batch_id=batch.pk)
+
+
 # In the order they run: later ones use what earlier ones made (w.company, w.override, w.shop).
 SCENARIOS = {
     "lineage.services.record_activity": s_record_activity,
@@ -572,6 +729,9 @@ SCENARIOS = {
     "mastering.services.ingest.receiving.run_ingest": s_run_ingest,
     "mastering.services.ingest.running.run_ingest_job": s_run_ingest_job,
     "mastering.services.ingest.streaming.upsert_record": s_upsert_record,
+    "mastering.services.ingest.streaming.stream_record": s_stream_record,
+    "mastering.services.ingest.resending.resend_good_rows": s_resend_good_rows,
+    "mastering.services.stream_master.place_record": s_place_record,
     "mastering.services.jobs.cancel_job": s_cancel_job,
     "mastering.services.jobs.fail_job": s_fail_job,
     "mastering.services.jobs.finish_job": s_finish_job,
@@ -591,6 +751,7 @@ SCENARIOS = {
     "curation.services.queue.undo_last_answer": s_undo_last_answer,
     "curation.services.learning.train_match_model": s_train_match_model,
     "curation.services.learning.run_train_job": s_run_train_job,
+    "curation.services.match_feedback.give_match_feedback": s_give_match_feedback,
     "feedback.services.comments.comment_on_issue": s_comment_on_issue,
     "feedback.services.events.record_event": s_record_event,
     "feedback.services.issues.file_issue": s_file_issue,
@@ -599,6 +760,14 @@ SCENARIOS = {
     "feedback.services.issues.transition_issue": s_transition_issue,
     "feedback.services.issues.watch_issue": s_watch_issue,
     "feedback.services.resolutions.resolve_issue": s_resolve_issue,
+    "feedback.services.corrections.recheck_source_corrections": s_recheck_source_corrections,
+    "feedback.services.issues.set_kind_default": s_set_kind_default,
+    "feedback.services.issues.remove_kind_default": s_remove_kind_default,
+    "feedback.services.webhooks.save_webhook_host": s_save_webhook_host,
+    "feedback.services.webhooks.save_webhook_subscription": s_save_webhook_subscription,
+    "feedback.services.webhooks.redeliver_webhook": s_redeliver_webhook,
+    "feedback.services.webhooks.delete_webhook_subscription": s_delete_webhook_subscription,
+    "feedback.services.webhooks.delete_webhook_host": s_delete_webhook_host,
 }
 
 

@@ -166,6 +166,8 @@ def test_a_batch_to_a_stream_source_places_its_records(mastered, engineer):
     services.receive_table(source=source, stream=io.BytesIO(("id,first,last,city\n" + row).encode()),
                            file_name="one.csv", user=engineer, channel="api", background=False)
     assert entity_of(source, "q1").pk == target.pk
+    # place_batch writes no Activity itself: each record it places leaves place_record's (tests/lineage/test_capture.py).
+    assert Activity.objects.filter(kind=Activity.Kind.STREAM, summary__startswith=f"{source.name}:q1 ").exists()
 
 
 def test_without_a_model_the_record_is_stored_and_409_says_train_first(engineer):
