@@ -94,6 +94,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/entity-types/{slug}/entities/{id}/": {"GET": READ},
     "/api/entity-types/{slug}/entities/{id}/{action}/": {"POST": CURATE},
     "/api/entity-types/{slug}/entities/{id}/history/": {"GET": READ},
+    # Matching reads: anyone who may browse entities may ask which one a record would join.
+    "/api/entity-types/{slug}/match/": {"POST": READ},
+    # Confirming or rejecting a proposed match becomes a label: labellers only.
+    "/api/entity-types/{slug}/match/feedback/": {"POST": LABEL},
     "/api/lineage/entity-types/{slug}/entities/{id}/": {"GET": READ},
     "/api/lineage/entity-types/{slug}/entities/{id}/values/{attribute}/": {"GET": READ},
     "/api/lineage/entity-types/{slug}/entities/{id}/why/": {"GET": READ},
@@ -156,6 +160,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "/sources/{slug}/batches/{batch_id}/lineage/": {"GET": READ},
     "/entities/": {"GET": READ},
     "/entities/{slug}/": {"GET": READ},
+    "/entities/{slug}/match/": {"GET": READ},
     "/entities/{slug}/model/": {"GET": READ},
     "/entities/{slug}/jobs/": {"POST": RUN_JOBS},
     "/entities/{slug}/{entity_id}/": {"GET": READ},

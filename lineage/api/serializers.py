@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from lineage.models import Activity, ActivityObject, RunEvent
-from steward.api.serializers import StrictModelSerializer
+from steward.api.serializers import StrictInputMixin, StrictModelSerializer
 
 
 class ActivityObjectSerializer(StrictModelSerializer):
@@ -30,7 +30,7 @@ class ActivitySerializer(StrictModelSerializer):
         return f"{obj.actor_type.app_label}.{obj.actor_type.model}:{obj.actor_id}"
 
 
-class RunEventSerializer(serializers.Serializer):
+class RunEventSerializer(StrictInputMixin, serializers.Serializer):
     """One OpenLineage RunEvent, exactly as stored and sent (the spec's JSON, not a Steward shape)."""
 
     eventType = serializers.ChoiceField(choices=RunEvent.EventType.choices, read_only=True)  # noqa: N815
