@@ -314,6 +314,7 @@ def test_golden_records_written_in_small_batches_equal_one_batch(person, django_
         seen.append(len(args[9]))  # the batch's cluster indexes
         return real_batch(*args, **kwargs)
 
+    monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH", 3)
     monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH_SQLITE", 3)
     monkeypatch.setattr(finish_stage, "_write_batch", counted)
     job = master(entity_type, django_capture_on_commit_callbacks)
