@@ -4,6 +4,7 @@ One module for every environment: development, tests and production differ only 
 environment variables. Bad values raise ImproperlyConfigured at start-up.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -237,6 +238,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="steward")
+# Parallel test processes (pytest-xdist) each start their own worker on their own test database: a queue each,
+# so no worker takes another process's tasks. (The worker inherits the variable, so it listens on the same queue.)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    CELERY_TASK_DEFAULT_QUEUE += "-" + os.environ["PYTEST_XDIST_WORKER"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
