@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): each has its own test database, Celery queue and, in integration tests, worker.
+TEST_PROCESSES ?= 2
 
 .PHONY: run test lint install migrate demo worker beat check-deploy bench-ingest bench-master bench-quality harden clean
 
@@ -28,7 +30,7 @@ run: demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
