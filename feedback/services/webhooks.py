@@ -2,6 +2,7 @@
 
 A URL is checked when it is saved and again before every send, because a host's addresses can change: a name that
 resolves to a private, loopback or link-local address is refused unless its allowed-host entry says otherwise.
+The send connects to the very address that was checked, so a second lookup cannot redirect it (DNS rebinding).
 """
 
 import hashlib
@@ -13,6 +14,7 @@ import socket
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -53,6 +55,11 @@ def _blocked(address: str) -> bool:
 
 def check_url(url: str) -> WebhookHost:
     """The allowed-host entry the URL may be sent to, or an InvalidInput saying why not (resolving the host)."""
+    return _check(url)[0]
+
+
+def _check(url: str) -> tuple[WebhookHost, str]:
+    """The URL's allowed-host entry and the address it was checked at: the send connects there and nowhere else."""
     parts = urlsplit((url or "").strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"Webhook URL {url!r} is not an http or https URL with a host.")
@@ -64,14 +71,44 @@ def check_url(url: str) -> WebhookHost:
         raise InvalidInput(f"Host {host!r} is not on the webhook allowed-hosts list; an admin adds it there first.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        addresses = list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)))
     except (OSError, ValueError, UnicodeError) as exc:
         raise InvalidInput(f"Host {host!r} cannot be resolved ({exc}).") from None
     private = sorted(a for a in addresses if _blocked(a))
     if private and not allowed.allow_private:
         raise InvalidInput(f"Host {host!r} resolves to a private, loopback or link-local address ({', '.join(private)}); "
                            "webhooks are not sent there unless its allowed-host entry allows private addresses.")
-    return allowed
+    if not addresses:
+        raise InvalidInput(f"Host {host!r} resolves to no address.")
+    return allowed, addresses[0]
+
+
+class _PinnedAddress(HTTPAdapter):
+    """Connects to the address the check approved, while TLS still verifies the certificate for the URL's host name.
+
+    Without it, the HTTP client would look the name up again: a host could answer the check with a public address
+    and the connection with a private one (DNS rebinding).
+    """
+
+    def __init__(self, host: str):
+        self.host = host
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(server_hostname=self.host, assert_hostname=self.host)  # dropped by urllib3 for plain http
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _post_pinned(url: str, address: str, body: bytes, headers: dict) -> requests.Response:
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    pinned = parts._replace(netloc=literal + (f":{parts.port}" if parts.port else "")).geturl()
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment: the checked address is the one connected to
+        session.mount(f"{parts.scheme}://", _PinnedAddress(parts.hostname))
+        # No redirects: a redirect could point anywhere, including a private address.
+        return session.post(pinned, data=body, headers={**headers, "Host": parts.netloc.rsplit("@", 1)[-1]},
+                            timeout=TIMEOUT_SECONDS, allow_redirects=False)
 
 
 def _clean_host(host: str) -> str:
@@ -186,12 +223,11 @@ def deliver_webhook(*, delivery_id: int, last_try: bool) -> WebhookDelivery:
                "X-Steward-Event": delivery.event_kind, "X-Steward-Delivery": str(delivery.pk)}
     attempts = delivery.attempts + 1
     try:
-        check_url(subscription.url)  # again: the host's entry or its addresses may have changed since it was saved
+        _, address = _check(subscription.url)  # again: the host's entry or its addresses may have changed since it was saved
     except InvalidInput as refused:
         return _settle(delivery, attempts, WebhookDelivery.Status.FAILED, error=refused.message)
     try:
-        # No redirects: a redirect could point anywhere, including a private address.
-        response = requests.post(subscription.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
+        response = _post_pinned(subscription.url, address, body, headers)
     except requests.RequestException as exc:
         error, code, retry = f"{type(exc).__name__}: {exc}", None, True
     else:

@@ -237,3 +237,28 @@ def test_admin_sends_a_failed_delivery_again(client_for, admin_user, people, bus
         client_for(admin_user).post("/admin/feedback/webhookdelivery/", {"action": "send_again", "_selected_action": [delivery.pk]})
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("succeeded", 1)
+
+
+def test_the_send_connects_to_the_address_that_was_checked_not_to_a_second_lookup(
+        people, business_user, admin_user, receiver, monkeypatch, django_capture_on_commit_callbacks):
+    """DNS rebinding: the name answers the check with the receiver's address and any later lookup with a dead one."""
+    server, handler = receiver
+    services.save_webhook_host(actor=admin_user, host="hooks.rebind.test", allow_private=True, note="test receiver")
+    real, lookups = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host == "hooks.rebind.test":
+            lookups.append(host)
+            address = "127.0.0.1" if len(lookups) % 2 else "127.0.0.2"  # nothing listens on 127.0.0.2
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, server.server_port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://hooks.rebind.test:{server.server_port}/hook"
+    services.save_webhook_subscription(actor=admin_user, name="rebind", url=url, secret=SECRET, events=["filed"])
+    lookups.clear()
+    _file(people, business_user, django_capture_on_commit_callbacks)
+    assert WebhookDelivery.objects.get().status == "succeeded"
+    assert lookups == ["hooks.rebind.test"]  # checked once, never looked up again by the HTTP client
+    headers, _ = handler.received[0]
+    assert headers["host"] == f"hooks.rebind.test:{server.server_port}"
