@@ -171,7 +171,9 @@ def _write_results(job, entity_type, edited, assignment, confidence, projection,
 def _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
                  batch, entity_counts, now, written, changed) -> None:
     records = [record for index in batch for record in edited.clusters[index]]
-    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type, record_id__in=records)}
+    # Plain rows: most are unchanged, and building a model instance per record cost more than comparing it.
+    memberships = {row[1]: row for row in Membership.objects.filter(entity_type=entity_type, record_id__in=records)
+                   .values_list("pk", "record_id", "entity_id", "confidence", "reason", "edit_id", "job_id")}
     new_entities, new_changes, changed_entities, changes = [], [], [], []
     desired: dict[int, tuple[str, float | None, str, int | None]] = {}
     if changed is not None:
@@ -277,15 +279,14 @@ def _same(a: float | None, b: float | None) -> bool:
 def _write_memberships(job, entity_type, desired, existing) -> None:
     create, update = [], []
     for record, (entity_id, confidence, reason, edit_id) in desired.items():
-        membership = existing.get(record)
-        if membership is None:
+        row = existing.get(record)
+        if row is None:
             create.append((entity_type.pk, entity_id, record, confidence, reason, edit_id, job.pk))
-        elif (str(membership.entity_id), membership.reason, membership.edit_id) != (entity_id, reason, edit_id) \
-                or not _same(membership.confidence, confidence):
-            if str(membership.entity_id) != entity_id:
-                membership.job = job
-            membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
-            update.append(membership)
+            continue
+        pk, _, old_entity, old_confidence, old_reason, old_edit, old_job = row
+        if (str(old_entity), old_reason, old_edit) != (entity_id, reason, edit_id) or not _same(old_confidence, confidence):
+            update.append(Membership(pk=pk, entity_id=entity_id, confidence=confidence, reason=reason, edit_id=edit_id,
+                                     job_id=job.pk if str(old_entity) != entity_id else old_job))
     Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
     insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"], create)
 
