@@ -86,8 +86,10 @@ def test_a_rerun_scores_only_pairs_of_changed_records_and_pairs_as_a_full_run_wo
     assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == len(pairs)
     assert all(record.pk in pair for pair in rescored)
     monkeypatch.setattr(incremental, "INCREMENTAL_SHARE", -1.0)  # the same data through the full path
+    index_rows = set(RecordBlockKey.objects.values_list("id", flat=True))
     third = master(entity_type, django_capture_on_commit_callbacks)
     assert "blocking (sum over 1 chunks)" in third.timings
+    assert set(RecordBlockKey.objects.values_list("id", flat=True)) == index_rows  # re-blocked, but nothing rewritten
     assert set(ScoredPair.objects.filter(job=third).values_list("left", "right", "score")) == pairs
     assert third.counts["pairs_scored"] == 0 and not RunChange.objects.filter(job=third).exists()
 
@@ -359,3 +361,24 @@ def test_golden_records_written_in_small_batches_equal_one_batch(person, django_
             for pk, values in Entity.objects.live().values_list("pk", "golden")} == golden
     assert job.counts["new"] == job.counts["entities"] == Entity.objects.live().count() == len(golden)
     assert {"golden records CPU", "golden records: writes"} <= set(job.timings)
+
+
+def test_a_rerun_after_a_retirement_drops_its_pairs_and_scores_nothing_else(person, django_capture_on_commit_callbacks, engineer):
+    import io
+
+    entity_type, source = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    gone = SourceRecord.objects.get(source=source, key="p4-dup")
+    kept = SourceRecord.objects.filter(source=source).exclude(pk=gone.pk)
+    fields = list(gone.data)
+    table = ",".join(fields) + "\n" + "\n".join(",".join(str(r.data.get(f, "")) for f in fields) for r in kept)
+    services.receive_table(source=source, stream=io.BytesIO(table.encode()), file_name="snap.csv", user=engineer,
+                           channel="api", background=False, mode="snapshot")
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert second.status == Job.Status.DONE, second.error
+    assert second.counts["incremental_from"] == first.pk and second.counts["retired_records"] == 1
+    assert second.counts["pairs_scored"] == 0
+    pairs = set(ScoredPair.objects.filter(job=second).values_list("left", "right"))
+    assert pairs == {p for p in ScoredPair.objects.filter(job=first).values_list("left", "right") if gone.pk not in p}
+    assert not Membership.objects.filter(record=gone).exists()
+    assert not RecordBlockKey.objects.filter(record=gone.pk).exists()
