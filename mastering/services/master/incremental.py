@@ -73,6 +73,8 @@ def find_basis(job: Job, digest: str) -> Basis | None:
         return None
     if not RunRecord.objects.filter(job=previous).exists():
         return None  # finished before runs kept snapshots
+    if ScoredPair.objects.filter(job=previous).count() != (previous.counts or {}).get("pairs", 0):
+        return None  # its pairs are gone (or were never all kept): there is nothing whole to build on
     return changes_since(job, previous)
 
 
