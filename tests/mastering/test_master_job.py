@@ -382,3 +382,21 @@ def test_a_rerun_after_a_retirement_drops_its_pairs_and_scores_nothing_else(pers
     assert pairs == {p for p in ScoredPair.objects.filter(job=first).values_list("left", "right") if gone.pk not in p}
     assert not Membership.objects.filter(record=gone).exists()
     assert not RecordBlockKey.objects.filter(record=gone.pk).exists()
+
+
+def test_a_change_that_moves_the_block_size_cap_pairs_everything_again_without_reblocking(
+        person, django_capture_on_commit_callbacks, engineer, monkeypatch):
+    from mastering import engine
+
+    entity_type, source = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    record = SourceRecord.objects.get(source=source, key="p4")
+    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    cap = first.counts["per_predicate"][0]["block_size_cap"]
+    monkeypatch.setattr(engine, "block_size_cap", lambda sizes, budget: cap + 1)
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert second.status == Job.Status.DONE, second.error
+    assert second.counts["incremental_from"] == first.pk and not JobChunk.objects.filter(job=second, stage="blocking").exists()
+    assert {row["block_size_cap"] for row in second.counts["per_predicate"]} == {cap + 1}
+    assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == ScoredPair.objects.filter(job=second).count()
+    assert second.counts["pairs_reused"] + second.counts["pairs_scored"] == second.counts["pairs"]
