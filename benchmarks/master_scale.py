@@ -41,6 +41,8 @@ def arguments() -> argparse.Namespace:
                         help="the worker's STEWARD_WORKER_NICENESS (default 0: on a machine shared with other work, the "
                              "production default of 10 measures the other work, not mastering)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--rerun", action="store_true",
+                        help="then run the job again on the unchanged data and report that run too (key \"rerun\")")
     return parser.parse_args()
 
 
@@ -110,6 +112,18 @@ class MemorySampler(threading.Thread):
             time.sleep(0.2)
 
 
+def run_once(entity_type, start_job, Job):
+    """Start one mastering job and wait for it; returns it with its wall seconds."""
+    started = time.perf_counter()
+    job = start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
+    while job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+        time.sleep(0.5)
+        job.refresh_from_db()
+    seconds = time.perf_counter() - started
+    time.sleep(0.5)  # one more sample of the CPU times
+    return job, seconds
+
+
 def main() -> None:
     args = arguments()
     prepare_environment(args)
@@ -157,14 +171,20 @@ def main() -> None:
     sampler.start()
     time.sleep(0.5)
     worker_cpu_before, postgres_before = sum(sampler.cpu_s.values()), sum(sampler.postgres_s.values())
+    rerun = None
     try:
-        started = time.perf_counter()
-        job = start_job(entity_type=entity_type, kind=Job.Kind.MASTER)
-        while job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
-            time.sleep(0.5)
-            job.refresh_from_db()
-        master_s = time.perf_counter() - started
-        time.sleep(0.5)  # one more sample of the CPU times
+        job, master_s = run_once(entity_type, start_job, Job)
+        cpu = {"worker": round(sum(sampler.cpu_s.values()) - worker_cpu_before, 1),
+               "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_before, 1)}
+        if args.rerun and job.status == Job.Status.DONE:
+            worker_cpu_again, postgres_again = sum(sampler.cpu_s.values()), sum(sampler.postgres_s.values())
+            again, again_s = run_once(entity_type, start_job, Job)
+            rerun = {"status": again.status, "master_wall_s": round(again_s, 1), "share_of_first_run": round(again_s / master_s, 3),
+                     "stage_timings_s": again.timings,
+                     "counts": {k: again.counts.get(k) for k in ("pairs", "pairs_scored", "pairs_reused", "changed_records",
+                                                                   "retired_records", "unchanged", "entities")},
+                     "cpu_s": {"worker": round(sum(sampler.cpu_s.values()) - worker_cpu_again, 1),
+                               "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_again, 1)}}
     finally:
         sampler.running = False
         worker.terminate()
@@ -182,7 +202,7 @@ def main() -> None:
         "per_predicate": job.counts.get("per_predicate"), "entities": job.counts.get("entities"),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(sampler.peak_mb.items())},
         "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
-        "cpu_s": {"worker": round(sum(sampler.cpu_s.values()) - worker_cpu_before, 1), "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_before, 1)},
+        "cpu_s": cpu, **({"rerun": rerun} if rerun else {}),
         "load_average": [round(x, 2) for x in os.getloadavg()], **quality,
         "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
         "input": str(args.input) if args.input else f"synth_people {args.records} seed {args.seed}"

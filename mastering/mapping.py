@@ -5,7 +5,7 @@ import string
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 
@@ -13,13 +13,13 @@ from mastering.dates import to_iso_date
 from mastering.models import Attribute, AttributeMapping, EntityType, SourceRecord
 
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
-_WHITESPACE = re.compile(r"\s+")
 _NOT_DIGITS = re.compile(r"\D")
 
 TRANSFORMS: dict[str, Callable[[str], str]] = {
     "trim": str.strip,
     "lowercase": str.lower,
-    "collapse_whitespace": lambda s: _WHITESPACE.sub(" ", s).strip(),
+    # str.split() splits on exactly what \s matches (str.isspace), at a third of the regex's cost.
+    "collapse_whitespace": lambda s: " ".join(s.split()),
     "digits_only": lambda s: _NOT_DIGITS.sub("", s),
     "strip_punctuation": lambda s: _PUNCTUATION.sub("", s),
     # Common date formats (20010909, 09/09/2001, 9 Sep 2001) to ISO 2001-09-09, so sources that write dates
@@ -46,6 +46,11 @@ class FieldFeed:
     transforms: tuple[str, ...]
 
 
+# Distinct text values a projection remembers per mapping before it starts over: names, towns and dates repeat,
+# so most values of a run are transformed once; the bound keeps a long-lived projection's memory small.
+MEMO_LIMIT = 200_000
+
+
 @dataclass
 class Projection:
     """How each source's record data becomes attribute values for one entity type."""
@@ -53,6 +58,7 @@ class Projection:
     entity_type: EntityType
     attributes: list[Attribute]
     feeds: dict[int, list[FieldFeed]]  # source id → feeds in attribute/position order
+    _plans: dict[int, list[tuple[str, str, tuple[str, ...], dict]]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def source_ids(self) -> list[int]:
@@ -60,12 +66,27 @@ class Projection:
 
     def project(self, source_id: int, data: dict) -> dict[str, str | None]:
         """Attribute values of one record; several fields feeding one attribute are joined by spaces."""
-        parts: dict[str, list[str]] = defaultdict(list)
-        for feed in self.feeds.get(source_id, ()):
-            value = apply_transforms(data.get(feed.field), feed.transforms)
-            if value is not None:
-                parts[feed.attribute].append(value)
-        return {a.name: (" ".join(parts[a.name]) if parts.get(a.name) else None) for a in self.attributes}
+        plan = self._plans.get(source_id)
+        if plan is None:
+            plan = self._plans[source_id] = [(feed.attribute, feed.field, feed.transforms, {})
+                                             for feed in self.feeds.get(source_id, ())]
+        values: dict[str, str | None] = {a.name: None for a in self.attributes}
+        for attribute, name, transforms, memo in plan:
+            value = data.get(name)
+            if value is None:
+                continue
+            if type(value) is str:  # only text is remembered: True == 1, yet they become "true" and "1"
+                result = memo.get(value, memo)
+                if result is memo:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    result = memo[value] = apply_transforms(value, transforms)
+            else:
+                result = apply_transforms(value, transforms)
+            if result is not None:
+                before = values.get(attribute)
+                values[attribute] = result if before is None else f"{before} {result}"
+        return values
 
 
 def projection_for(entity_type: EntityType) -> Projection:

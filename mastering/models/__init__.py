@@ -1,4 +1,4 @@
-from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RecordBlockKey, RunChange, ScoredPair, ValueOverride
+from mastering.models.entities import BlockKey, ClusterEdit, Entity, JobChunk, Membership, RecordBlockKey, RunChange, RunRecord, ScoredPair, ValueOverride
 from mastering.models.matching import Attribute, AttributeMapping, EntityType, Job, JobHold, MatchModel
 from mastering.models.sources import BatchSighting, IngestBatch, Source, SourceField, SourceRecord, SourceRecordVersion
 
@@ -18,6 +18,7 @@ __all__ = [
     "Membership",
     "RecordBlockKey",
     "RunChange",
+    "RunRecord",
     "ScoredPair",
     "Source",
     "SourceField",

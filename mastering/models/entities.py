@@ -222,6 +222,25 @@ class ScoredPair(models.Model):
         indexes = [models.Index(fields=["job", "chunk"])]
 
 
+class RunRecord(models.Model):
+    """The version of one live record as a run found it when it started (the run's snapshot of its input).
+
+    A later run with the same model compares its own snapshot with the last finished run's: records whose version
+    is the same were blocked and scored from the same values, so their keys and pair scores are reused.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    record = models.BigIntegerField(help_text="Source record id (no foreign key: written in bulk by runs).")
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "record"], name="run_record_job")]
+
+    def __str__(self) -> str:
+        return f"record {self.record} v{self.version} (job {self.job_id})"
+
+
 class JobChunk(models.Model):
     """One slice of a staged job's work (a range of records to block, a chunk of pairs to score).
 

@@ -37,15 +37,80 @@ class Candidates:
     cap: int
 
 
-def index_run_slice(*, job: Job, first: int, last: int, keys: list[KeyRow]) -> None:
-    """Replace the index rows of one slice of records (ids first..last) by the keys a batch run just computed.
+@dataclass(frozen=True)
+class IndexChange:
+    """What re-indexing some records changed: the rows taken out and put in (both as KeyRow), and rows left alone."""
 
-    Called inside the run's blocking transaction, so a redelivered slice replaces its rows, never doubles them.
-    Rows of other model versions for these records go too: the index follows the model the records were mastered with.
+    removed: list[KeyRow]
+    added: list[KeyRow]
+    kept: int
+
+    @property
+    def touched_blocks(self) -> set[int]:
+        """Blocks that lost or gained a member."""
+        return {block for _, block, _, _ in self.removed} | {block for _, block, _, _ in self.added}
+
+
+def index_run_slice(*, job: Job, first: int, last: int, keys: list[KeyRow]) -> IndexChange:
+    """Make the index rows of one slice of records (ids first..last) equal the keys a batch run just computed.
+
+    Only the difference is written (rows whose record, model, rule or block changed), so re-running over unchanged
+    records writes nothing. Called inside the run's blocking transaction, so a redelivered slice finds its rows
+    already right. Rows of other model versions for these records go: the index follows the model the records
+    were mastered with; so do rows of records in the range that are no longer live.
     """
-    RecordBlockKey.objects.filter(entity_type_id=job.entity_type_id, record__gte=first, record__lte=last).delete()
+    return _replace_rows(job, _stored_rows(job.entity_type_id, "record BETWEEN %s AND %s", [first, last]), keys)
+
+
+def reindex_records(*, job: Job, record_ids: list[int], keys: list[KeyRow]) -> IndexChange:
+    """Make the index rows of these records (changed, new or retired since the last run) equal the keys just computed."""
+    stored: list[tuple] = []
+    step = 900 if connection.vendor == "sqlite" else 50_000
+    for start in range(0, len(record_ids), step):
+        part = record_ids[start:start + step]
+        stored += _stored_rows(job.entity_type_id, f"record IN ({', '.join(['%s'] * len(part))})", part)
+    return _replace_rows(job, stored, keys)
+
+
+def drop_records_outside(*, job: Job, first: int, last: int) -> int:
+    """Take out of the index the entity type's records outside first..last (a full run's range of live records)."""
+    rows = RecordBlockKey.objects.filter(entity_type_id=job.entity_type_id)
+    if first <= last:
+        rows = rows.exclude(record__gte=first, record__lte=last)
+    return rows.delete()[0]
+
+
+def _stored_rows(entity_type_id: int, condition: str, params: list) -> list[tuple]:
+    """(id, model, predicate, block, record, source) of the index rows of an entity type that meet `condition`."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, model_id, predicate, block, record, source FROM mastering_recordblockkey "
+                       f"WHERE entity_type_id = %s AND {condition}", [entity_type_id, *params])
+        return cursor.fetchall()
+
+
+def _replace_rows(job: Job, stored: list[tuple], keys: list[KeyRow]) -> IndexChange:
+    wanted = set(keys)
+    present: set[KeyRow] = set()
+    doomed: list[int] = []
+    removed: list[KeyRow] = []
+    for row_id, model_id, predicate, block, record, source in stored:
+        row = (predicate, block, record, source)
+        if model_id == job.model_id and row in wanted and row not in present:
+            present.add(row)
+        else:  # another model's row, a key the record no longer has, or a duplicate
+            doomed.append(row_id)
+            removed.append(row)
+    added = [row for row in wanted if row not in present]
+    if doomed:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM mastering_recordblockkey WHERE id = ANY(%s)", [doomed])
+        else:
+            for start in range(0, len(doomed), 900):
+                RecordBlockKey.objects.filter(pk__in=doomed[start:start + 900]).delete()
     insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
-                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in keys))
+                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in added))
+    return IndexChange(removed=removed, added=added, kept=len(present))
 
 
 def probe_blocks(matcher: engine.Matcher, values: dict, *, record_id: int = 0) -> list[tuple[int, int]]:

@@ -6,8 +6,10 @@ import pytest
 
 from lineage.models import Activity
 from mastering import selectors, services
-from mastering.models import ClusterEdit, Entity, EntityType, Job, Membership, RunChange, ScoredPair, SourceRecord
+from mastering.models import (ClusterEdit, Entity, EntityType, Job, JobChunk, Membership, RecordBlockKey, RunChange, ScoredPair,
+                              SourceRecord)
 from mastering.services import entities as entity_services
+from mastering.services.master import incremental
 from tests.factories import trained_entity_type, truth_of
 
 pytestmark = pytest.mark.django_db
@@ -46,16 +48,50 @@ def test_master_job_builds_entities_golden_records_and_lineage(person, django_ca
     assert Activity.objects.filter(kind=Activity.Kind.MASTER).count() == 1
 
 
+def memberships(entity_type) -> set[tuple]:
+    return set(Membership.objects.filter(entity_type=entity_type).values_list("record_id", "entity_id", "confidence", "reason"))
+
+
 def test_rerun_with_the_same_data_and_model_changes_nothing(person, django_capture_on_commit_callbacks):
     entity_type, _ = person
-    master(entity_type, django_capture_on_commit_callbacks)
-    before = entities_by_person(entity_type)
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    before, members = entities_by_person(entity_type), memberships(entity_type)
     golden = dict(Entity.objects.values_list("pk", "golden"))
+    index = set(RecordBlockKey.objects.values_list("model", "predicate", "block", "record", "source"))
     second = master(entity_type, django_capture_on_commit_callbacks)
-    assert entities_by_person(entity_type) == before
+    assert second.status == Job.Status.DONE, second.error
+    assert entities_by_person(entity_type) == before and memberships(entity_type) == members
     assert dict(Entity.objects.values_list("pk", "golden")) == golden
     assert second.counts["unchanged"] == second.counts["entities"] and second.counts["new"] == 0
     assert not RunChange.objects.filter(job=second).exists()
+    # Nothing was blocked or scored again: the index is as it was and every pair kept the first run's score.
+    assert second.counts["incremental_from"] == first.pk and second.counts["changed_records"] == 0
+    assert second.counts["pairs_scored"] == 0 and second.counts["pairs_reused"] == first.counts["pairs"] > 0
+    assert not JobChunk.objects.filter(job=second).exists()
+    assert set(RecordBlockKey.objects.values_list("model", "predicate", "block", "record", "source")) == index
+    assert sorted(ScoredPair.objects.filter(job=second).values_list("left", "right", "score")) == \
+        sorted(ScoredPair.objects.filter(job=first).values_list("left", "right", "score"))
+
+
+def test_a_rerun_scores_only_pairs_of_changed_records_and_pairs_as_a_full_run_would(
+        person, django_capture_on_commit_callbacks, engineer, monkeypatch):
+    entity_type, source = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    record = SourceRecord.objects.get(source=source, key="p4")
+    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert second.counts["incremental_from"] == first.pk and second.counts["changed_records"] == 1
+    pairs = set(ScoredPair.objects.filter(job=second).values_list("left", "right", "score"))
+    rescored = {(left, right) for left, right, _ in pairs} - set(ScoredPair.objects.filter(job=first).values_list("left", "right"))
+    assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == len(pairs)
+    assert all(record.pk in pair for pair in rescored)
+    monkeypatch.setattr(incremental, "INCREMENTAL_SHARE", -1.0)  # the same data through the full path
+    index_rows = set(RecordBlockKey.objects.values_list("id", flat=True))
+    third = master(entity_type, django_capture_on_commit_callbacks)
+    assert "blocking (sum over 1 chunks)" in third.timings
+    assert set(RecordBlockKey.objects.values_list("id", flat=True)) == index_rows  # re-blocked, but nothing rewritten
+    assert set(ScoredPair.objects.filter(job=third).values_list("left", "right", "score")) == pairs
+    assert third.counts["pairs_scored"] == 0 and not RunChange.objects.filter(job=third).exists()
 
 
 def test_one_changed_record_keeps_every_other_id(person, django_capture_on_commit_callbacks, engineer):
@@ -325,3 +361,42 @@ def test_golden_records_written_in_small_batches_equal_one_batch(person, django_
             for pk, values in Entity.objects.live().values_list("pk", "golden")} == golden
     assert job.counts["new"] == job.counts["entities"] == Entity.objects.live().count() == len(golden)
     assert {"golden records CPU", "golden records: writes"} <= set(job.timings)
+
+
+def test_a_rerun_after_a_retirement_drops_its_pairs_and_scores_nothing_else(person, django_capture_on_commit_callbacks, engineer):
+    import io
+
+    entity_type, source = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    gone = SourceRecord.objects.get(source=source, key="p4-dup")
+    kept = SourceRecord.objects.filter(source=source).exclude(pk=gone.pk)
+    fields = list(gone.data)
+    table = ",".join(fields) + "\n" + "\n".join(",".join(str(r.data.get(f, "")) for f in fields) for r in kept)
+    services.receive_table(source=source, stream=io.BytesIO(table.encode()), file_name="snap.csv", user=engineer,
+                           channel="api", background=False, mode="snapshot")
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert second.status == Job.Status.DONE, second.error
+    assert second.counts["incremental_from"] == first.pk and second.counts["retired_records"] == 1
+    assert second.counts["pairs_scored"] == 0
+    pairs = set(ScoredPair.objects.filter(job=second).values_list("left", "right"))
+    assert pairs == {p for p in ScoredPair.objects.filter(job=first).values_list("left", "right") if gone.pk not in p}
+    assert not Membership.objects.filter(record=gone).exists()
+    assert not RecordBlockKey.objects.filter(record=gone.pk).exists()
+
+
+def test_a_change_that_moves_the_block_size_cap_pairs_everything_again_without_reblocking(
+        person, django_capture_on_commit_callbacks, engineer, monkeypatch):
+    from mastering import engine
+
+    entity_type, source = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    record = SourceRecord.objects.get(source=source, key="p4")
+    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    cap = first.counts["per_predicate"][0]["block_size_cap"]
+    monkeypatch.setattr(engine, "block_size_cap", lambda sizes, budget: cap + 1)
+    second = master(entity_type, django_capture_on_commit_callbacks)
+    assert second.status == Job.Status.DONE, second.error
+    assert second.counts["incremental_from"] == first.pk and not JobChunk.objects.filter(job=second, stage="blocking").exists()
+    assert {row["block_size_cap"] for row in second.counts["per_predicate"]} == {cap + 1}
+    assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == ScoredPair.objects.filter(job=second).count()
+    assert second.counts["pairs_reused"] + second.counts["pairs_scored"] == second.counts["pairs"]

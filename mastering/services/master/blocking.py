@@ -9,10 +9,11 @@ from django.db.models import Max
 from mastering import engine, tasks
 from mastering.mapping import iter_mapped_records, mapped_record_queryset, projection_for
 from mastering.matchers import matcher_for
-from mastering.models import BlockKey, Job, MatchModel, ScoredPair
+from mastering.models import BlockKey, Job, MatchModel, RunRecord, ScoredPair
 from mastering.services.jobs import CONTINUES, Progress, fail_job
 from mastering.services import match_index
 from mastering.services.liveness import holding
+from mastering.services.master import incremental
 from mastering.services.master.chunks import Chunked, running, slices
 from steward.db import insert_rows
 from steward.errors import ServiceError
@@ -39,30 +40,69 @@ def block_hash(predicate: int, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def block_keys(job: Job, records: dict[int, dict], sources: dict[int, int]) -> list[match_index.KeyRow]:
+    """(predicate, block hash, record, source) of every blocking key the run's model gives these records."""
+    hashes: dict[tuple[int, str], int] = {}  # a block's key recurs once per member: hash it once
+
+    def hashed(predicate: int, key: str) -> int:
+        found = hashes.get((predicate, key))
+        if found is None:
+            found = hashes[(predicate, key)] = block_hash(predicate, key)
+        return found
+
+    return [(p, hashed(p, key), rid, sources[rid]) for p, key, rid in matcher(job.model).blocking_keys(records)]
+
+
 def run_master_job(job: Job, progress: Progress):
-    """Job runner: check there is a model, clear old scratch data, and hand slices of records to blocking tasks."""
+    """Job runner: check there is a model, snapshot the records, then redo what changed or hand out slices to block."""
     entity_type = job.entity_type
     model = entity_type.active_model
     if model is None:
         raise NotTrained(f"{entity_type.name} has no model yet: label pairs in the queue (or import labels) and train first.")
     Job.objects.filter(pk=job.pk).update(model=model)
+    job.model = model
     _clear_old_run_data(job)
     progress.begin("computing blocking keys", 0.02)
-    ids = list(mapped_record_queryset(projection_for(entity_type)).order_by("pk").values_list("pk", flat=True))
-    progress.update(0.02, records=len(ids))
+    projection = projection_for(entity_type)
+    ids = incremental.snapshot(job, projection)
+    digest = incremental.basis_digest(projection)
+    basis = incremental.find_basis(job, digest)
+    progress.update(0.02, records=len(ids), basis=digest, incremental_from=basis.previous.pk if basis else None)
+    if basis is not None and incremental.small_enough(basis, len(ids)):
+        model_matcher = matcher(model)
+        if incremental.pair_incrementally(job, basis, progress, projection, cross_source=entity_type.one_per_source,
+                                          text_attributes=bool(model_matcher.text_attributes),
+                                          pairs_per_chunk=PAIRS_PER_CHUNK):
+            return CONTINUES
+        # The cap moved: every record's keys are in the index already (the changed ones were just replaced).
+        progress.stage_done()
+        Job.objects.filter(pk=job.pk).update(timings=progress.timings)
+        _pair_and_score(job)
+        return CONTINUES
     progress.stage_done()
     Job.objects.filter(pk=job.pk).update(timings=progress.timings)
-    numbers = Chunked(job, BLOCKING).plan(slices(ids, RECORDS_PER_CHUNK) or [(0, -1)])
+    # Slices cover the gaps between them, and the index loses records outside them: rows of records no longer live
+    # (retired, or of a source no longer mapped) go as their slice is re-indexed.
+    pieces = slices(ids, RECORDS_PER_CHUNK)
+    pieces = [(first if n else 0, pieces[n + 1][0] - 1 if n + 1 < len(pieces) else last)
+              for n, (first, last) in enumerate(pieces)]
+    match_index.drop_records_outside(job=job, first=pieces[0][0] if pieces else 0, last=pieces[-1][1] if pieces else -1)
+    numbers = Chunked(job, BLOCKING).plan(pieces or [(0, -1)])
     for number in numbers:
         tasks.block_records.delay(job.pk, number)
     return CONTINUES
 
 
 def _clear_old_run_data(job: Job) -> None:
-    """Block keys are scratch; scored pairs are kept only for the latest finished run (diagnostics)."""
+    """Block keys are scratch; scored pairs are kept only for finished runs (the latest one's are reused by the next).
+
+    Snapshots of record versions are kept for the latest finished run, which the next run compares its own with.
+    """
     runs = Job.objects.filter(entity_type=job.entity_type, kind=Job.Kind.MASTER)
     BlockKey.objects.filter(job__in=runs).exclude(job=job).delete()
     ScoredPair.objects.filter(job__in=runs.exclude(status=Job.Status.DONE)).exclude(job=job).delete()
+    latest = runs.filter(status=Job.Status.DONE).order_by("-finished_at", "-pk").values_list("pk", flat=True).first()
+    RunRecord.objects.filter(job__in=runs).exclude(job_id__in=[job.pk, latest]).delete()
 
 
 def block_records(*, job_id: int, chunk: int) -> None:
@@ -85,20 +125,10 @@ def _block_records(job: Job, chunk: int) -> None:
         records, sources = {}, {}
         for record_id, source_id, values in iter_mapped_records(projection, id_range=(piece.first, piece.last)):
             records[record_id], sources[record_id] = values, source_id
+        keys = block_keys(job, records, sources)
         with transaction.atomic():
-            # Keys of an earlier, interrupted delivery of this slice are replaced, never doubled.
-            BlockKey.objects.filter(job=job, record__gte=piece.first, record__lte=piece.last).delete()
-            hashes: dict[tuple[int, str], int] = {}  # a block's key recurs once per member: hash it once
-
-            def hashed(predicate: int, key: str) -> int:
-                found = hashes.get((predicate, key))
-                if found is None:
-                    found = hashes[(predicate, key)] = block_hash(predicate, key)
-                return found
-
-            keys = [(p, hashed(p, key), rid, sources[rid]) for p, key, rid in matcher(job.model).blocking_keys(records)]
-            insert_rows(BlockKey, ["job_id", "predicate", "block", "record", "source"], ((job.pk, *key) for key in keys))
-            # The run's keys stay in the match index for streaming (BlockKey rows are this run's scratch).
+            # The run's keys go to the match index, which pairing joins and streaming reads; only what changed is
+            # written, and a redelivered slice finds its rows already right.
             match_index.index_run_slice(job=job, first=piece.first, last=piece.last, keys=keys)
             last = stage.complete(chunk, started, cpu_started)
     except Exception as exc:
@@ -115,13 +145,15 @@ def _pair_and_score(job: Job) -> None:
     progress.cpu_timings = True
     progress.begin("pairing on blocking keys", 0.22)
     report = _pair_records(job, matcher(job.model).predicates(), one_per_source=job.entity_type.one_per_source)
-    BlockKey.objects.filter(job=job).delete()
     neighbours = _add_neighbour_pairs(job)
     if neighbours is not None:
         report.append(neighbours)
+    basis = incremental.basis_of(job)
+    reused = incremental.reuse_scores(job, basis.previous) if basis is not None else 0
     pairs = ScoredPair.objects.filter(job=job).count()
-    chunk_numbers = sorted(set(ScoredPair.objects.filter(job=job).values_list("chunk", flat=True)))
-    progress.update(0.3, pairs=pairs, per_predicate=report, chunks=len(chunk_numbers))
+    chunk_numbers = sorted(set(ScoredPair.objects.filter(job=job, score__isnull=True).values_list("chunk", flat=True)))
+    progress.update(0.3, pairs=pairs, pairs_scored=pairs - reused, pairs_reused=reused, per_predicate=report,
+                    chunks=len(chunk_numbers))
     progress.begin("scoring", 0.3)
     progress.stage_done()
     Job.objects.filter(pk=job.pk).update(timings=progress.timings)
@@ -151,53 +183,64 @@ def _add_neighbour_pairs(job: Job) -> dict | None:
     return {"predicate": name, "blocks": 0, "capped_blocks": 0, "capped_records": 0, "pairs": len(found), "new_pairs": len(new)}
 
 
+def block_report(job: Job, predicate_names: list[str] | None = None, *, cursor=None) -> tuple[int, list[dict]]:
+    """The block size cap for the run's keys in the match index, and per blocking rule its blocks and pairs."""
+    if cursor is None:
+        with connection.cursor() as cursor:
+            return block_report(job, predicate_names, cursor=cursor)
+    if predicate_names is None:
+        predicate_names = matcher(job.model).predicates()
+    cursor.execute(
+        """
+        SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s
+                                 GROUP BY block HAVING COUNT(*) > 1) sized
+        GROUP BY n
+        """,
+        {"model": job.model_id},
+    )
+    records = (job.counts or {}).get("records") or mapped_record_queryset(projection_for(job.entity_type)).count()
+    cap = engine.block_size_cap(dict(cursor.fetchall()), matcher(job.model).pair_budget(records))
+    cursor.execute(
+        """
+        SELECT predicate, COUNT(*) AS blocks,
+               SUM(CASE WHEN n > %(cap)s THEN 1 ELSE 0 END) AS capped_blocks,
+               SUM(CASE WHEN n > %(cap)s THEN n ELSE 0 END) AS capped_records,
+               SUM(CASE WHEN n <= %(cap)s THEN n * (n - 1) / 2 ELSE 0 END) AS pairs
+        FROM (SELECT predicate, block, COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s
+              GROUP BY predicate, block HAVING COUNT(*) > 1) sized
+        GROUP BY predicate ORDER BY predicate
+        """,
+        {"model": job.model_id, "cap": cap},
+    )
+    report = [
+        {"predicate": predicate_names[p] if p < len(predicate_names) else str(p), "blocks": int(blocks),
+         "capped_blocks": int(capped or 0), "capped_records": int(capped_records or 0), "pairs": int(pairs or 0),
+         "block_size_cap": cap}
+        for p, blocks, capped, capped_records, pairs in cursor.fetchall()
+    ]
+    return cap, report
+
+
 def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
     """Join block keys into distinct pairs inside the database, skipping the largest blocks the pair budget cannot take."""
     cross_source = "AND a.source <> b.source" if one_per_source else ""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL work_mem = '256MB'")  # the join and its sort stay in memory, not on disk
-        cursor.execute(
-            """
-            SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM mastering_blockkey WHERE job_id = %(job)s
-                                     GROUP BY block HAVING COUNT(*) > 1) sized
-            GROUP BY n
-            """,
-            {"job": job.pk},
-        )
-        records = (job.counts or {}).get("records") or mapped_record_queryset(projection_for(job.entity_type)).count()
-        cap = engine.block_size_cap(dict(cursor.fetchall()), matcher(job.model).pair_budget(records))
-        cursor.execute(
-            """
-            SELECT predicate, COUNT(*) AS blocks,
-                   SUM(CASE WHEN n > %(cap)s THEN 1 ELSE 0 END) AS capped_blocks,
-                   SUM(CASE WHEN n > %(cap)s THEN n ELSE 0 END) AS capped_records,
-                   SUM(CASE WHEN n <= %(cap)s THEN n * (n - 1) / 2 ELSE 0 END) AS pairs
-            FROM (SELECT predicate, block, COUNT(*) AS n FROM mastering_blockkey WHERE job_id = %(job)s
-                  GROUP BY predicate, block HAVING COUNT(*) > 1) sized
-            GROUP BY predicate ORDER BY predicate
-            """,
-            {"job": job.pk, "cap": cap},
-        )
-        report = [
-            {"predicate": predicate_names[p] if p < len(predicate_names) else str(p), "blocks": int(blocks),
-             "capped_blocks": int(capped or 0), "capped_records": int(capped_records or 0), "pairs": int(pairs or 0),
-             "block_size_cap": cap}
-            for p, blocks, capped, capped_records, pairs in cursor.fetchall()
-        ]
+        cap, report = block_report(job, predicate_names, cursor=cursor)
         cursor.execute(
             f"""
             INSERT INTO mastering_scoredpair (job_id, "left", "right", chunk, score)
             SELECT %(job)s, pair_left, pair_right, (ROW_NUMBER() OVER (ORDER BY pair_left, pair_right) - 1) / %(chunk)s, NULL
             FROM (
                 SELECT DISTINCT a.record AS pair_left, b.record AS pair_right
-                FROM (SELECT k.block, k.record, k.source FROM mastering_blockkey k
-                      JOIN (SELECT block FROM mastering_blockkey WHERE job_id = %(job)s
+                FROM (SELECT k.block, k.record, k.source FROM mastering_recordblockkey k
+                      JOIN (SELECT block FROM mastering_recordblockkey WHERE model_id = %(model)s
                             GROUP BY block HAVING COUNT(*) BETWEEN 2 AND %(cap)s) kept ON kept.block = k.block
-                      WHERE k.job_id = %(job)s) a
-                JOIN mastering_blockkey b ON b.job_id = %(job)s AND b.block = a.block AND a.record < b.record {cross_source}
+                      WHERE k.model_id = %(model)s) a
+                JOIN mastering_recordblockkey b ON b.model_id = %(model)s AND b.block = a.block AND a.record < b.record {cross_source}
             ) pairs
             """,
-            {"job": job.pk, "cap": cap, "chunk": PAIRS_PER_CHUNK},
+            {"job": job.pk, "model": job.model_id, "cap": cap, "chunk": PAIRS_PER_CHUNK},
         )
     return report

@@ -19,6 +19,7 @@ from mastering.resolution.identity import assign_ids
 from mastering.services import golden, run_lineage
 from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
 from mastering.services.liveness import holding
+from mastering.services.master import incremental
 from steward.db import insert_rows
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def _finish(job: Job, progress: Progress) -> None:
                      Entity.objects.filter(entity_type=entity_type).values_list("pk", "created_at")}
         assignment = assign_ids(edited.clusters, previous, seniority=seniority, forced=edited.forced_ids)
         progress.begin("golden records", 0.9)
-        counts = _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress)
+        basis = incremental.basis_of(job)
+        counts = _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress,
+                                basis.touched if basis is not None else None)
         counts["threshold"] = threshold
         record_activity(
             kind=Activity.Kind.MASTER, actor=job,
@@ -115,11 +118,13 @@ def _edits(entity_type: EntityType) -> list[Edit]:
     return edits
 
 
-def _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress) -> dict:
+def _write_results(job, entity_type, edited, assignment, confidence, projection, previous, progress, changed) -> dict:
     """Golden records, entities, memberships and run changes, a batch of entities at a time.
 
     Each batch reads its members' values and their current entities and memberships, and writes only what
-    changed, so memory holds one batch of records' values, never every record's.
+    changed, so memory holds one batch of records' values, never every record's. With `changed` (the records
+    new, changed or retired since the last run, which had the same rules), an entity with the same members as
+    before, none of them changed, keeps its golden record without reading its members' values.
     """
     now = timezone.now()
     rules = golden.rules_of(entity_type)
@@ -137,11 +142,11 @@ def _write_results(job, entity_type, edited, assignment, confidence, projection,
         members_in_batch += len(members)
         if members_in_batch >= batch_size:
             _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
-                         batch, entity_counts, now, written)
+                         batch, entity_counts, now, written, changed)
             batch, members_in_batch = [], 0
     if batch:
         _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
-                     batch, entity_counts, now, written)
+                     batch, entity_counts, now, written, changed)
     # Of the golden records stage, the time spent writing (COPY, updates), the rest being reads and survivorship.
     progress.timings["golden records: writes"] = round(written["seconds"], 3)
     progress.begin("retiring entities, removing memberships of retired records", 0.95)
@@ -164,28 +169,25 @@ def _write_results(job, entity_type, edited, assignment, confidence, projection,
 
 
 def _write_batch(job, entity_type, edited, assignment, confidence, projection, old_members, rules, overrides,
-                 batch, entity_counts, now, written) -> None:
+                 batch, entity_counts, now, written, changed) -> None:
     records = [record for index in batch for record in edited.clusters[index]]
+    # Plain rows: most are unchanged, and building a model instance per record cost more than comparing it.
+    memberships = {row[1]: row for row in Membership.objects.filter(entity_type=entity_type, record_id__in=records)
+                   .values_list("pk", "record_id", "entity_id", "confidence", "reason", "edit_id", "job_id")}
+    new_entities, new_changes, changed_entities, changes = [], [], [], []
+    desired: dict[int, tuple[str, float | None, str, int | None]] = {}
+    if changed is not None:
+        batch = _drop_unchanged(entity_type, edited, assignment, confidence, overrides, batch, changed, desired)
+        records = [record for index in batch for record in edited.clusters[index]]
     facts = golden.record_facts(projection, record_ids=records)
     ids = [assignment.ids[index] for index in batch]
     existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True, pk__in=ids)}
-    memberships = {m.record_id: m for m in Membership.objects.filter(entity_type=entity_type, record_id__in=records)}
-    new_entities, new_changes, changed_entities, changes = [], [], [], []
-    desired: dict[int, tuple[str, float | None, str, int | None]] = {}
     for index in batch:
         members = edited.clusters[index]
         entity_id = assignment.ids[index]
         pinned = index in edited.pinned
         for record in members:
-            edit_id = edited.edited_records.get(record)
-            if pinned:
-                reason = Membership.Reason.PINNED
-            elif edit_id is not None:
-                reason = Membership.Reason.EDIT
-            elif len(members) == 1:
-                reason = Membership.Reason.SINGLETON
-            else:
-                reason = Membership.Reason.MODEL
+            reason, edit_id = _desired(edited, index, record, confidence)
             desired[record] = (entity_id, confidence.get(record) if len(members) > 1 else None, reason, edit_id)
         golden_values, provenance = golden.golden_for(rules, members, facts, overrides.get(entity_id))
         member_confidence = [desired[r][1] for r in members if desired[r][1] is not None]
@@ -227,6 +229,49 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
     written["seconds"] += time.perf_counter() - clock
 
 
+def _desired(edited, index: int, record: int, confidence: dict) -> tuple:
+    members = edited.clusters[index]
+    edit_id = edited.edited_records.get(record)
+    if index in edited.pinned:
+        reason = Membership.Reason.PINNED
+    elif edit_id is not None:
+        reason = Membership.Reason.EDIT
+    elif len(members) == 1:
+        reason = Membership.Reason.SINGLETON
+    else:
+        reason = Membership.Reason.MODEL
+    return reason, edit_id
+
+
+def _drop_unchanged(entity_type, edited, assignment, confidence, overrides, batch, changed, desired) -> list[int]:
+    """The batch's clusters whose entity must be looked at again; the others only get their memberships checked.
+
+    An entity is left alone when it keeps the same members, none of them changed since the last run, it has no
+    override and its size, confidence and pin are what this run gives it: its golden record is then the one the
+    last run (or the edit since) computed from the same values and rules.
+    """
+    candidates = [index for index in batch if assignment.kinds[index] == "unchanged"
+                  and assignment.ids[index] not in overrides and not (edited.clusters[index] & changed)]
+    cheap = {str(pk): (size, conf, pinned) for pk, size, conf, pinned in Entity.objects.filter(
+        entity_type=entity_type, retired_at__isnull=True, pk__in=[assignment.ids[i] for i in candidates]
+    ).values_list("pk", "size", "confidence", "pinned")}
+    left_alone = set()
+    for index in candidates:
+        members = edited.clusters[index]
+        known = cheap.get(assignment.ids[index])
+        if known is None:
+            continue
+        member_confidence = [confidence.get(r) for r in members if len(members) > 1 and confidence.get(r) is not None]
+        lowest = min(member_confidence) if member_confidence else None
+        if known[0] != len(members) or known[2] != (index in edited.pinned) or not _same(known[1], lowest):
+            continue
+        left_alone.add(index)
+        for record in members:
+            reason, edit_id = _desired(edited, index, record, confidence)
+            desired[record] = (assignment.ids[index], confidence.get(record) if len(members) > 1 else None, reason, edit_id)
+    return [index for index in batch if index not in left_alone]
+
+
 def _same(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-6)
 
@@ -234,15 +279,14 @@ def _same(a: float | None, b: float | None) -> bool:
 def _write_memberships(job, entity_type, desired, existing) -> None:
     create, update = [], []
     for record, (entity_id, confidence, reason, edit_id) in desired.items():
-        membership = existing.get(record)
-        if membership is None:
+        row = existing.get(record)
+        if row is None:
             create.append((entity_type.pk, entity_id, record, confidence, reason, edit_id, job.pk))
-        elif (str(membership.entity_id), membership.reason, membership.edit_id) != (entity_id, reason, edit_id) \
-                or not _same(membership.confidence, confidence):
-            if str(membership.entity_id) != entity_id:
-                membership.job = job
-            membership.entity_id, membership.confidence, membership.reason, membership.edit_id = entity_id, confidence, reason, edit_id
-            update.append(membership)
+            continue
+        pk, _, old_entity, old_confidence, old_reason, old_edit, old_job = row
+        if (str(old_entity), old_reason, old_edit) != (entity_id, reason, edit_id) or not _same(old_confidence, confidence):
+            update.append(Membership(pk=pk, entity_id=entity_id, confidence=confidence, reason=reason, edit_id=edit_id,
+                                     job_id=job.pk if str(old_entity) != entity_id else old_job))
     Membership.objects.bulk_update(update, ["entity", "confidence", "reason", "edit", "job"], batch_size=2000)
     insert_rows(Membership, ["entity_type_id", "entity_id", "record_id", "confidence", "reason", "edit_id", "job_id"], create)
 
