@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Mastering at scale: N synthetic people on PostgreSQL, one real Celery worker, 50 simulated labels.
+"""Mastering at scale: N synthetic people on PostgreSQL, real Celery workers (one by default), 50 simulated labels.
 
-usage: .venv/bin/python benchmarks/master_scale.py [N] [--labels 50] [--seed 42] [--concurrency 2]
+usage: .venv/bin/python benchmarks/master_scale.py [N] [--labels 50] [--seed 42] [--concurrency 2] [--workers 1] [--rerun]
        make bench-master N=100000 [BENCH_ARGS="--concurrency 1 --heavy-tail"]
 
 Generates N Febrl-style records with ../shared/tools/synth_people.py (or --input CSV with record_id and
@@ -32,7 +32,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("records", nargs="?", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=2, help="processes in each worker's pool")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="separate worker processes on the same broker and database, as separate machines would be")
     parser.add_argument("--input", type=Path, help="use this CSV instead of generating one")
     parser.add_argument("--heavy-tail", action="store_true", help="generate with --heavy-tail (large clusters)")
     parser.add_argument("--dup-rate", type=float, help="generate with this --dup-rate")
@@ -161,13 +163,13 @@ def main() -> None:
     train_s = time.perf_counter() - clock
     entity_type.refresh_from_db()
     celery_app.conf.task_always_eager = False
-    worker = subprocess.Popen(
+    workers = [subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "steward", "worker", "--loglevel=WARNING", f"--concurrency={args.concurrency}",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"],
-        cwd=ROOT, env=os.environ.copy(), stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT,
-    )
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}-{n}@%h"],
+        cwd=ROOT, env=os.environ.copy(), stdout=open(folder / f"worker-{n}.log", "w"), stderr=subprocess.STDOUT,
+    ) for n in range(args.workers)]
     time.sleep(3)
-    sampler = MemorySampler([os.getpid(), worker.pid], args.database)
+    sampler = MemorySampler([os.getpid(), *(worker.pid for worker in workers)], args.database)
     sampler.start()
     time.sleep(0.5)
     worker_cpu_before, postgres_before = sum(sampler.cpu_s.values()), sum(sampler.postgres_s.values())
@@ -187,14 +189,16 @@ def main() -> None:
                                "postgres_backends": round(sum(sampler.postgres_s.values()) - postgres_again, 1)}}
     finally:
         sampler.running = False
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a child still busy with a late task: the figures are taken already
-            worker.kill()
-            worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a child still busy with a late task: the figures are taken already
+                worker.kill()
+                worker.wait(timeout=30)
     if job.status != Job.Status.DONE:
-        raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker.log').read_text()[-3000:]}")
+        raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker-0.log').read_text()[-3000:]}")
     quality = benchmarking.evaluate(dataset, entity_type)
     print(json.dumps({
         "records": len(dataset.truth), "labels": simulated.answered, "model_version": entity_type.active_model.version,
@@ -204,7 +208,7 @@ def main() -> None:
         "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
         "cpu_s": cpu, **({"rerun": rerun} if rerun else {}),
         "load_average": [round(x, 2) for x in os.getloadavg()], **quality,
-        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
+        "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "workers": args.workers, "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
         "input": str(args.input) if args.input else f"synth_people {args.records} seed {args.seed}"
                  + (" heavy-tail" if args.heavy_tail else "") + (f" dup-rate {args.dup_rate}" if args.dup_rate else ""),
         "database": "postgresql", "seed": args.seed,
