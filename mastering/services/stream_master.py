@@ -195,8 +195,9 @@ def _locked_as_read(entity: Entity) -> bool | None:
     Every stream that changes an entity's members or golden record stamps its updated_at, and runs and curator edits
     cannot run meanwhile (they lock the entity type), so an unchanged stamp means the members read are current.
     """
-    stamp = Entity.objects.select_for_update().filter(pk=entity.pk, retired_at__isnull=True).values_list(
-        "updated_at", flat=True).first()
+    stamp = Entity.objects.select_for_update().filter(pk=entity.pk, retired_at__isnull=True).order_by().values_list(
+        "updated_at", flat=True)[:1]
+    stamp = stamp[0] if stamp else None
     if stamp is None:
         return None
     return stamp == entity.updated_at
