@@ -23,7 +23,7 @@ from mastering.models import Entity, EntityType, MatchModel, Membership, RunChan
 from mastering.services import golden, match_index
 from mastering.services.apart import records_apart_from
 from mastering.services.golden import golden_for
-from mastering.services.matching import EntityCandidate, active_model, find_matches
+from mastering.services.matching import EntityCandidate, NearEntity, active_model, find_matches
 
 # Memberships a curator decided: streaming leaves them where they are.
 DECIDED = (Membership.Reason.EDIT, Membership.Reason.PINNED, Membership.Reason.ISSUE)
@@ -116,7 +116,11 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
         mine = next((c for c in result.ranked if c.entity.pk == current.pk), None)
         if others and mine is not None and mine.score > result.threshold and not mine.blocked:
             _set_membership(membership, current, mine.score)
-            _refresh_values(current, entity_type, record, user)
+            before = dict(current.golden)
+            current = _regolden(mine.entity, entity_type, projection, mine.near, record, values, mine.score,
+                                as_read=_locked_as_read(mine.entity))
+            if current.golden != before:
+                _change(current, RunChange.Kind.VALUES, record, user, before=before)
             activities.append(_activity(record, model, user, f"stayed in entity {current.pk}", [current]))
             return Placement(entity_type, current, "stayed", score=mine.score)
         if not others and (decision is None or decision.entity.pk == current.pk):
@@ -145,7 +149,6 @@ def _place_new(record: SourceRecord, entity_type: EntityType, projection, values
     members the match read (no second read) when the entity is small and has no overrides."""
     rules = {a.name: a.survivorship for a in projection.attributes}
     facts = {record.pk: _fact(record, values)}
-    now = timezone.now()
     if decision is None:
         golden, provenance = golden_for(rules, [record.pk], facts, None)
         target = Entity.objects.create(id=uuid.uuid4(), entity_type=entity_type, golden=golden, provenance=provenance,
@@ -162,23 +165,35 @@ def _place_new(record: SourceRecord, entity_type: EntityType, projection, values
     before = dict(target.golden)
     Membership.objects.create(entity_type=entity_type, entity=target, record=record, reason=Membership.Reason.MODEL,
                               confidence=score)
-    singletons = [m for m in near.members if m.reason == Membership.Reason.SINGLETON]
-    if singletons or not near.complete:
+    if any(m.reason == Membership.Reason.SINGLETON for m in near.members) or not near.complete:
         # A singleton that gains a member is now matched by the model, as a batch run would mark it.
         Membership.objects.filter(entity=target, reason=Membership.Reason.SINGLETON).exclude(record=record).update(
             reason=Membership.Reason.MODEL, confidence=score)
-    if as_read and near.complete and not near.overrides:
-        facts.update({m.record_id: m.fact for m in near.members if m.fact is not None})
-        target.golden, target.provenance = golden_for(rules, list(facts), facts, None)
-        confidences = [score if m.reason == Membership.Reason.SINGLETON else m.confidence for m in near.members] + [score]
-        known = [c for c in confidences if c is not None]
-        target.size, target.confidence, target.updated_at = near.total + 1, min(known) if known else None, now
-        Entity.objects.filter(pk=target.pk).update(golden=target.golden, provenance=target.provenance, size=target.size,
-                                                   confidence=target.confidence, updated_at=now)
-    else:  # it changed since the match read it, is large, or has overrides: recompute from the database
-        target = _refresh(target, entity_type)
+    target = _regolden(target, entity_type, projection, near, record, values, score, as_read=as_read, singletons_at=score)
     _change(target, RunChange.Kind.GROWN, record, user, added=[record.pk], before=before)
     return target, False, score
+
+
+def _regolden(entity: Entity, entity_type: EntityType, projection, near: NearEntity, record: SourceRecord, values: dict,
+              score: float | None, *, as_read: bool, singletons_at: float | None = None) -> Entity:
+    """The entity's golden record, size and confidence with `record` a member at `score`, computed from the members
+    the match read (no second read); recomputed from the database when it changed since, is large, or has overrides.
+
+    `singletons_at`: the confidence its members placed as singletons were just given (they are now matched).
+    """
+    if not (as_read and near.complete and not near.overrides):
+        return _refresh(entity, entity_type)
+    rules = {a.name: a.survivorship for a in projection.attributes}
+    facts = {m.record_id: m.fact for m in near.members if m.fact is not None}
+    facts[record.pk] = _fact(record, values)
+    entity.golden, entity.provenance = golden_for(rules, list(facts), facts, None)
+    confidences = [singletons_at if singletons_at is not None and m.reason == Membership.Reason.SINGLETON else m.confidence
+                   for m in near.members] + [score]
+    known = [c for c in confidences if c is not None]
+    entity.size, entity.confidence, entity.updated_at = near.total + 1, min(known) if known else None, timezone.now()
+    Entity.objects.filter(pk=entity.pk).update(golden=entity.golden, provenance=entity.provenance, size=entity.size,
+                                               confidence=entity.confidence, updated_at=entity.updated_at)
+    return entity
 
 
 def _fact(record: SourceRecord, values: dict) -> dict:

@@ -263,3 +263,17 @@ def test_a_put_that_starts_an_entity_takes_few_statements(mastered, api_for, eng
     with django_assert_max_num_queries(PUT_STATEMENTS):
         body = put(client, source, "zz", {"id": "zz", "first": "xavier", "last": "quintero", "city": "lima"})
     assert body["new_entity"] and Entity.objects.get(pk=body["entity_id"]).golden["last"] == "quintero"
+
+
+def test_a_changed_member_that_stays_leaves_the_golden_record_a_recompute_gives(mastered, engineer):
+    from mastering.services import golden
+
+    entity_type, source = mastered
+    pair = entity_of(source, "p0")
+    record = SourceRecord.objects.get(source=source, key="p0")
+    stayed = services.stream_record(source=source, key="p0", data={**record.data, "city": "londonderry"}, user=engineer)
+    assert stayed.placements[0].action == "stayed"
+    pair.refresh_from_db()
+    streamed = (pair.size, pair.confidence, pair.golden, pair.provenance)
+    (recomputed,) = golden.refresh_entities(entity_type, [pair.pk])
+    assert streamed == (recomputed.size, recomputed.confidence, recomputed.golden, recomputed.provenance)

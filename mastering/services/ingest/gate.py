@@ -3,7 +3,7 @@
 from django.db import OperationalError, connection, transaction
 
 from mastering.ingest.validation import FieldSpec, Validator
-from mastering.models import IngestBatch, Source
+from mastering.models import IngestBatch, Source, SourceField
 from steward.errors import Busy, ServiceError
 
 
@@ -16,14 +16,14 @@ def check_active(source: Source) -> None:
         raise SourceInactive(f"The source {source.name} is inactive and refuses new data.")
 
 
-def field_specs(source: Source) -> list[FieldSpec]:
-    """What ingest checks each of a source's fields against: type, required, longest value."""
-    return [FieldSpec(f.name, f.type, f.required, f.longest_value) for f in source.fields.all()]
+def field_specs(source: Source, *, fields: list[SourceField] | None = None) -> list[FieldSpec]:
+    """What ingest checks each of a source's fields against: type, required, longest value (fields: read already)."""
+    return [FieldSpec(f.name, f.type, f.required, f.longest_value) for f in (source.fields.all() if fields is None else fields)]
 
 
-def source_validator(source: Source) -> Validator:
+def source_validator(source: Source, *, fields: list[SourceField] | None = None) -> Validator:
     """A validator with the source's fields and the values it treats as missing; every way in uses one."""
-    return Validator(field_specs(source), source.key_field, missing_values=source.missing_values)
+    return Validator(field_specs(source, fields=fields), source.key_field, missing_values=source.missing_values)
 
 
 # PostgreSQL's SQLSTATE when a lock_timeout runs out.

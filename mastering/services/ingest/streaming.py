@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import OperationalError, transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from lineage.models import Activity
@@ -99,8 +98,8 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
                    if isinstance(value, str) and has_surrogate(value)]
     if unstorable:
         raise InvalidInput("; ".join(unstorable) + ".")
-    prefetch_related_objects([source], "fields")  # one read of the fields, for both checks below
-    others = [f.name for f in source.fields.all() if f.name != source.key_field]
+    fields = list(source.fields.all())  # one read, for both checks below
+    others = [f.name for f in fields if f.name != source.key_field]
     if others and not any(name in data for name in others):
         given = ", ".join(str(name) for name in data if name != source.key_field) or "none"
         raise InvalidInput(
@@ -113,7 +112,7 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
     cells = {name: ("" if value is None else ("true" if value is True else "false" if value is False else str(value)))
              for name, value in data.items()}
     cells[source.key_field] = str(key)
-    validator = source_validator(source)
+    validator = source_validator(source, fields=fields)
     frame = pd.DataFrame([cells])
     validated, problems = validator.validate(frame, pd.Series([2], index=frame.index))
     if problems:
