@@ -107,6 +107,19 @@ def load_average() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def server_cpu_s(server_pid: int) -> float:
+    """CPU seconds (user + system) the gunicorn workers (children of server_pid) have used so far."""
+    children = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
+    ticks = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     import socket
 
@@ -171,7 +184,7 @@ def main() -> None:
          "--log-level", "warning"],
         cwd=ROOT, env=os.environ.copy(), stdout=open(folder / "gunicorn.log", "w"), stderr=subprocess.STDOUT)
     try:
-        figures = stream_all(port, streamed, header, args)
+        figures = stream_all(port, streamed, header, args, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -217,7 +230,7 @@ def resume(args, dataset, earlier: list[dict], rows: list[dict], header: list[st
         [sys.executable, "-m", "gunicorn", "steward.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
          "--log-level", "warning"], cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        figures = stream_all(port, rows, header, args)
+        figures = stream_all(port, rows, header, args, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -239,8 +252,10 @@ def resume(args, dataset, earlier: list[dict], rows: list[dict], header: list[st
     print(json.dumps(result))
 
 
-def stream_all(port: int, streamed: list[dict], header: list[str], args: argparse.Namespace) -> dict:
-    """PUT every streamed row one at a time over one keep-alive connection; latency per request."""
+def stream_all(port: int, streamed: list[dict], header: list[str], args: argparse.Namespace, server_pid: int) -> dict:
+    """PUT every streamed row one at a time over one keep-alive connection; latency and server CPU per request.
+
+    Then as many read-only matches (POST .../match/) of the same rows, at most 200, for their latency and CPU."""
     link = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(100):
         try:
@@ -259,6 +274,7 @@ def stream_all(port: int, streamed: list[dict], header: list[str], args: argpars
                      headers)
         link.getresponse().read()
     latencies, statuses, actions = [], {}, {}
+    cpu_before = server_cpu_s(server_pid)
     started = time.perf_counter()
     for row in streamed:
         body = json.dumps({"data": {c: row[c] for c in fields}})
@@ -272,9 +288,22 @@ def stream_all(port: int, streamed: list[dict], header: list[str], args: argpars
             for placement in json.loads(payload).get("placements", ()):
                 actions[placement["action"]] = actions.get(placement["action"], 0) + 1
     elapsed = time.perf_counter() - started
+    put_cpu_ms = (server_cpu_s(server_pid) - cpu_before) * 1000 / len(latencies)
+    matches = []
+    cpu_before = server_cpu_s(server_pid)
+    for row in streamed[:200]:
+        body = json.dumps({"record": {c: row[c] for c in fields if c != "record_id"}, "source": "data"})
+        clock = time.perf_counter()
+        link.request("POST", "/api/entity-types/bench/match/", body, headers)
+        link.getresponse().read()
+        matches.append((time.perf_counter() - clock) * 1000)
+    match_cpu_ms = (server_cpu_s(server_pid) - cpu_before) * 1000 / len(matches)
     return {"p50_ms": round(percentile(latencies, 0.5), 1), "p95_ms": round(percentile(latencies, 0.95), 1),
             "p99_ms": round(percentile(latencies, 0.99), 1), "mean_ms": round(statistics.fmean(latencies), 1),
-            "records_per_s": round(len(latencies) / elapsed, 1), "statuses": statuses, "actions": actions}
+            "records_per_s": round(len(latencies) / elapsed, 1), "statuses": statuses, "actions": actions,
+            "server_cpu_ms_per_put": round(put_cpu_ms, 1),
+            "match_p50_ms": round(percentile(matches, 0.5), 1), "match_p95_ms": round(percentile(matches, 0.95), 1),
+            "server_cpu_ms_per_match": round(match_cpu_ms, 1)}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,36 @@ def _links(objects: Iterable[models.Model], role: str) -> list[ActivityObject]:
     ]
 
 
+def _activity(*, kind: str, actor: models.Model | None = None, summary: str = "", parameters: dict | None = None,
+              started_at: datetime | None = None, ended_at: datetime | None = None, now: datetime) -> Activity:
+    activity = Activity(kind=kind, summary=summary[:300], parameters=parameters or {}, started_at=started_at or now,
+                        ended_at=ended_at or now)
+    if isinstance(actor, AbstractBaseUser):
+        activity.user = actor
+    elif actor is not None:
+        activity.actor_type = ContentType.objects.get_for_model(actor)
+        activity.actor_id = str(actor.pk)
+        # A job acts on behalf of whoever started it.
+        activity.user = getattr(actor, "started_by", None) or getattr(actor, "user", None)
+    return activity
+
+
+@transaction.atomic(savepoint=False)
+def record_activities(*, activities: list[dict]) -> list[Activity]:
+    """Write several activities of one change at once (two statements, whatever their number): a streamed record's
+    ingest and its placement. Each item takes record_activity's arguments but `run`."""
+    now = timezone.now()
+    rows = [_activity(**{k: v for k, v in spec.items() if k not in ("inputs", "outputs")}, now=now) for spec in activities]
+    rows = Activity.objects.bulk_create(rows)
+    links = []
+    for activity, spec in zip(rows, activities):
+        for link in _links(spec.get("inputs", ()), ActivityObject.Role.INPUT) + _links(spec.get("outputs", ()), ActivityObject.Role.OUTPUT):
+            link.activity = activity
+            links.append(link)
+    ActivityObject.objects.bulk_create(links)
+    return rows
+
+
 # No savepoint of its own: an activity belongs to the caller's change, and fails with it.
 @transaction.atomic(savepoint=False)
 def record_activity(
@@ -51,21 +81,8 @@ def record_activity(
     run, for the activity that ends a job's run, also writes the run's OpenLineage ending (run_ends: COMPLETE,
     FAIL or ABORT), in the same transaction.
     """
-    now = timezone.now()
-    activity = Activity(
-        kind=kind,
-        summary=summary[:300],
-        parameters=parameters or {},
-        started_at=started_at or now,
-        ended_at=ended_at or now,
-    )
-    if isinstance(actor, AbstractBaseUser):
-        activity.user = actor
-    elif actor is not None:
-        activity.actor_type = ContentType.objects.get_for_model(actor)
-        activity.actor_id = str(actor.pk)
-        # A job acts on behalf of whoever started it.
-        activity.user = getattr(actor, "started_by", None) or getattr(actor, "user", None)
+    activity = _activity(kind=kind, actor=actor, summary=summary, parameters=parameters, started_at=started_at,
+                         ended_at=ended_at, now=timezone.now())
     activity.save()
     links = _links(inputs, ActivityObject.Role.INPUT) + _links(outputs, ActivityObject.Role.OUTPUT)
     for link in links:

@@ -22,6 +22,8 @@ from dedupe.variables.exact import ExactType
 from simplecosine.cosine import CosineSimilarity
 
 Values = Sequence[Any]
+# Up to this many pairs, TF-IDF cosine is computed pair by pair, as dedupe does (same numbers).
+FEW_PAIRS = 32
 Column = numpy.typing.NDArray[numpy.float32]
 
 
@@ -40,6 +42,10 @@ def _compare_column(compare: Callable, a: Values, b: Values, width: int) -> nump
         if compare is normalizedAffineGapDistance:
             return _by_distinct_pair(compare, a, b)[:, None]
         if isinstance(compare, CosineSimilarity):
+            if len(a) <= FEW_PAIRS:  # a streamed record's few candidates: building sparse matrices costs more
+                column = _pair_by_pair(compare, a, b, 1)
+                compare.vectors.clear()  # dedupe memoises every value it sees; a long-lived matcher would keep them all
+                return column
             return _cosine(compare, a, b)[:, None]
         if compare is ExactType.comparator:
             return _present_or_nan(a, b, [1.0 if x == y else 0.0 for x, y in zip(a, b)])[:, None]

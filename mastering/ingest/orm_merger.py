@@ -46,7 +46,7 @@ class OrmMerger:
                     )
                 )
             elif record.content_hash != content_hash or record.retired:
-                archived.append(_archive(record))
+                archived.append(SourceRecordVersion(**archived_version(record)))
                 record.data = record_json(values, self.types)
                 record.content_hash = content_hash
                 record.version += 1
@@ -90,7 +90,8 @@ class OrmMerger:
     def _retire_absent(self, present_keys: set[str]) -> None:
         live = SourceRecord.objects.filter(source_id=self.batch.source_id, retired=False)
         absent = [record for record in live.iterator(chunk_size=2000) if record.key not in present_keys]
-        SourceRecordVersion.objects.bulk_create([_archive(record) for record in absent], batch_size=500)
+        SourceRecordVersion.objects.bulk_create([SourceRecordVersion(**archived_version(record)) for record in absent],
+                                                batch_size=500)
         for record in absent:
             record.retired = True
             record.version += 1
@@ -101,8 +102,8 @@ class OrmMerger:
         self.counts.retired = len(absent)
 
 
-def _archive(record: SourceRecord) -> SourceRecordVersion:
-    return SourceRecordVersion(
-        record_id=record.pk, version=record.version, data=record.data, content_hash=record.content_hash,
-        retired=record.retired, batch_id=record.changed_batch_id, file_row=record.file_row, created_at=record.updated_at,
-    )
+def archived_version(record: SourceRecord) -> dict:
+    """The fields of the SourceRecordVersion that keeps a record's current version when a new one replaces it."""
+    return {"record_id": record.pk, "version": record.version, "data": record.data, "content_hash": record.content_hash,
+            "retired": record.retired, "batch_id": record.changed_batch_id, "file_row": record.file_row,
+            "created_at": record.updated_at}

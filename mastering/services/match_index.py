@@ -122,9 +122,21 @@ def probe_blocks(matcher: engine.Matcher, values: dict, *, record_id: int = 0) -
 
 
 def replace_record_keys(*, entity_type: EntityType, model: MatchModel, record_id: int, source_id: int,
-                        blocks: Iterable[tuple[int, int]]) -> None:
-    """Replace one record's rows in the index (a streamed record, new or changed)."""
-    drop_record(entity_type=entity_type, record_id=record_id)
+                        blocks: Iterable[tuple[int, int]], fresh: bool = False) -> None:
+    """Replace one record's rows in the index (a streamed record, new or changed); `fresh`: it has none yet."""
+    blocks = list(blocks)
+    if connection.vendor == "postgresql":
+        # One statement: a data-modifying WITH runs to completion whether or not the insert reads it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ("" if fresh else "WITH gone AS (DELETE FROM mastering_recordblockkey WHERE entity_type_id = %s AND record = %s) ")
+                + "INSERT INTO mastering_recordblockkey (entity_type_id, model_id, predicate, block, record, source) "
+                  "SELECT %s, %s, p, b, %s, %s FROM unnest(%s::smallint[], %s::bigint[]) AS k(p, b)",
+                ([] if fresh else [entity_type.pk, record_id])
+                + [entity_type.pk, model.pk, record_id, source_id, [p for p, _ in blocks], [b for _, b in blocks]])
+        return
+    if not fresh:
+        drop_record(entity_type=entity_type, record_id=record_id)
     RecordBlockKey.objects.bulk_create([
         RecordBlockKey(entity_type=entity_type, model=model, predicate=p, block=block, record=record_id, source=source_id)
         for p, block in blocks
@@ -136,9 +148,23 @@ def drop_record(*, entity_type: EntityType, record_id: int) -> None:
     RecordBlockKey.objects.filter(entity_type=entity_type, record=record_id).delete()
 
 
+_BUILT: dict[tuple[int, str], float] = {}
+
+
 def is_built(*, model: MatchModel, besides: int | None = None) -> bool:
-    """Whether any record (besides the one being streamed) is indexed under this model version (one index probe)."""
-    return RecordBlockKey.objects.filter(model=model).exclude(record=besides).exists()
+    """Whether any record (besides the one being streamed) is indexed under this model version (one index probe).
+
+    A yes is kept CAP_MAX_AGE seconds per process: a model's index, once a run built it, stays until a newer model
+    replaces it (and the newer model is then the active one, asked afresh).
+    """
+    key = (model.pk, model.created_at.isoformat())
+    seen = _BUILT.get(key)
+    if seen is not None and time.monotonic() - seen < CAP_MAX_AGE:
+        return True
+    built = RecordBlockKey.objects.filter(model=model).exclude(record=besides).exists()
+    if built:
+        _BUILT[key] = time.monotonic()
+    return built
 
 
 _CAPS: dict[tuple[int, str], tuple[float, int]] = {}
@@ -165,8 +191,14 @@ def _block_cap(model: MatchModel) -> int:
 
 
 def candidate_records(*, model: MatchModel, blocks: list[int], cap: int, exclude: int | None = None) -> Candidates:
-    """Records that share a block of at most `cap` records with the probe: an indexed read of cap + 1 rows per block."""
+    """Records that share a block of at most `cap` records with the probe: an indexed read of cap + 1 rows per block.
+
+    `exclude` is a stored record being matched: it is left out, and counts as a member of each of its blocks
+    whether or not its own keys are in the index yet (a batch run's block holds the record too).
+    """
     blocks = sorted(set(blocks))
+    # A block is skipped once it holds `limit` records besides the probe (with the probe, more than cap).
+    limit = cap if exclude is not None else cap + 1
     rows: dict[int, list[tuple[int, int]]] = {}
     if blocks and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -174,23 +206,23 @@ def candidate_records(*, model: MatchModel, blocks: list[int], cap: int, exclude
                 """
                 SELECT b.block, k.record, k.source FROM unnest(%s::bigint[]) AS b(block)
                 CROSS JOIN LATERAL (SELECT record, source FROM mastering_recordblockkey
-                                    WHERE model_id = %s AND block = b.block LIMIT %s) k
+                                    WHERE model_id = %s AND block = b.block AND record <> %s LIMIT %s) k
                 """,
-                [blocks, model.pk, cap + 1],
+                [blocks, model.pk, -1 if exclude is None else exclude, limit],
             )
             for block, record, source in cursor.fetchall():
                 rows.setdefault(block, []).append((record, source))
     else:
         for block in blocks:  # SQLite has no LATERAL: one indexed query per block
-            found = list(RecordBlockKey.objects.filter(model=model, block=block).values_list("record", "source")[:cap + 1])
+            found = list(RecordBlockKey.objects.filter(model=model, block=block).exclude(record=exclude)
+                         .values_list("record", "source")[:limit])
             if found:
                 rows[block] = found
     records: dict[int, int] = {}
     skipped = 0
     for members in rows.values():
-        if len(members) > cap:
+        if len(members) >= limit:
             skipped += 1
             continue
         records.update(members)
-    records.pop(exclude, None)
     return Candidates(records=records, blocks=len(blocks), skipped_blocks=skipped, cap=cap)

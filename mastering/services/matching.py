@@ -8,15 +8,20 @@ its distance to the cluster as a whole, not to its single closest member, and so
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from statistics import fmean
 
 import numpy
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from mastering import engine, selectors
 from mastering.config_cache import cached_active_model, cached_projection
-from mastering.mapping import Projection, apply_transforms, mapped_records
+from mastering.mapping import Projection, apply_transforms
 from mastering.matchers import matcher_for
-from mastering.models import Entity, EntityType, MatchModel, Membership, Source
+from mastering.models import Entity, EntityType, MatchModel, Source
 from mastering.services import match_index
 from steward.errors import InvalidInput, ServiceError
 
@@ -51,6 +56,7 @@ class EntityCandidate:
     best_score: float
     blocked: str = ""  # why streaming may not join it ("pinned", "not a match with ...", ...); empty when it may
     explanation: list[dict] = field(default_factory=list)
+    near: "NearEntity | None" = None  # its members as read for the match
 
 
 @dataclass
@@ -139,30 +145,20 @@ def find_matches(*, entity_type: EntityType, values: dict[str, str | None], sour
     if not lookup.records:
         _check_index(entity_type, model, record_id)
         return MatchResult(entity_type, model, threshold, values, [], None, lookup)
-    found = list(Membership.objects.filter(entity_type=entity_type, record_id__in=list(lookup.records),
-                                           entity__retired_at__isnull=True).values_list("entity_id", flat=True).distinct())
-    members: dict[str, list[tuple[int, int]]] = {}
-    rows = (Membership.objects.filter(entity_id__in=found).order_by("entity_id", "record_id")
-            .values_list("entity_id", "record_id", "record__source_id"))
-    for entity_id, member, member_source in rows:
-        if member != record_id:
-            members.setdefault(str(entity_id), []).append((member, member_source))
-    for entity_id, rows_of in members.items():
-        if len(rows_of) > MAX_MEMBERS_COMPARED:  # the members the lookup found come first
-            rows_of.sort(key=lambda r: (r[0] not in lookup.records, r[0]))
-            del rows_of[MAX_MEMBERS_COMPARED:]
-    compared = {m for rows_of in members.values() for m, _ in rows_of}
-    records = mapped_records(cached_projection(entity_type), record_ids=compared)
+    projection = cached_projection(entity_type)
+    neighbours = entities_near(entity_type=entity_type, projection=projection, records=list(lookup.records),
+                               besides=record_id)
+    records = {m.record_id: m.values for near in neighbours for m in near.members if m.values is not None}
     scores = _score(matcher, values, records)
-    entities = {str(e.pk): e for e in Entity.objects.filter(pk__in=list(members))}
     candidates = []
-    for entity_id, rows_of in members.items():
-        scored = [(scores[m], m) for m, _ in rows_of if m in scores]
-        if not scored or entity_id not in entities:
+    for near in neighbours:
+        scored = [(scores[m.record_id], m.record_id) for m in near.members if m.record_id in scores]
+        if not scored:
             continue
         best_score, best_record = max(scored, key=lambda s: (s[0], -s[1]))
-        candidate = EntityCandidate(entities[entity_id], round(fmean(s for s, _ in scored), 4), len(scored), best_record,
-                                    round(best_score, 4))
+        candidate = EntityCandidate(near.entity, round(fmean(s for s, _ in scored), 4), len(scored), best_record,
+                                    round(best_score, 4), near=near)
+        rows_of = [(m.record_id, m.source_id) for m in near.members]
         candidate.blocked = _blocked(candidate.entity, rows_of, apart=apart, source_id=source_id,
                                      one_per_source=entity_type.one_per_source, streaming=streaming)
         candidates.append(candidate)
@@ -175,6 +171,112 @@ def find_matches(*, entity_type: EntityType, values: dict[str, str | None], sour
         for candidate in shown:
             candidate.explanation = explanation(matcher, values, records[candidate.best_record])
     return MatchResult(entity_type, model, threshold, values, shown, decision, lookup, candidates)
+
+
+@dataclass
+class NearMember:
+    """A member of a candidate entity as one read returns it: enough to score it and to recompute a golden record."""
+
+    record_id: int
+    source_id: int
+    reason: str
+    confidence: float | None
+    fact: dict | None  # golden.record_facts' facts; None for a retired record or one of a source no longer mapped
+    values: dict | None  # attribute values; None for a record of a source no longer mapped
+
+
+@dataclass
+class NearEntity:
+    entity: Entity
+    members: list[NearMember]  # in record order; at most MAX_MEMBERS_COMPARED, those the lookup found first
+    total: int  # its members besides the probe record
+    overrides: int  # live curator overrides of its golden values
+
+    @property
+    def complete(self) -> bool:
+        return len(self.members) == self.total
+
+
+def _ids_in(column: str, ids: list[int]) -> tuple[str, list]:
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
+_ENTITY_COLUMNS = ("id", "entity_type_id", "size", "confidence", "golden", "provenance", "pinned", "created_job_id",
+                   "changed_job_id", "retired_at", "retired_into_id", "created_at", "updated_at")
+
+
+def entities_near(*, entity_type: EntityType, projection: Projection, records: list[int],
+                  besides: int | None = None) -> list[NearEntity]:
+    """The live entities holding any of these records, with their members' values and facts, in one query.
+
+    An entity larger than MAX_MEMBERS_COMPARED comes with that many members, those among `records` first. The
+    record `besides` (a stored record being re-matched) is left out of the members.
+    """
+    if not records:
+        return []
+    found, found_params = _ids_in("m.record_id", records)
+    ranked, ranked_params = _ids_in("m.record_id", records)
+    columns = ", ".join(f"e.{name}" for name in _ENTITY_COLUMNS)
+    sql = f"""
+        WITH hit AS (
+            SELECT DISTINCT m.entity_id FROM mastering_membership m
+            JOIN mastering_entity e ON e.id = m.entity_id AND e.retired_at IS NULL
+            WHERE m.entity_type_id = %s AND {found}
+        ), ranked AS (
+            SELECT m.entity_id, m.record_id, m.reason, m.confidence,
+                   ROW_NUMBER() OVER (PARTITION BY m.entity_id
+                                      ORDER BY CASE WHEN {ranked} THEN 0 ELSE 1 END, m.record_id) AS position,
+                   COUNT(*) OVER (PARTITION BY m.entity_id) AS total
+            FROM mastering_membership m JOIN hit ON hit.entity_id = m.entity_id
+            WHERE m.record_id <> %s
+        )
+        SELECT {columns}, k.total AS near_total, k.record_id AS near_record, k.reason AS near_reason,
+               k.confidence AS near_confidence, r.source_id AS near_source, r.key AS near_key, r.version AS near_version,
+               r.retired AS near_retired, r.created_at AS near_created, r.updated_at AS near_updated, r.data AS near_data,
+               s.slug AS near_slug, s.priority AS near_priority,
+               (SELECT COUNT(*) FROM mastering_valueoverride o
+                WHERE o.entity_id = e.id AND o.removed_at IS NULL) AS near_overrides
+        FROM ranked k JOIN mastering_entity e ON e.id = k.entity_id
+        JOIN mastering_sourcerecord r ON r.id = k.record_id JOIN mastering_source s ON s.id = r.source_id
+        WHERE k.position <= %s
+        ORDER BY e.id, k.record_id
+    """
+    params = [entity_type.pk, *found_params, *ranked_params, -1 if besides is None else besides, MAX_MEMBERS_COMPARED]
+    near: dict = {}
+    for row in Entity.objects.raw(sql, params):
+        row.entity_type = entity_type  # its url, without a read
+        entry = near.get(row.pk)
+        if entry is None:
+            entry = near[row.pk] = NearEntity(row, [], int(row.near_total), int(row.near_overrides))
+        mapped = row.near_source in projection.feeds
+        data = _loaded(row.near_data)
+        values = projection.project(row.near_source, data) if mapped else None
+        fact = None
+        if mapped and not _truthy(row.near_retired):
+            fact = {"source_id": row.near_source, "source": row.near_slug, "priority": row.near_priority,
+                    "key": row.near_key, "version": row.near_version, "created": _moment(row.near_created).timestamp(),
+                    "updated": _moment(row.near_updated).timestamp(), "values": values}
+        entry.members.append(NearMember(row.near_record, row.near_source, row.near_reason, row.near_confidence, fact,
+                                        values))
+    return list(near.values())
+
+
+def _loaded(value: object) -> dict:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _truthy(value: object) -> bool:
+    return bool(int(value)) if isinstance(value, (int, str)) else bool(value)
+
+
+def _moment(value: object) -> datetime:
+    """A timestamp column read raw: PostgreSQL gives an aware datetime, SQLite its text (UTC)."""
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value, dt_timezone.utc)
+    moment = parse_datetime(str(value))
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt_timezone.utc)
 
 
 def _check_index(entity_type: EntityType, model: MatchModel, record_id: int | None) -> None:

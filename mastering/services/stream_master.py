@@ -8,6 +8,7 @@ a match" are never joined, and overrides stay (golden records are recomputed wit
 """
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,13 +16,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lineage.models import Activity
-from lineage.services import record_activity
+from lineage.services import record_activities
 from mastering.config_cache import cached_projection
 from mastering.matchers import matcher_for
 from mastering.models import Entity, EntityType, MatchModel, Membership, RunChange, SourceRecord
 from mastering.services import golden, match_index
 from mastering.services.apart import records_apart_from
-from mastering.services.matching import active_model, find_matches
+from mastering.services.golden import golden_for
+from mastering.services.matching import EntityCandidate, NearEntity, active_model, find_matches
 
 # Memberships a curator decided: streaming leaves them where they are.
 DECIDED = (Membership.Reason.EDIT, Membership.Reason.PINNED, Membership.Reason.ISSUE)
@@ -44,24 +46,49 @@ def entity_types_of(record: SourceRecord) -> list[EntityType]:
     return list(EntityType.objects.filter(attributes__mappings__source_id=record.source_id).distinct().order_by("pk"))
 
 
-def place_record(*, record: SourceRecord, user: AbstractBaseUser | None) -> list[Placement]:
+def _shared_entity_types(record: SourceRecord) -> list[EntityType]:
+    # Runs finishing and curator edits lock the entity type row FOR UPDATE; streams share it, so they wait for
+    # those (and those for them) but not for each other. One read finds the types and takes the locks.
+    if connection.vendor != "postgresql":
+        return entity_types_of(record)
+    return list(EntityType.objects.raw(
+        "SELECT * FROM mastering_entitytype WHERE id IN (SELECT a.entity_type_id FROM mastering_attribute a "
+        "JOIN mastering_attributemapping m ON m.attribute_id = a.id WHERE m.source_id = %s) ORDER BY id FOR SHARE",
+        [record.source_id]))
+
+
+def place_record(*, record: SourceRecord, user: AbstractBaseUser | None, fresh: bool = False,
+                 activities: list[dict] | None = None) -> list[Placement]:
     """Match a stored record and place it in an entity of every entity type its source feeds (NotTrained: no model).
 
-    Runs inside the caller's transaction (the upsert's), so the record and its place commit together.
+    Runs inside the caller's transaction (the upsert's), so the record and its place commit together. It writes
+    nothing before it may refuse (NotTrained, IndexNotReady), so a refusal needs no savepoint. `fresh`: the record
+    was created in this transaction (it has no place, keys or labels yet). With `activities`, the placements'
+    Activities are appended there for the caller to write with its own; otherwise they are written here.
     """
     assert transaction.get_connection().in_atomic_block, "place_record runs inside the upsert's transaction"
-    entity_types = entity_types_of(record)
+    entity_types = _shared_entity_types(record)
     models = {et.pk: active_model(et) for et in entity_types}  # every type trained, or nothing is placed
-    return [_place(record, entity_type, models[entity_type.pk], user) for entity_type in entity_types]
+    pending: list[dict] = []
+    # With several types, a refusal by a later one must undo the earlier ones' placements: a savepoint then.
+    with transaction.atomic() if len(entity_types) > 1 else nullcontext():
+        placements = [_place(record, entity_type, models[entity_type.pk], user, fresh=fresh, activities=pending)
+                      for entity_type in entity_types]
+    if activities is None:
+        record_activities(activities=pending)
+    else:
+        activities.extend(pending)
+    return placements
 
 
-def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, user) -> Placement:
-    _share_entity_type(entity_type)
+def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, user, *, fresh: bool,
+           activities: list[dict]) -> Placement:
     projection = cached_projection(entity_type)
     values = projection.project(record.source_id, record.data)
     blocks = [] if record.retired else match_index.probe_blocks(matcher_for(model), values, record_id=record.pk)
     _lock_blocks([block for _, block in blocks])
-    membership = Membership.objects.select_related("entity").filter(entity_type=entity_type, record=record).first()
+    membership = None if fresh else (
+        Membership.objects.select_related("entity").filter(entity_type=entity_type, record=record).first())
     current = membership.entity if membership else None
     if record.retired:
         match_index.drop_record(entity_type=entity_type, record_id=record.pk)
@@ -69,38 +96,137 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
             return Placement(entity_type, None, "left")
         membership.delete()
         _after_leaving(current, entity_type, record, user, into=None)
-        _activity(record, model, user, f"left entity {current.pk}", [current])
+        activities.append(_activity(record, model, user, f"left entity {current.pk}", [current]))
         return Placement(entity_type, None, "left", moved_from=str(current.pk))
-    match_index.replace_record_keys(entity_type=entity_type, model=model, record_id=record.pk, source_id=record.source_id,
-                                    blocks=blocks)
     if membership is not None and (membership.reason in DECIDED or current.pinned):
+        _replace_keys(entity_type, model, record, blocks, fresh=fresh)
         _refresh_values(current, entity_type, record, user)
-        _activity(record, model, user, f"kept in entity {current.pk} (a curator's decision)", [current])
+        activities.append(_activity(record, model, user, f"kept in entity {current.pk} (a curator's decision)", [current]))
         return Placement(entity_type, current, "kept")
-    apart = records_apart_from(entity_type=entity_type, record_id=record.pk)
+    # A record created in this transaction has no labels yet: nothing can hold it apart.
+    apart = frozenset() if fresh else records_apart_from(entity_type=entity_type, record_id=record.pk)
+    # The match reads before the record's keys are written (it may refuse: IndexNotReady), and counts the record
+    # in each of its blocks all the same (match_index.candidate_records).
     result = find_matches(entity_type=entity_type, values=values, source_id=record.source_id, record_id=record.pk,
                           apart=apart, explain=False, streaming=True, limit=1)
+    _replace_keys(entity_type, model, record, blocks, fresh=fresh)
     decision = result.decision
     if current is not None:
         others = Membership.objects.filter(entity=current).exclude(record=record).exists()
         mine = next((c for c in result.ranked if c.entity.pk == current.pk), None)
         if others and mine is not None and mine.score > result.threshold and not mine.blocked:
             _set_membership(membership, current, mine.score)
-            _refresh_values(current, entity_type, record, user)
-            _activity(record, model, user, f"stayed in entity {current.pk}", [current])
+            before = dict(current.golden)
+            current = _regolden(mine.entity, entity_type, projection, mine.near, record, values, mine.score,
+                                as_read=_locked_as_read(mine.entity))
+            if current.golden != before:
+                _change(current, RunChange.Kind.VALUES, record, user, before=before)
+            activities.append(_activity(record, model, user, f"stayed in entity {current.pk}", [current]))
             return Placement(entity_type, current, "stayed", score=mine.score)
         if not others and (decision is None or decision.entity.pk == current.pk):
             _refresh_values(current, entity_type, record, user)
-            _activity(record, model, user, f"stayed alone in entity {current.pk}", [current])
+            activities.append(_activity(record, model, user, f"stayed alone in entity {current.pk}", [current]))
             return Placement(entity_type, current, "stayed")
+    if current is None:
+        target, created, score = _place_new(record, entity_type, projection, values, decision, user)
+    else:
+        target, created, score = _move(record, entity_type, membership, current, decision, user)
+    action = "moved" if current is not None else ("new" if created else "joined")
+    activities.append(_activity(record, model, user, f"{action} entity {target.pk}" + (f" from {current.pk}" if current else ""),
+                                [target, *([current] if current else [])]))
+    return Placement(entity_type, target, action, created=created, score=score,
+                     moved_from=str(current.pk) if current else None)
+
+
+def _replace_keys(entity_type: EntityType, model: MatchModel, record: SourceRecord, blocks, *, fresh: bool) -> None:
+    match_index.replace_record_keys(entity_type=entity_type, model=model, record_id=record.pk, source_id=record.source_id,
+                                    blocks=blocks, fresh=fresh)
+
+
+def _place_new(record: SourceRecord, entity_type: EntityType, projection, values: dict, decision: EntityCandidate | None,
+               user) -> tuple[Entity, bool, float | None]:
+    """A record with no entity yet joins the decision or starts an entity; its golden record is computed from the
+    members the match read (no second read) when the entity is small and has no overrides."""
+    rules = {a.name: a.survivorship for a in projection.attributes}
+    facts = {record.pk: _fact(record, values)}
+    if decision is None:
+        golden, provenance = golden_for(rules, [record.pk], facts, None)
+        target = Entity.objects.create(id=uuid.uuid4(), entity_type=entity_type, golden=golden, provenance=provenance,
+                                       size=1, confidence=None)
+        Membership.objects.create(entity_type=entity_type, entity=target, record=record,
+                                  reason=Membership.Reason.SINGLETON, confidence=None)
+        _change(target, RunChange.Kind.NEW, record, user, added=[record.pk], before={})
+        return target, True, None
+    near, score = decision.near, decision.score
+    as_read = _locked_as_read(decision.entity)
+    if as_read is None:  # another stream retired it since the match read it: start a new one
+        return _place_new(record, entity_type, projection, values, None, user)
+    target = decision.entity
+    before = dict(target.golden)
+    Membership.objects.create(entity_type=entity_type, entity=target, record=record, reason=Membership.Reason.MODEL,
+                              confidence=score)
+    if any(m.reason == Membership.Reason.SINGLETON for m in near.members) or not near.complete:
+        # A singleton that gains a member is now matched by the model, as a batch run would mark it.
+        Membership.objects.filter(entity=target, reason=Membership.Reason.SINGLETON).exclude(record=record).update(
+            reason=Membership.Reason.MODEL, confidence=score)
+    target = _regolden(target, entity_type, projection, near, record, values, score, as_read=as_read, singletons_at=score)
+    _change(target, RunChange.Kind.GROWN, record, user, added=[record.pk], before=before)
+    return target, False, score
+
+
+def _regolden(entity: Entity, entity_type: EntityType, projection, near: NearEntity, record: SourceRecord, values: dict,
+              score: float | None, *, as_read: bool, singletons_at: float | None = None) -> Entity:
+    """The entity's golden record, size and confidence with `record` a member at `score`, computed from the members
+    the match read (no second read); recomputed from the database when it changed since, is large, or has overrides.
+
+    `singletons_at`: the confidence its members placed as singletons were just given (they are now matched).
+    """
+    if not (as_read and near.complete and not near.overrides):
+        return _refresh(entity, entity_type)
+    rules = {a.name: a.survivorship for a in projection.attributes}
+    facts = {m.record_id: m.fact for m in near.members if m.fact is not None}
+    facts[record.pk] = _fact(record, values)
+    entity.golden, entity.provenance = golden_for(rules, list(facts), facts, None)
+    confidences = [singletons_at if singletons_at is not None and m.reason == Membership.Reason.SINGLETON else m.confidence
+                   for m in near.members] + [score]
+    known = [c for c in confidences if c is not None]
+    entity.size, entity.confidence, entity.updated_at = near.total + 1, min(known) if known else None, timezone.now()
+    Entity.objects.filter(pk=entity.pk).update(golden=entity.golden, provenance=entity.provenance, size=entity.size,
+                                               confidence=entity.confidence, updated_at=entity.updated_at)
+    return entity
+
+
+def _fact(record: SourceRecord, values: dict) -> dict:
+    """golden.record_facts' facts of the record being placed, from the row in hand."""
+    source = record.source
+    return {"source_id": record.source_id, "source": source.slug, "priority": source.priority, "key": record.key,
+            "version": record.version, "created": record.created_at.timestamp(), "updated": record.updated_at.timestamp(),
+            "values": values}
+
+
+def _locked_as_read(entity: Entity) -> bool | None:
+    """Lock the entity (None: another stream retired it meanwhile); True when nothing changed it since it was read.
+
+    Every stream that changes an entity's members or golden record stamps its updated_at, and runs and curator edits
+    cannot run meanwhile (they lock the entity type), so an unchanged stamp means the members read are current.
+    """
+    stamp = Entity.objects.select_for_update().filter(pk=entity.pk, retired_at__isnull=True).order_by().values_list(
+        "updated_at", flat=True)[:1]
+    stamp = stamp[0] if stamp else None
+    if stamp is None:
+        return None
+    return stamp == entity.updated_at
+
+
+def _move(record: SourceRecord, entity_type: EntityType, membership: Membership, current: Entity,
+          decision: EntityCandidate | None, user) -> tuple[Entity, bool, float | None]:
+    """A placed record that no longer belongs to its entity moves to the decision, or to a new entity."""
     target = None
     if decision is not None:
         target, created, score = _still_live(decision.entity), False, decision.score
     if target is None:
         target, created, score = Entity.objects.create(id=uuid.uuid4(), entity_type=entity_type), True, None
     before = dict(target.golden)
-    if membership is None:
-        membership = Membership(entity_type=entity_type, record=record)
     _set_membership(membership, target, score)
     if not created:
         # A singleton that gains a member is now matched by the model, as a batch run would mark it.
@@ -108,14 +234,9 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
             reason=Membership.Reason.MODEL, confidence=score)
     target = _refresh(target, entity_type)
     _change(target, RunChange.Kind.NEW if created else RunChange.Kind.GROWN, record, user, added=[record.pk],
-            before=before, related=[str(current.pk)] if current else [])
-    if current is not None:
-        _after_leaving(current, entity_type, record, user, into=target)
-    action = "moved" if current is not None else ("new" if created else "joined")
-    _activity(record, model, user, f"{action} entity {target.pk}" + (f" from {current.pk}" if current else ""),
-              [target, *([current] if current else [])])
-    return Placement(entity_type, target, action, created=created, score=score,
-                     moved_from=str(current.pk) if current else None)
+            before=before, related=[str(current.pk)])
+    _after_leaving(current, entity_type, record, user, into=target)
+    return target, created, score
 
 
 def _set_membership(membership: Membership, entity: Entity, score: float | None) -> None:
@@ -167,17 +288,10 @@ def _change(entity: Entity, kind: str, record: SourceRecord, user, *, added=(), 
         golden_after=entity.golden if after is None else after, related=list(related))
 
 
-def _activity(record: SourceRecord, model: MatchModel, user, what: str, entities: list[Entity]) -> None:
-    record_activity(kind=Activity.Kind.STREAM, actor=user, summary=f"{record.source.name}:{record.key} {what}"[:300],
-                    parameters={"model_version": model.version, "placement": what}, inputs=[record, model], outputs=entities)
-
-
-def _share_entity_type(entity_type: EntityType) -> None:
-    # Runs finishing and curator edits lock the entity type row FOR UPDATE; streams share it, so they wait for
-    # those (and those for them) but not for each other.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM mastering_entitytype WHERE id = %s FOR SHARE", [entity_type.pk])
+def _activity(record: SourceRecord, model: MatchModel, user, what: str, entities: list[Entity]) -> dict:
+    return {"kind": Activity.Kind.STREAM, "actor": user, "summary": f"{record.source.name}:{record.key} {what}"[:300],
+            "parameters": {"model_version": model.version, "placement": what}, "inputs": [record, model],
+            "outputs": entities}
 
 
 def _lock_blocks(blocks: list[int]) -> None:

@@ -151,6 +151,8 @@ EXEMPT = {
     "mastering.services.matching.check_threshold": READ,
     "mastering.services.matching.explanation": READ,
     "mastering.services.matching.find_matches": READ + " (the match API's lookup)",
+    "mastering.services.matching.entities_near": READ + " (find_matches' one read of candidate entities and members)",
+    "mastering.services.ingest.gate.source_busy": READ + " (the 503 saying what holds the source's lock)",
     "mastering.services.matching.probe_values": READ,
     "mastering.services.stream_master.entity_types_of": READ,
     "mastering.services.stream_master.place_batch": CALLER + ": run_ingest_job; each record it places gets place_record's "
@@ -247,6 +249,12 @@ def s_record_activity(w):
     from lineage.services import record_activity
 
     record_activity(kind=Activity.Kind.TASK, summary="walked")
+
+
+def s_record_activities(w):
+    from lineage.services import record_activities
+
+    record_activities(activities=[{"kind": Activity.Kind.TASK, "summary": "walked twice"}])
 
 
 def s_merge(w):
@@ -719,6 +727,7 @@ def s_recheck_source_corrections(w):
 # In the order they run: later ones use what earlier ones made (w.company, w.override, w.shop).
 SCENARIOS = {
     "lineage.services.record_activity": s_record_activity,
+    "lineage.services.record_activities": s_record_activities,
     "mastering.services.entities.merge_entities": s_merge,
     "mastering.services.entities.move_record": s_move,
     "mastering.services.entities.split_records": s_split,

@@ -3,7 +3,7 @@
 from django.db import OperationalError, connection, transaction
 
 from mastering.ingest.validation import FieldSpec, Validator
-from mastering.models import IngestBatch, Source
+from mastering.models import IngestBatch, Source, SourceField
 from steward.errors import Busy, ServiceError
 
 
@@ -16,32 +16,53 @@ def check_active(source: Source) -> None:
         raise SourceInactive(f"The source {source.name} is inactive and refuses new data.")
 
 
-def field_specs(source: Source) -> list[FieldSpec]:
-    """What ingest checks each of a source's fields against: type, required, longest value."""
-    return [FieldSpec(f.name, f.type, f.required, f.longest_value) for f in source.fields.all()]
+def field_specs(source: Source, *, fields: list[SourceField] | None = None) -> list[FieldSpec]:
+    """What ingest checks each of a source's fields against: type, required, longest value (fields: read already)."""
+    return [FieldSpec(f.name, f.type, f.required, f.longest_value) for f in (source.fields.all() if fields is None else fields)]
 
 
-def source_validator(source: Source) -> Validator:
+def source_validator(source: Source, *, fields: list[SourceField] | None = None) -> Validator:
     """A validator with the source's fields and the values it treats as missing; every way in uses one."""
-    return Validator(field_specs(source), source.key_field, missing_values=source.missing_values)
+    return Validator(field_specs(source, fields=fields), source.key_field, missing_values=source.missing_values)
 
 
-def lock_source(source: Source, *, wait_seconds: float | None = None) -> None:
+# PostgreSQL's SQLSTATE when a lock_timeout runs out.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_source(source: Source, *, wait_seconds: float | None = None, savepoint: bool = True) -> None:
     """One batch at a time per source: concurrent batches queue here instead of racing.
 
-    With wait_seconds (PostgreSQL), give up after that long with Busy rather than wait for a long batch.
+    With wait_seconds (PostgreSQL), give up after that long with Busy rather than wait for a long batch. A caller
+    whose own transaction or savepoint ends with the timeout passes savepoint=False, saves two round trips, and
+    answers the OperationalError (lock_not_available) with source_busy once it is rolled back (stream_record).
     """
     if wait_seconds is None or connection.vendor != "postgresql":
         Source.objects.select_for_update().filter(pk=source.pk).first()
         return
+    if not savepoint:
+        _wait_for_lock(source, wait_seconds)
+        return
     try:
-        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout leaves the caller's transaction usable
-            cursor.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
-                           [f"{round(wait_seconds * 1000)}ms"])
-            before = cursor.fetchone()[0]
-            Source.objects.select_for_update().filter(pk=source.pk).first()
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+        with transaction.atomic():  # a savepoint: a timeout leaves the caller's transaction usable
+            _wait_for_lock(source, wait_seconds)
     except OperationalError:
-        running = IngestBatch.objects.filter(source=source, status=IngestBatch.Status.RUNNING).order_by("pk").first()
-        doing = f"batch #{running.pk} is being written to it" if running else "another write holds it"
-        raise Busy(f"The source {source.name} is busy: {doing}. Try again in a few seconds.") from None
+        raise source_busy(source) from None
+
+
+def _wait_for_lock(source: Source, wait_seconds: float) -> None:
+    # One round trip: remember the caller's lock_timeout, bound the wait, take the row lock, put the timeout back.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('steward.lock_timeout_before', current_setting('lock_timeout'), true);"
+            " SELECT set_config('lock_timeout', %s, true);"
+            " SELECT id FROM mastering_source WHERE id = %s FOR UPDATE;"
+            " SELECT set_config('lock_timeout', current_setting('steward.lock_timeout_before'), true)",
+            [f"{round(wait_seconds * 1000)}ms", source.pk])
+
+
+def source_busy(source: Source) -> Busy:
+    """Busy for a write that gave up waiting for the source's lock, saying what holds it (read after the rollback)."""
+    running = IngestBatch.objects.filter(source=source, status=IngestBatch.Status.RUNNING).order_by("pk").first()
+    doing = f"batch #{running.pk} is being written to it" if running else "another write holds it"
+    return Busy(f"The source {source.name} is busy: {doing}. Try again in a few seconds.")

@@ -4,16 +4,18 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from lineage.models import Activity
-from lineage.services import record_activity
-from mastering.ingest.merging import open_merger
+from lineage.services import record_activities
+from mastering.ingest.documents import record_json
+from mastering.ingest.orm_merger import archived_version
 from mastering.ingest.text import flaw, has_surrogate, shown
-from mastering.models import IngestBatch, Source, SourceRecord
+from mastering.ingest.validation import ValidatedChunk, Validator
+from mastering.models import BatchSighting, IngestBatch, Source, SourceRecord, SourceRecordVersion
 from mastering.services.batch_listeners import notify_batch_listeners
-from mastering.services.ingest.gate import check_active, lock_source, source_validator
+from mastering.services.ingest.gate import LOCK_NOT_AVAILABLE, check_active, lock_source, source_busy, source_validator
 from mastering.services.matching import IndexNotReady, NotTrained
 from mastering.services.stream_master import Placement, place_record
 from steward.db import sqlite_lock_wait
@@ -38,15 +40,27 @@ def stream_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
     same, and NotTrained (IndexNotReady) is raised after it commits: the next mastering run matches it.
     """
     waiting = None
-    with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
-        streamed = Streamed(_upsert_record(source=source, key=key, data=data, user=user))
-        if source.ingest_mode == Source.IngestMode.STREAM:
-            try:
-                with transaction.atomic():  # a savepoint: a refused placement leaves the stored record
-                    streamed.placements = place_record(record=streamed.record, user=user)
-            except (NotTrained, IndexNotReady) as exc:
-                waiting = type(exc)(f"Stored {source.slug}:{streamed.record.key} as version {streamed.record.version}, "
-                                    f"but not matched: {exc.message}")
+    try:
+        with sqlite_lock_wait(STREAM_LOCK_WAIT_SECONDS), transaction.atomic():
+            upserted = _upsert_record(source=source, key=key, data=data, user=user)
+            streamed = Streamed(upserted.record)
+            activities = [upserted.activity]
+            if source.ingest_mode == Source.IngestMode.STREAM:
+                try:
+                    # place_record writes nothing before it may refuse (no model, an index of another model), so a
+                    # refusal leaves the stored record without a savepoint.
+                    streamed.placements = place_record(record=streamed.record, user=user, fresh=upserted.created,
+                                                       activities=activities)
+                except (NotTrained, IndexNotReady) as exc:
+                    waiting = type(exc)(f"Stored {source.slug}:{streamed.record.key} as version {streamed.record.version}, "
+                                        f"but not matched: {exc.message}")
+            # The ingest's Activity and the placement's, in two statements.
+            record_activities(activities=activities)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        # The bounded wait for the source's lock ran out; the transaction (or the caller's savepoint) is rolled back.
+        raise source_busy(source) from None
     if waiting is not None:
         raise waiting
     return streamed
@@ -64,7 +78,14 @@ def upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUse
     return stream_record(source=source, key=key, data=data, user=user).record
 
 
-def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> SourceRecord:
+@dataclass
+class _Upserted:
+    record: SourceRecord
+    created: bool
+    activity: dict  # record_activity's arguments, written with the placement's
+
+
+def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUser | None) -> _Upserted:
     check_active(source)
     if not isinstance(data, dict):
         raise InvalidInput("The record must be a JSON object of field values.")
@@ -77,7 +98,8 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
                    if isinstance(value, str) and has_surrogate(value)]
     if unstorable:
         raise InvalidInput("; ".join(unstorable) + ".")
-    others = [f.name for f in source.fields.all() if f.name != source.key_field]
+    fields = list(source.fields.all())  # one read, for both checks below
+    others = [f.name for f in fields if f.name != source.key_field]
     if others and not any(name in data for name in others):
         given = ", ".join(str(name) for name in data if name != source.key_field) or "none"
         raise InvalidInput(
@@ -90,7 +112,7 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
     cells = {name: ("" if value is None else ("true" if value is True else "false" if value is False else str(value)))
              for name, value in data.items()}
     cells[source.key_field] = str(key)
-    validator = source_validator(source)
+    validator = source_validator(source, fields=fields)
     frame = pd.DataFrame([cells])
     validated, problems = validator.validate(frame, pd.Series([2], index=frame.index))
     if problems:
@@ -99,27 +121,48 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
         raise InvalidInput(
             "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
         )
-    validated.absent = {}  # a PUT replaces the record: a field it leaves out is empty, not kept
-    lock_source(source, wait_seconds=STREAM_LOCK_WAIT_SECONDS)
+    lock_source(source, wait_seconds=STREAM_LOCK_WAIT_SECONDS, savepoint=False)  # stream_record answers a timeout
+    record, outcome, batch = _write_one(source, validator, validated, user)
+    return _Upserted(record, outcome == "created", {
+        "kind": Activity.Kind.STREAM, "actor": user, "summary": f"{source.name}:{record.key} {outcome} (v{record.version})",
+        "parameters": {"channel": batch.channel, "counts": batch.counts}, "inputs": [source], "outputs": [batch, record],
+        "started_at": batch.started_at})
+
+
+def _write_one(source: Source, validator: Validator, validated: ValidatedChunk,
+               user: AbstractBaseUser | None) -> tuple[SourceRecord, str, IngestBatch]:
+    """Write one validated row as the batch writers would (a new version only when its content changed), in as few
+    statements as one row needs: its record looked up by key, the batch, then the record (and its archived version)."""
+    types = {spec.name: spec.type for spec in validator.fields}
+    key, content_hash, row = validated.keys[0].as_py(), validated.hashes[0].as_py(), int(validated.rows[0])
+    document = record_json(validated.records()[0], types)
+    existing = SourceRecord.objects.filter(source=source, key=key).first()
+    if existing is None:
+        outcome = "created"
+    elif existing.content_hash != content_hash or existing.retired:
+        outcome = "updated"
+    else:
+        outcome = "unchanged"
     now = timezone.now()
     batch = IngestBatch.objects.create(
         source=source, user=user, channel=IngestBatch.Channel.STREAM, file_name="", mode=IngestBatch.Mode.APPEND,
-        status=IngestBatch.Status.RUNNING, started_at=now, received=1, rows_read=1,
-    )
-    with open_merger(batch, {s.name: s.type for s in validator.fields}) as merger:
-        merger.add(validated)
-        counts = merger.finish(snapshot=False, present_keys=set())
-    batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
-    batch.status, batch.finished_at = IngestBatch.Status.SUCCEEDED, timezone.now()
-    batch.warnings = validator.warnings
-    batch.save()
-    record = SourceRecord.objects.get(source=source, key=validated.keys[0].as_py())
-    record_activity(
-        kind=Activity.Kind.STREAM, actor=user,
-        summary=f"{source.name}:{record.key} {'created' if counts.created else 'updated' if counts.updated else 'unchanged'} (v{record.version})",
-        parameters={"channel": batch.channel, "counts": batch.counts}, inputs=[source], outputs=[batch, record],
-        started_at=now,
-    )
-    if counts.created or counts.updated:
+        status=IngestBatch.Status.SUCCEEDED, started_at=now, finished_at=now, received=1, rows_read=1,
+        created=int(outcome == "created"), updated=int(outcome == "updated"), unchanged=int(outcome == "unchanged"),
+        warnings=validator.warnings)
+    if existing is None:
+        record = SourceRecord.objects.create(source=source, key=key, data=document, content_hash=content_hash, version=1,
+                                             first_batch=batch, changed_batch=batch, file_row=row, created_at=now,
+                                             updated_at=now)
+    elif outcome == "updated":
+        record = existing
+        SourceRecordVersion.objects.create(**archived_version(record))
+        record.data, record.content_hash, record.version, record.retired = document, content_hash, record.version + 1, False
+        record.changed_batch, record.file_row, record.updated_at = batch, row, now
+        record.save(update_fields=["data", "content_hash", "version", "retired", "changed_batch", "file_row", "updated_at"])
+    else:
+        record = existing
+        BatchSighting.objects.create(batch=batch, first_record_id=record.pk, last_record_id=record.pk)
+    record.source = source  # its label in lineage, without a read
+    if outcome != "unchanged":
         notify_batch_listeners(batch)
-    return record
+    return record, outcome, batch

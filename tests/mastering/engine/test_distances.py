@@ -42,7 +42,11 @@ def data_model():
     return model, corpus
 
 
-def test_every_pair_equals_dedupes_features(data_model):
+@pytest.mark.parametrize("few_pairs", [0, 1000], ids=["column-wise", "pair-by-pair"])
+def test_every_pair_equals_dedupes_features(data_model, few_pairs, monkeypatch):
+    from mastering.engine import _distances
+
+    monkeypatch.setattr(_distances, "FEW_PAIRS", few_pairs)
     model, records = data_model
     pairs = [(a, b) for a in range(len(records)) for b in range(len(records))]
     left, right = [records[a] for a, _ in pairs], [records[b] for _, b in pairs]
