@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timezone import localtime
 
 from mastering import selectors
+from mastering.config_cache import cached_projection
 from mastering.filters import EntityFilter
 from mastering.models import Entity, EntityType
 from mastering.match_presenter import present_match
@@ -20,7 +21,7 @@ def entity_list(request: HttpRequest, slug: str) -> HttpResponse:
     entity_type = get_object_or_404(EntityType, slug=slug)
     filterset = EntityFilter(request.GET, queryset=selectors.list_entity_rows(entity_type=entity_type))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    names = [a.name for a in entity_type.attributes.all()]
+    names = [a.name for a in cached_projection(entity_type).attributes]
     columns = names[:6]
     rows = [{"entity": e, "values": [e.golden.get(c) for c in columns], **_row_display(e)} for e in page]
     context = {
