@@ -7,6 +7,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
+from curation import queue_sql
 from curation.models import CandidatePair, Label
 from mastering.engine import LabeledPair
 from mastering.matchers import matcher_for
@@ -116,10 +117,11 @@ class LearningState:
     filling_live: bool
 
 
-def learning_state(*, entity_type_id: int) -> LearningState:
+def learning_state_query(*, entity_type_id: int) -> QuerySet[EntityType]:
     """What an answer needs to decide on retraining and refilling, in one query that reads only recent rows.
 
-    Answers since the active model are those given after its training started (the labels it read then).
+    Answers since the active model are those given after its training started (the labels it read then). This is the
+    definition; answers run the same statement written as SQL (queue_sql.learning_row), checked against this one.
     """
     from mastering.services.liveness import stale_before
 
@@ -129,7 +131,7 @@ def learning_state(*, entity_type_id: int) -> LearningState:
     jobs = Job.objects.filter(entity_type=OuterRef("pk"), status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).filter(
         Q(status=Job.Status.QUEUED) | Q(heartbeat_at__gt=stale_before()))  # a stale one is swept by start_job
     open_pairs = CandidatePair.objects.open().filter(entity_type=OuterRef("pk")).order_by().values("pk")
-    entity_type = (
+    return (
         EntityType.objects.filter(pk=entity_type_id)
         .annotate(model_matches=Subquery(model.values("match_count")[:1]),
                   model_distincts=Subquery(model.values("distinct_count")[:1]),
@@ -138,13 +140,20 @@ def learning_state(*, entity_type_id: int) -> LearningState:
                   enough_open=Exists(open_pairs[QUEUE_LOW_WATER - 1:QUEUE_LOW_WATER]),
                   training_live=Exists(jobs.filter(kind=Job.Kind.TRAIN)),
                   filling_live=Exists(jobs.filter(kind=Job.Kind.PREPARE_QUEUE)))
-        .get()
     )
-    countable = entity_type.trained_from is not None and min(entity_type.model_matches, entity_type.model_distincts) >= MIN_LABELS_PER_ANSWER
+
+
+def learning_state(*, entity_type_id: int) -> LearningState:
+    """What an answer needs to decide on retraining and refilling (learning_state_query, run as written SQL)."""
+    from mastering.services.liveness import stale_before
+
+    entity_type, matches, distincts, trained_from, since, enough_open, training, filling = queue_sql.learning_row(
+        entity_type_id=entity_type_id, open_needed=QUEUE_LOW_WATER, stale_before=stale_before())
+    countable = trained_from is not None and min(matches, distincts) >= MIN_LABELS_PER_ANSWER
     return LearningState(
         entity_type=entity_type,
-        retrain_due=entity_type.answers_since >= entity_type.retrain_every if countable else None,
-        queue_low=not entity_type.enough_open, training_live=entity_type.training_live, filling_live=entity_type.filling_live,
+        retrain_due=since >= entity_type.retrain_every if countable else None,
+        queue_low=not enough_open, training_live=training, filling_live=filling,
     )
 
 

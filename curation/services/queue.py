@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.rules import ensure_allowed
-from curation import selectors
+from curation import queue_sql, selectors
 from curation.models import CandidatePair, Label
 from lineage.models import Activity
 from lineage.services import record_activity
@@ -35,19 +35,12 @@ def claim_next_pair(*, curator: AbstractBaseUser, entity_type: EntityType) -> Ca
         with transaction.atomic():
             # One read picks the pair and loads both records for the card. On PostgreSQL the pick locks that row
             # and skips rows other claims have locked, so fifty curators do not queue up behind the first pair.
-            pair = (
-                selectors.next_pair_to_claim(entity_type=entity_type, curator=curator, now=now)
-                .select_related("left__source", "right__source")
-                .first()
-            )
+            # Both statements are selectors.next_pair_to_claim and claimable_by written once as SQL (queue_sql).
+            pair = queue_sql.pick_pair(entity_type_id=entity_type.pk, curator_id=curator.pk, now=now)
             if pair is None:
                 return None
             # Compare-and-set: correct on SQLite too (where the lock above is ignored); losing a race tries again.
-            won = (
-                CandidatePair.objects.claimable_by(curator, now)
-                .filter(pk=pair.pk)
-                .update(claimed_by=curator, claimed_until=now + CLAIM_TTL)
-            )
+            won = queue_sql.claim_pair(pair_id=pair.pk, curator_id=curator.pk, now=now, until=now + CLAIM_TTL)
         if won:
             pair.entity_type = entity_type
             pair.claimed_by, pair.claimed_until = curator, now + CLAIM_TTL
@@ -73,10 +66,9 @@ def answer_pair(*, pair: CandidatePair, curator: AbstractBaseUser, answer: str, 
         raise not_held from None
     if "model" in pair._state.fields_cache:
         label.model = pair.model  # already loaded with the pair: the response shows its version without a query
-    released = CandidatePair.objects.filter(
-        pk=pair.pk, claimed_by=curator, claimed_until__gt=timezone.now(), status=CandidatePair.Status.OPEN
-    ).update(claimed_by=None, claimed_until=None, status=selectors.settled_status())
-    if released != 1:
+    # One UPDATE releases the pair and settles it (selectors.settled_status, written as SQL in queue_sql).
+    released = queue_sql.release_answered_pair(pair_id=pair.pk, curator_id=curator.pk, now=timezone.now())
+    if not released:
         raise not_held
     pair.claimed_by = pair.claimed_until = None
     del pair.status  # settled in the database by the UPDATE: reading it loads the new value

@@ -1,0 +1,97 @@
+"""The claim's hand-written SQL picks and claims exactly as the ORM definition (claimable_by, next_pair_to_claim) says."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from curation import queue_sql, selectors
+from curation.models import CandidatePair, Label
+from tests.factories import entity_type_with_records, make_pairs
+
+pytestmark = pytest.mark.django_db
+
+
+def orm_pick(entity_type, curator, now):
+    with transaction.atomic():
+        return (selectors.next_pair_to_claim(entity_type=entity_type, curator=curator, now=now)
+                .select_related("left__source", "right__source").first())
+
+
+def sql_pick(entity_type, curator, now):
+    with transaction.atomic():
+        return queue_sql.pick_pair(entity_type_id=entity_type.pk, curator_id=curator.pk, now=now)
+
+
+def test_the_sql_pick_and_claim_agree_with_the_orm_in_every_state_a_pair_can_be_in(curator, other_curator):
+    entity_type, source = entity_type_with_records(8)
+    pairs = make_pairs(entity_type, source, 8)
+    now = timezone.now()
+    soon, gone = now + timedelta(minutes=5), now - timedelta(seconds=1)
+    CandidatePair.objects.filter(pk=pairs[0].pk).update(status=CandidatePair.Status.DONE)
+    CandidatePair.objects.filter(pk=pairs[1].pk).update(claimed_by=other_curator, claimed_until=soon)
+    Label.objects.create(pair=pairs[2], curator=curator, answer=Label.Answer.MATCH)
+    Label.objects.create(pair=pairs[3], curator=curator, answer=Label.Answer.MATCH, revoked_at=now)  # taken back
+    CandidatePair.objects.filter(pk=pairs[4].pk).update(claimed_by=other_curator, claimed_until=gone)  # lease ran out
+    steps = []
+    for _ in range(8):
+        expected, got = orm_pick(entity_type, curator, now), sql_pick(entity_type, curator, now)
+        assert (got and got.pk) == (expected and expected.pk)
+        if got is None:
+            break
+        assert (got.left.data, got.left.source.slug, got.right.key, got.right.source.name, got.claimed_until, got.status) == (
+            expected.left.data, expected.left.source.slug, expected.right.key, expected.right.source.name,
+            expected.claimed_until, expected.status)
+        steps.append(got.pk)
+        # The same conditions decide the compare-and-set: the curator wins the pair, then another curator cannot.
+        assert queue_sql.claim_pair(pair_id=got.pk, curator_id=curator.pk, now=now, until=soon)
+        assert not queue_sql.claim_pair(pair_id=got.pk, curator_id=other_curator.pk, now=now, until=soon)
+        held = orm_pick(entity_type, curator, now)
+        assert held.pk == got.pk and held.claimed_by_id == curator.pk and held.claimed_until == soon
+        Label.objects.create(pair=held, curator=curator, answer=Label.Answer.DISTINCT)
+    assert steps == [pairs[i].pk for i in (3, 4, 5, 6, 7)]
+    assert not queue_sql.claim_pair(pair_id=pairs[2].pk, curator_id=curator.pk, now=now, until=soon)  # answered
+    assert not queue_sql.claim_pair(pair_id=pairs[1].pk, curator_id=curator.pk, now=now, until=soon)  # held by another
+
+
+def orm_learning(entity_type):
+    et = selectors.learning_state_query(entity_type_id=entity_type.pk).get()
+    return (et.pk, et.retrain_every, et.model_matches, et.model_distincts, et.trained_from is not None, et.answers_since,
+            et.enough_open, et.training_live, et.filling_live)
+
+
+def sql_learning(entity_type):
+    from mastering.services.liveness import stale_before
+
+    et, matches, distincts, trained_from, since, enough, training, filling = queue_sql.learning_row(
+        entity_type_id=entity_type.pk, open_needed=selectors.QUEUE_LOW_WATER, stale_before=stale_before())
+    return (et.pk, et.retrain_every, matches, distincts, trained_from is not None, since, enough, training, filling)
+
+
+def test_the_sql_learning_decision_reads_what_the_orm_definition_reads(curator):
+    from mastering.models import Job, MatchModel
+    from mastering.services.liveness import stale_before
+
+    entity_type, source = entity_type_with_records(6)
+    pairs = make_pairs(entity_type, source, 4)
+    states = [sql_learning(entity_type)]
+    assert states[0] == orm_learning(entity_type)  # no model, four open pairs, no jobs
+    Label.objects.create(pair=pairs[0], curator=curator, answer=Label.Answer.MATCH)
+    CandidatePair.objects.filter(pk__in=[pairs[0].pk, pairs[1].pk]).update(status=CandidatePair.Status.DONE)
+    job = Job.objects.create(entity_type=entity_type, kind=Job.Kind.TRAIN, status=Job.Status.DONE,
+                             started_at=timezone.now() - timedelta(minutes=1))
+    MatchModel.objects.create(entity_type=entity_type, version=1, learned_settings=b"", match_count=1, distinct_count=5,
+                              active=False)
+    MatchModel.objects.create(entity_type=entity_type, version=2, learned_settings=b"", match_count=4, distinct_count=3,
+                              job=job)
+    Label.objects.create(pair=pairs[1], curator=curator, answer=Label.Answer.DISTINCT)
+    Label.objects.create(pair=pairs[2], curator=curator, answer=Label.Answer.DISTINCT, revoked_at=timezone.now())
+    Job.objects.create(entity_type=entity_type, kind=Job.Kind.PREPARE_QUEUE, status=Job.Status.QUEUED)
+    stale = Job.objects.create(entity_type=entity_type, kind=Job.Kind.TRAIN, status=Job.Status.RUNNING,
+                               heartbeat_at=stale_before() - timedelta(seconds=5))  # stale: not live
+    states.append(sql_learning(entity_type))
+    assert states[1] == orm_learning(entity_type)
+    assert states[1][2:] == (4, 3, True, 2, False, False, True)
+    Job.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now())  # its worker speaks again
+    assert sql_learning(entity_type) == orm_learning(entity_type) and sql_learning(entity_type)[7] is True
