@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass, field
 
-import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -113,8 +112,7 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
              for name, value in data.items()}
     cells[source.key_field] = str(key)
     validator = source_validator(source, fields=fields)
-    frame = pd.DataFrame([cells])
-    validated, problems = validator.validate(frame, pd.Series([2], index=frame.index))
+    validated, problems = validator.validate_one(cells, row=2)  # row 2, as a one-row table would number it
     if problems:
         for problem in problems:
             problem.pop("row", None)
