@@ -13,7 +13,7 @@ import time
 from django.db.models.signals import post_delete, post_save
 
 from mastering.mapping import Projection, projection_for
-from mastering.models import Attribute, AttributeMapping, EntityType, MatchModel
+from mastering.models import Attribute, AttributeMapping, EntityType, MatchModel, Source, SourceField
 from mastering.selectors import MODEL_HEAVY_FIELDS
 
 MAX_AGE = 30.0
@@ -47,13 +47,32 @@ def cached_active_model(entity_type: EntityType) -> MatchModel | None:
     return _entry(entity_type)[1]
 
 
+# A source's fields, for the streaming path (every streamed record is checked against them), keyed the same way by
+# the source's updated_at: update_source saves the source in the transaction that changes its fields.
+_source_fields: dict[int, tuple[tuple, float, list[SourceField]]] = {}
+
+
+def cached_source_fields(source: Source) -> list[SourceField]:
+    """The source's fields (read-only instances, shared in this process), loaded at most once per change or MAX_AGE."""
+    stamp = (source.updated_at,)
+    now = time.monotonic()
+    cached = _source_fields.get(source.pk)
+    if cached is not None and cached[0] == stamp and now - cached[1] < MAX_AGE:
+        return cached[2]
+    fields = list(source.fields.all())
+    with _lock:
+        _source_fields[source.pk] = (stamp, now, fields)
+    return fields
+
+
 def forget_configurations(**_) -> None:
     """Drop every entry of this process (a signal receiver; tests)."""
     with _lock:
         _entries.clear()
+        _source_fields.clear()
 
 
 def connect_signals() -> None:
-    for model in (Attribute, AttributeMapping, MatchModel, EntityType):
+    for model in (Attribute, AttributeMapping, MatchModel, EntityType, Source, SourceField):
         post_save.connect(forget_configurations, sender=model, dispatch_uid=f"config-cache-save-{model.__name__}")
         post_delete.connect(forget_configurations, sender=model, dispatch_uid=f"config-cache-delete-{model.__name__}")

@@ -77,6 +77,8 @@ def withdraw_corrections(issue: DataIssue) -> int:
 
 def on_batch_finished(batch: IngestBatch) -> None:
     """Batch listener (registered in FeedbackConfig.ready): re-check after the batch commits, in a task."""
+    if not (batch.updated or batch.retired):
+        return  # only new records (a streamed record first seen): none has a correction waiting, so spare the read
     if SourceCorrection.objects.filter(outcome=SourceCorrection.Outcome.WAITING, record__source_id=batch.source_id).exists():
         transaction.on_commit(lambda: tasks.recheck_source_corrections.delay(batch.pk))
 

@@ -1,6 +1,7 @@
 """What every way in (table, stream) checks first: the source takes data, its fields' rules, its lock."""
 
 from django.db import OperationalError, connection, transaction
+from django.db.models import Model, QuerySet
 
 from mastering.ingest.validation import FieldSpec, Validator
 from mastering.models import IngestBatch, Source, SourceField
@@ -50,15 +51,42 @@ def lock_source(source: Source, *, wait_seconds: float | None = None, savepoint:
         raise source_busy(source) from None
 
 
-def _wait_for_lock(source: Source, wait_seconds: float) -> None:
-    # One round trip: remember the caller's lock_timeout, bound the wait, take the row lock, put the timeout back.
+def _wait_for_lock(source: Source, wait_seconds: float, then: QuerySet | None = None) -> list[Model]:
+    # One round trip: remember the caller's lock_timeout, bound the wait, take the row lock, put the timeout back,
+    # and (then) read what the lock guards. The read is a statement of its own, so it sees what the lock's last
+    # holder committed (each statement of a READ COMMITTED transaction reads a fresh snapshot).
+    sql, params = "", []
+    if then is not None:
+        compiler = then.query.get_compiler(using=connection.alias)
+        sql, params = compiler.as_sql()
+        sql = "; " + sql
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('steward.lock_timeout_before', current_setting('lock_timeout'), true);"
             " SELECT set_config('lock_timeout', %s, true);"
             " SELECT id FROM mastering_source WHERE id = %s FOR UPDATE;"
-            " SELECT set_config('lock_timeout', current_setting('steward.lock_timeout_before'), true)",
-            [f"{round(wait_seconds * 1000)}ms", source.pk])
+            " SELECT set_config('lock_timeout', current_setting('steward.lock_timeout_before'), true)" + sql,
+            [f"{round(wait_seconds * 1000)}ms", source.pk, *params])
+        if then is None:
+            return []
+        while cursor.nextset():  # to the last statement's rows
+            pass
+        rows = cursor.fetchall()
+    columns = [expression for expression, _, _ in compiler.select]
+    converters = compiler.get_converters(columns)
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    names = [expression.target.attname for expression in columns]
+    return [then.model.from_db(connection.alias, names, row) for row in rows]
+
+
+def lock_source_and_read(source: Source, queryset: QuerySet, *, wait_seconds: float) -> list[Model]:
+    """lock_source(savepoint=False) and then the rows of `queryset` (plain fields only), in one round trip on
+    PostgreSQL: the streaming path takes its source's lock and reads the record it replaces."""
+    if connection.vendor != "postgresql":
+        lock_source(source, wait_seconds=wait_seconds, savepoint=False)
+        return list(queryset)
+    return _wait_for_lock(source, wait_seconds, then=queryset)
 
 
 def source_busy(source: Source) -> Busy:

@@ -8,13 +8,14 @@ from django.utils import timezone
 
 from lineage.models import Activity
 from lineage.services import record_activities
+from mastering.config_cache import cached_source_fields
 from mastering.ingest.documents import record_json
 from mastering.ingest.orm_merger import archived_version
 from mastering.ingest.text import flaw, has_surrogate, shown
 from mastering.ingest.validation import ValidatedChunk, Validator
 from mastering.models import BatchSighting, IngestBatch, Source, SourceRecord, SourceRecordVersion
 from mastering.services.batch_listeners import notify_batch_listeners
-from mastering.services.ingest.gate import LOCK_NOT_AVAILABLE, check_active, lock_source, source_busy, source_validator
+from mastering.services.ingest.gate import LOCK_NOT_AVAILABLE, check_active, lock_source_and_read, source_busy, source_validator
 from mastering.services.matching import IndexNotReady, NotTrained
 from mastering.services.stream_master import Placement, place_record
 from steward.db import sqlite_lock_wait
@@ -97,7 +98,7 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
                    if isinstance(value, str) and has_surrogate(value)]
     if unstorable:
         raise InvalidInput("; ".join(unstorable) + ".")
-    fields = list(source.fields.all())  # one read, for both checks below
+    fields = cached_source_fields(source)  # read once per change of the source in this process
     others = [f.name for f in fields if f.name != source.key_field]
     if others and not any(name in data for name in others):
         given = ", ".join(str(name) for name in data if name != source.key_field) or "none"
@@ -119,22 +120,25 @@ def _upsert_record(*, source: Source, key: str, data: dict, user: AbstractBaseUs
         raise InvalidInput(
             "; ".join(f"{p['column']} {p['reason']}" for p in problems), problems=problems
         )
-    lock_source(source, wait_seconds=STREAM_LOCK_WAIT_SECONDS, savepoint=False)  # stream_record answers a timeout
-    record, outcome, batch = _write_one(source, validator, validated, user)
+    # The source's lock and the record the PUT replaces, in one round trip; stream_record answers a timeout.
+    key = validated.keys[0].as_py()
+    (existing,) = lock_source_and_read(source, SourceRecord.objects.filter(source=source, key=key).order_by()[:1],
+                                       wait_seconds=STREAM_LOCK_WAIT_SECONDS) or [None]
+    record, outcome, batch = _write_one(source, validator, validated, user, existing)
     return _Upserted(record, outcome == "created", {
         "kind": Activity.Kind.STREAM, "actor": user, "summary": f"{source.name}:{record.key} {outcome} (v{record.version})",
         "parameters": {"channel": batch.channel, "counts": batch.counts}, "inputs": [source], "outputs": [batch, record],
         "started_at": batch.started_at})
 
 
-def _write_one(source: Source, validator: Validator, validated: ValidatedChunk,
-               user: AbstractBaseUser | None) -> tuple[SourceRecord, str, IngestBatch]:
+def _write_one(source: Source, validator: Validator, validated: ValidatedChunk, user: AbstractBaseUser | None,
+               existing: SourceRecord | None) -> tuple[SourceRecord, str, IngestBatch]:
     """Write one validated row as the batch writers would (a new version only when its content changed), in as few
-    statements as one row needs: its record looked up by key, the batch, then the record (and its archived version)."""
+    statements as one row needs: the batch, then the record (and its archived version); `existing`: its record, read
+    under the source's lock."""
     types = {spec.name: spec.type for spec in validator.fields}
     key, content_hash, row = validated.keys[0].as_py(), validated.hashes[0].as_py(), int(validated.rows[0])
     document = record_json(validated.records()[0], types)
-    existing = SourceRecord.objects.filter(source=source, key=key).first()
     if existing is None:
         outcome = "created"
     elif existing.content_hash != content_hash or existing.retired:
