@@ -2,6 +2,7 @@
 
 from mastering import engine
 from mastering.models import MatchModel
+from steward import long_lived
 
 _MATCHERS: dict[tuple[int, str], engine.Matcher] = {}
 
@@ -11,6 +12,7 @@ def matcher_for(model: MatchModel) -> engine.Matcher:
     key = (model.pk, model.created_at.isoformat())
     if key not in _MATCHERS:
         _MATCHERS[key] = engine.Matcher.from_settings(bytes(model.learned_settings))
+        long_lived.freeze()  # a serving process keeps it: out of the collector's scans (steward.long_lived)
     return _MATCHERS[key]
 
 

@@ -66,6 +66,7 @@ EXEMPT = {
     "mastering.services.ingest.gate.field_specs": READ,
     "mastering.services.ingest.gate.source_validator": READ,
     "mastering.services.ingest.gate.lock_source": "takes the source's row lock for its caller's transaction",
+    "mastering.services.ingest.gate.lock_source_and_read": "takes the source's row lock for its caller's transaction, then reads",
     "mastering.services.ingest.receiving.new_upload_path": READ,
     "mastering.services.ingest.receiving.upload_folder": READ,
     "mastering.services.ingest.receiving.remove_abandoned_uploads": "deletes temporary upload files nobody confirmed; "
