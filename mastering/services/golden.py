@@ -8,6 +8,7 @@ from django.utils import timezone
 from mastering.mapping import Projection, projection_for
 from mastering.models import Entity, EntityType, Membership, Source, SourceRecord, ValueOverride
 from mastering.resolution.survivorship import Candidate, golden_record
+from steward.db import among
 
 
 def record_facts(projection: Projection, *, record_ids: Iterable[int] | None = None) -> dict[int, dict]:
@@ -15,7 +16,7 @@ def record_facts(projection: Projection, *, record_ids: Iterable[int] | None = N
     sources = {s.pk: s for s in Source.objects.filter(pk__in=projection.source_ids)}
     records = SourceRecord.objects.filter(source_id__in=projection.source_ids, retired=False)
     if record_ids is not None:
-        records = records.filter(pk__in=list(record_ids))
+        records = records.filter(among(SourceRecord, "id", record_ids))
     facts = {}
     rows = records.values_list("pk", "source_id", "key", "version", "created_at", "updated_at", "data")
     for pk, source_id, key, version, created_at, updated_at, data in rows.iterator(chunk_size=20_000):
