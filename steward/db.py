@@ -11,20 +11,28 @@ from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps with options builds one per call
+
+
 def _text(value: object) -> str:
     """A value in COPY's text format (\\N is NULL; tabs, newlines and backslashes escaped)."""
-    if type(value) is int:  # most columns of big writes (ids, keys, counts): nothing to escape
+    kind = type(value)
+    if kind is int:  # most columns of big writes (ids, keys, counts): nothing to escape
         return str(value)
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
-        text = "t" if value else "f"
+    if kind is str:
+        text = value
+    elif kind is dict or kind is list:
+        text = _JSON.encode(value)
+    elif kind is uuid.UUID:
+        return str(value)  # hex digits and dashes: nothing to escape
+    elif isinstance(value, bool):
+        return "t" if value else "f"
     elif isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False)
+        text = _JSON.encode(value)
     elif isinstance(value, datetime):
         text = value.isoformat()
-    elif isinstance(value, uuid.UUID):
-        text = str(value)
     else:
         text = str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")

@@ -3,6 +3,9 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from mastering.mapping import Projection, projection_for
@@ -18,13 +21,25 @@ def record_facts(projection: Projection, *, record_ids: Iterable[int] | None = N
     if record_ids is not None:
         records = records.filter(among(SourceRecord, "id", record_ids))
     facts = {}
-    rows = records.values_list("pk", "source_id", "key", "version", "created_at", "updated_at", "data")
-    for pk, source_id, key, version, created_at, updated_at, data in rows.iterator(chunk_size=20_000):
+    if connection.vendor == "postgresql":
+        # Seconds since the epoch from the server (the same float as datetime.timestamp()), not datetimes to parse.
+        records = records.annotate(created_s=_EPOCH_OF_CREATED, updated_s=_EPOCH_OF_UPDATED)
+        times = ("created_s", "updated_s")
+    else:
+        times = ("created_at", "updated_at")
+    rows = records.values_list("pk", "source_id", "key", "version", *times, "data")
+    for pk, source_id, key, version, created, updated, data in rows.iterator(chunk_size=20_000):
         source = sources[source_id]
+        if type(created) is not float:
+            created, updated = created.timestamp(), updated.timestamp()
         facts[pk] = {"source_id": source_id, "source": source.slug, "priority": source.priority, "key": key,
-                     "version": version, "created": created_at.timestamp(), "updated": updated_at.timestamp(),
+                     "version": version, "created": created, "updated": updated,
                      "values": projection.project(source_id, data)}
     return facts
+
+
+_EPOCH_OF_CREATED = RawSQL('EXTRACT(EPOCH FROM "mastering_sourcerecord"."created_at")::float8', [], output_field=FloatField())
+_EPOCH_OF_UPDATED = RawSQL('EXTRACT(EPOCH FROM "mastering_sourcerecord"."updated_at")::float8', [], output_field=FloatField())
 
 
 def live_overrides(entity_type: EntityType, *, entity_ids: Iterable | None = None) -> dict[str, dict[str, dict]]:
