@@ -60,10 +60,12 @@ def golden_for(rules: dict[str, str], members: Iterable[int], facts: dict[int, d
     members = sorted(m for m in members if m in facts)
     if len(members) == 1 and not overrides:
         return _single_member_golden(rules, facts[members[0]], members[0])
+    rows = [(r, facts[r]) for r in members]
+    # Only members with a value: survivorship looks at no other (`choose` leaves the empty ones out).
     candidates = {
-        name: [Candidate(record=r, value=facts[r]["values"].get(name), version=facts[r]["version"], source=facts[r]["source"],
-                         key=facts[r]["key"], priority=facts[r]["priority"], updated_at=facts[r]["updated"],
-                         created_at=facts[r]["created"]) for r in members]
+        name: [Candidate(record=r, value=value, version=fact["version"], source=fact["source"], key=fact["key"],
+                         priority=fact["priority"], updated_at=fact["updated"], created_at=fact["created"])
+               for r, fact in rows if (value := fact["values"].get(name)) not in (None, "")]
         for name in rules
     }
     return golden_record(rules, candidates, overrides)
