@@ -197,9 +197,9 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         entity = existing.get(entity_id)
         if entity is None:
             # Plain rows, not model instances: building a model costs more than computing its golden record.
-            new_entities.append((uuid.UUID(entity_id), entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
+            new_entities.append((entity_id, entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
                                  job.pk, None, None, now, now))
-            new_changes.append((entity_type.pk, job.pk, None, uuid.UUID(entity_id), RunChange.Kind.NEW, sorted(members), [], {},
+            new_changes.append((entity_type.pk, job.pk, None, entity_id, RunChange.Kind.NEW, sorted(members), [], {},
                                 golden_values, [], now))
             continue
         values_changed = entity.golden != golden_values
