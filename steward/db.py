@@ -49,6 +49,7 @@ def among(model: type[models.Model], field: str, values: Iterable):
 
     On PostgreSQL one array parameter (`= ANY(%s)`): an IN list of 20,000 parameters cost the worker seconds to
     build and the server to parse, per query. Elsewhere a plain `__in` (callers keep SQLite's lists under 999).
+    The SQL names the model's table: filter a query on that table itself, not one used as a subquery.
     """
     values = list(values)
     if connection.vendor != "postgresql":
