@@ -11,6 +11,7 @@ from django.db import connection
 
 from mastering.dates import to_iso_date
 from mastering.models import Attribute, AttributeMapping, EntityType, SourceRecord
+from steward.db import among
 
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
 _NOT_DIGITS = re.compile(r"\D")
@@ -115,7 +116,7 @@ def iter_mapped_records(projection: Projection, *, record_ids: Iterable[int] | N
     if id_range is not None:
         records = records.filter(pk__gte=id_range[0], pk__lte=id_range[1])
     if record_ids is not None:
-        records = SourceRecord.objects.filter(pk__in=list(record_ids), source_id__in=projection.source_ids)
+        records = SourceRecord.objects.filter(among(SourceRecord, "id", record_ids), source_id__in=projection.source_ids)
     for record_id, source_id, data in records.order_by("pk").values_list("pk", "source_id", "data").iterator(chunk_size=chunk_size):
         yield record_id, source_id, projection.project(source_id, data)
 

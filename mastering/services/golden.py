@@ -3,11 +3,15 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from mastering.mapping import Projection, projection_for
 from mastering.models import Entity, EntityType, Membership, Source, SourceRecord, ValueOverride
 from mastering.resolution.survivorship import Candidate, golden_record
+from steward.db import among
 
 
 def record_facts(projection: Projection, *, record_ids: Iterable[int] | None = None) -> dict[int, dict]:
@@ -15,15 +19,27 @@ def record_facts(projection: Projection, *, record_ids: Iterable[int] | None = N
     sources = {s.pk: s for s in Source.objects.filter(pk__in=projection.source_ids)}
     records = SourceRecord.objects.filter(source_id__in=projection.source_ids, retired=False)
     if record_ids is not None:
-        records = records.filter(pk__in=list(record_ids))
+        records = records.filter(among(SourceRecord, "id", record_ids))
     facts = {}
-    rows = records.values_list("pk", "source_id", "key", "version", "created_at", "updated_at", "data")
-    for pk, source_id, key, version, created_at, updated_at, data in rows.iterator(chunk_size=20_000):
+    if connection.vendor == "postgresql":
+        # Seconds since the epoch from the server (the same float as datetime.timestamp()), not datetimes to parse.
+        records = records.annotate(created_s=_EPOCH_OF_CREATED, updated_s=_EPOCH_OF_UPDATED)
+        times = ("created_s", "updated_s")
+    else:
+        times = ("created_at", "updated_at")
+    rows = records.values_list("pk", "source_id", "key", "version", *times, "data")
+    for pk, source_id, key, version, created, updated, data in rows.iterator(chunk_size=20_000):
         source = sources[source_id]
+        if type(created) is not float:
+            created, updated = created.timestamp(), updated.timestamp()
         facts[pk] = {"source_id": source_id, "source": source.slug, "priority": source.priority, "key": key,
-                     "version": version, "created": created_at.timestamp(), "updated": updated_at.timestamp(),
+                     "version": version, "created": created, "updated": updated,
                      "values": projection.project(source_id, data)}
     return facts
+
+
+_EPOCH_OF_CREATED = RawSQL('EXTRACT(EPOCH FROM "mastering_sourcerecord"."created_at")::float8', [], output_field=FloatField())
+_EPOCH_OF_UPDATED = RawSQL('EXTRACT(EPOCH FROM "mastering_sourcerecord"."updated_at")::float8', [], output_field=FloatField())
 
 
 def live_overrides(entity_type: EntityType, *, entity_ids: Iterable | None = None) -> dict[str, dict[str, dict]]:
@@ -44,10 +60,12 @@ def golden_for(rules: dict[str, str], members: Iterable[int], facts: dict[int, d
     members = sorted(m for m in members if m in facts)
     if len(members) == 1 and not overrides:
         return _single_member_golden(rules, facts[members[0]], members[0])
+    rows = [(r, facts[r]) for r in members]
+    # Only members with a value: survivorship looks at no other (`choose` leaves the empty ones out).
     candidates = {
-        name: [Candidate(record=r, value=facts[r]["values"].get(name), version=facts[r]["version"], source=facts[r]["source"],
-                         key=facts[r]["key"], priority=facts[r]["priority"], updated_at=facts[r]["updated"],
-                         created_at=facts[r]["created"]) for r in members]
+        name: [Candidate(record=r, value=value, version=fact["version"], source=fact["source"], key=fact["key"],
+                         priority=fact["priority"], updated_at=fact["updated"], created_at=fact["created"])
+               for r, fact in rows if (value := fact["values"].get(name)) not in (None, "")]
         for name in rules
     }
     return golden_record(rules, candidates, overrides)

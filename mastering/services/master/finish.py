@@ -20,7 +20,7 @@ from mastering.services import golden, run_lineage
 from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
 from mastering.services.liveness import holding
 from mastering.services.master import incremental
-from steward.db import insert_rows
+from steward.db import among, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
                  batch, entity_counts, now, written, changed) -> None:
     records = [record for index in batch for record in edited.clusters[index]]
     # Plain rows: most are unchanged, and building a model instance per record cost more than comparing it.
-    memberships = {row[1]: row for row in Membership.objects.filter(entity_type=entity_type, record_id__in=records)
+    memberships = {row[1]: row for row in Membership.objects.filter(among(Membership, "record", records), entity_type=entity_type)
                    .values_list("pk", "record_id", "entity_id", "confidence", "reason", "edit_id", "job_id")}
     new_entities, new_changes, changed_entities, changes = [], [], [], []
     desired: dict[int, tuple[str, float | None, str, int | None]] = {}
@@ -181,7 +181,7 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         records = [record for index in batch for record in edited.clusters[index]]
     facts = golden.record_facts(projection, record_ids=records)
     ids = [assignment.ids[index] for index in batch]
-    existing = {str(e.pk): e for e in Entity.objects.filter(entity_type=entity_type, retired_at__isnull=True, pk__in=ids)}
+    existing = {str(e.pk): e for e in Entity.objects.filter(among(Entity, "id", ids), entity_type=entity_type, retired_at__isnull=True)}
     for index in batch:
         members = edited.clusters[index]
         entity_id = assignment.ids[index]
@@ -197,9 +197,9 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         entity = existing.get(entity_id)
         if entity is None:
             # Plain rows, not model instances: building a model costs more than computing its golden record.
-            new_entities.append((uuid.UUID(entity_id), entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
+            new_entities.append((entity_id, entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
                                  job.pk, None, None, now, now))
-            new_changes.append((entity_type.pk, job.pk, None, uuid.UUID(entity_id), RunChange.Kind.NEW, sorted(members), [], {},
+            new_changes.append((entity_type.pk, job.pk, None, entity_id, RunChange.Kind.NEW, sorted(members), [], {},
                                 golden_values, [], now))
             continue
         values_changed = entity.golden != golden_values
@@ -253,7 +253,7 @@ def _drop_unchanged(entity_type, edited, assignment, confidence, overrides, batc
     candidates = [index for index in batch if assignment.kinds[index] == "unchanged"
                   and assignment.ids[index] not in overrides and not (edited.clusters[index] & changed)]
     cheap = {str(pk): (size, conf, pinned) for pk, size, conf, pinned in Entity.objects.filter(
-        entity_type=entity_type, retired_at__isnull=True, pk__in=[assignment.ids[i] for i in candidates]
+        among(Entity, "id", [assignment.ids[i] for i in candidates]), entity_type=entity_type, retired_at__isnull=True,
     ).values_list("pk", "size", "confidence", "pinned")}
     left_alone = set()
     for index in candidates:

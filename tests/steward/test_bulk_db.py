@@ -1,0 +1,48 @@
+"""steward.db: id lists as one array parameter, COPY text, and golden facts read through them."""
+
+import datetime
+import uuid
+
+import pytest
+
+from mastering.mapping import projection_for
+from mastering.models import Membership, SourceRecord
+from mastering.resolution.survivorship import RULES, Candidate, golden_record
+from mastering.services import golden
+from steward.db import _text, among
+from tests.factories import entity_type_with_records
+
+
+@pytest.mark.django_db
+def test_among_filters_by_ids_and_foreign_keys():
+    entity_type, source = entity_type_with_records(6)
+    ids = sorted(SourceRecord.objects.filter(source=source).values_list("pk", flat=True))
+    wanted = ids[1:4]
+    assert sorted(SourceRecord.objects.filter(among(SourceRecord, "id", wanted)).values_list("pk", flat=True)) == wanted
+    assert not SourceRecord.objects.filter(among(SourceRecord, "id", [])).exists()
+    assert not Membership.objects.filter(among(Membership, "record", wanted)).exists()
+    facts = golden.record_facts(projection_for(entity_type), record_ids=wanted)
+    assert sorted(facts) == wanted
+    for record in SourceRecord.objects.filter(pk__in=wanted):
+        # Seconds since the epoch, equal to the datetime's own (PostgreSQL computes them on the server).
+        assert (facts[record.pk]["created"], facts[record.pk]["updated"]) == (record.created_at.timestamp(), record.updated_at.timestamp())
+        assert facts[record.pk]["values"]["first"] == record.data["first"]
+
+
+def test_copy_text():
+    when = datetime.datetime(2026, 12, 7, 22, 0, tzinfo=datetime.UTC)
+    assert [_text(v) for v in (7, None, True, False, 1.5, "a\tb\\c\nd", uuid.UUID(int=1), when)] == [
+        "7", "\\N", "t", "f", "1.5", "a\\tb\\\\c\\nd", "00000000-0000-0000-0000-000000000001", when.isoformat()]
+    assert _text({"name": "Zoë\t", "n": [1, None]}) == '{"name": "Zoë\\\\t", "n": [1, null]}'
+    assert _text(Membership.Reason.MODEL) == str(Membership.Reason.MODEL)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_golden_for_leaves_out_empty_values_as_the_rules_do(rule):
+    values = [{"a": "x", "b": ""}, {"a": None, "b": "2"}, {"a": "", "b": "10"}, {"a": "x", "b": None}]
+    facts = {r: {"source_id": 1, "source": "s", "priority": r % 2, "key": f"k{r}", "version": 1, "created": float(r),
+                 "updated": float(10 - r), "values": v} for r, v in enumerate(values, start=1)}
+    rules = {"a": rule, "b": rule, "c": rule}
+    every = {name: [Candidate(record=r, value=f["values"].get(name), version=1, source="s", key=f["key"], priority=f["priority"],
+                              updated_at=f["updated"], created_at=f["created"]) for r, f in facts.items()] for name in rules}
+    assert golden.golden_for(rules, list(facts), facts, None) == golden_record(rules, every, None)
