@@ -200,6 +200,8 @@ def main() -> None:
     if job.status != Job.Status.DONE:
         raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker-0.log').read_text()[-3000:]}")
     quality = benchmarking.evaluate(dataset, entity_type)
+    bands = benchmarking.recall_by_cluster_size(benchmarking.entity_members(entity_type),
+                                                truth=benchmarking.truth_by_record(dataset))
     print(json.dumps({
         "records": len(dataset.truth), "labels": simulated.answered, "model_version": entity_type.active_model.version,
         "master_wall_s": round(master_s, 1), "stage_timings_s": job.timings, "pairs_compared": job.counts.get("pairs"),
@@ -207,7 +209,7 @@ def main() -> None:
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(sampler.peak_mb.items())},
         "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
         "cpu_s": cpu, **({"rerun": rerun} if rerun else {}),
-        "load_average": [round(x, 2) for x in os.getloadavg()], **quality,
+        "load_average": [round(x, 2) for x in os.getloadavg()], **quality, "recall_by_cluster_size": bands,
         "load_s": round(load_s, 1), "label_and_train_s": round(train_s, 1), "workers": args.workers, "worker_concurrency": args.concurrency, "worker_niceness": args.niceness,
         "input": str(args.input) if args.input else f"synth_people {args.records} seed {args.seed}"
                  + (" heavy-tail" if args.heavy_tail else "") + (f" dup-rate {args.dup_rate}" if args.dup_rate else ""),

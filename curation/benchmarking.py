@@ -12,7 +12,7 @@ import itertools
 import random
 import resource
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,12 +222,17 @@ def source_by_record() -> dict[int, str]:
     return dict(SourceRecord.objects.values_list("pk", "source__slug"))
 
 
-def evaluate(dataset: Dataset, entity_type: EntityType) -> dict:
-    """Pairwise precision, recall and F1 of the entities against the truth (cross-source pairs only for links)."""
+def entity_members(entity_type: EntityType) -> list[list[int]]:
+    """Each entity's record ids."""
     members = defaultdict(list)
     for entity_id, record_id in Membership.objects.filter(entity_type=entity_type).values_list("entity_id", "record_id"):
         members[entity_id].append(record_id)
-    return pairwise_quality(members.values(), truth=truth_by_record(dataset),
+    return list(members.values())
+
+
+def evaluate(dataset: Dataset, entity_type: EntityType) -> dict:
+    """Pairwise precision, recall and F1 of the entities against the truth (cross-source pairs only for links)."""
+    return pairwise_quality(entity_members(entity_type), truth=truth_by_record(dataset),
                             source_of=source_by_record() if dataset.link else None)
 
 
@@ -252,6 +257,31 @@ def pairwise_quality(clusters, *, truth: dict[int, str | None], source_of: dict[
     recall = true_positive / len(actual) if actual else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+# Bands of true cluster size for recall: large clusters are where a matcher tuned on pairs fails.
+CLUSTER_SIZE_BANDS = ((2, 2), (3, 5), (6, 20), (21, 100), (101, None))
+
+
+def recall_by_cluster_size(clusters, *, truth: dict[int, str | None]) -> dict[str, dict]:
+    """Pairwise recall per band of true cluster size: of each band's true pairs, the share placed in one cluster."""
+    entity_of = {pk: n for n, records in enumerate(clusters) for pk in records}
+    size, together = Counter(), Counter()  # per true cluster: records, and records per (true cluster, entity)
+    for pk, cluster in truth.items():
+        if cluster is not None:
+            size[cluster] += 1
+            together[cluster, entity_of.get(pk, ("alone", pk))] += 1
+    found = Counter()
+    for (cluster, _), n in together.items():
+        found[cluster] += n * (n - 1) // 2
+    bands = {}
+    for low, high in CLUSTER_SIZE_BANDS:
+        inside = [c for c, n in size.items() if n >= low and (high is None or n <= high)]
+        pairs = sum(size[c] * (size[c] - 1) // 2 for c in inside)
+        name = f"{low}" if low == high else f"{low}+" if high is None else f"{low}-{high}"
+        bands[name] = {"clusters": len(inside), "true_pairs": pairs,
+                       "recall": round(sum(found[c] for c in inside) / pairs, 4) if pairs else None}
+    return bands
 
 
 def run_baseline(dataset: Dataset, entity_type: EntityType, *, budgets: list[int], seed: int) -> list[dict]:

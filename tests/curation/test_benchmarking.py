@@ -71,3 +71,14 @@ def test_pairwise_quality_counts_only_cross_source_pairs_for_a_link():
     quality = benchmarking.pairwise_quality([[1, 2, 3], [3, 4]], truth=truth, source_of=source_of)
     assert quality == {"precision": 0.6667, "recall": 1.0, "f1": 0.8}
     assert benchmarking.pairwise_quality([], truth=truth, source_of=None) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def test_recall_by_cluster_size_counts_each_bands_true_pairs_found_together():
+    # True clusters: a (2 records, found), b (3 records, split 2+1), c (6 records, all in one entity), d (1 record).
+    truth = {1: "a", 2: "a", 3: "b", 4: "b", 5: "b", **{pk: "c" for pk in range(6, 12)}, 12: "d", 13: None}
+    clusters = [[1, 2], [3, 4, 13], [6, 7, 8, 9, 10, 11, 12]]  # 5 is in no entity at all
+    bands = benchmarking.recall_by_cluster_size(clusters, truth=truth)
+    assert bands["2"] == {"clusters": 1, "true_pairs": 1, "recall": 1.0}
+    assert bands["3-5"] == {"clusters": 1, "true_pairs": 3, "recall": round(1 / 3, 4)}
+    assert bands["6-20"] == {"clusters": 1, "true_pairs": 15, "recall": 1.0}
+    assert bands["101+"] == {"clusters": 0, "true_pairs": 0, "recall": None}
