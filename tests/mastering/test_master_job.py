@@ -73,12 +73,18 @@ def test_rerun_with_the_same_data_and_model_changes_nothing(person, django_captu
         sorted(ScoredPair.objects.filter(job=first).values_list("left", "right", "score"))
 
 
+def move_p4_to_milano(source, engineer):
+    """One changed record between two runs: p4's city. Returns p4."""
+    record = SourceRecord.objects.get(source=source, key="p4")
+    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    return record
+
+
 def test_a_rerun_scores_only_pairs_of_changed_records_and_pairs_as_a_full_run_would(
         person, django_capture_on_commit_callbacks, engineer, monkeypatch):
     entity_type, source = person
     first = master(entity_type, django_capture_on_commit_callbacks)
-    record = SourceRecord.objects.get(source=source, key="p4")
-    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    record = move_p4_to_milano(source, engineer)
     second = master(entity_type, django_capture_on_commit_callbacks)
     assert second.counts["incremental_from"] == first.pk and second.counts["changed_records"] == 1
     pairs = set(ScoredPair.objects.filter(job=second).values_list("left", "right", "score"))
@@ -98,8 +104,7 @@ def test_one_changed_record_keeps_every_other_id(person, django_capture_on_commi
     entity_type, source = person
     master(entity_type, django_capture_on_commit_callbacks)
     before = entities_by_person(entity_type)
-    record = SourceRecord.objects.get(source=source, key="p4")
-    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    record = move_p4_to_milano(source, engineer)
     second = master(entity_type, django_capture_on_commit_callbacks)
     after = entities_by_person(entity_type)
     assert {k: v for k, v in after.items() if k != "p4"} == {k: v for k, v in before.items() if k != "p4"}
@@ -390,8 +395,7 @@ def test_a_change_that_moves_the_block_size_cap_pairs_everything_again_without_r
 
     entity_type, source = person
     first = master(entity_type, django_capture_on_commit_callbacks)
-    record = SourceRecord.objects.get(source=source, key="p4")
-    services.upsert_record(source=source, key="p4", data={**record.data, "city": "milano"}, user=engineer)
+    move_p4_to_milano(source, engineer)
     cap = first.counts["per_predicate"][0]["block_size_cap"]
     monkeypatch.setattr(engine, "block_size_cap", lambda sizes, budget: cap + 1)
     second = master(entity_type, django_capture_on_commit_callbacks)
