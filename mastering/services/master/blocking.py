@@ -183,31 +183,35 @@ def _add_neighbour_pairs(job: Job) -> dict | None:
     return {"predicate": name, "blocks": 0, "capped_blocks": 0, "capped_records": 0, "pairs": len(found), "new_pairs": len(new)}
 
 
-def block_report(job: Job, predicate_names: list[str] | None = None, *, cursor=None) -> tuple[int, list[dict]]:
-    """The block size cap for the run's keys in the match index, and per blocking rule its blocks and pairs."""
+def block_report(job: Job, predicate_names: list[str] | None = None, *, cursor=None,
+                 blocks_table: str | None = None) -> tuple[int, list[dict]]:
+    """The block size cap for the run's keys in the match index, and per blocking rule its blocks and pairs.
+
+    `blocks_table` names a table of the run's blocks of two or more records (block, predicate, n) made already
+    (PostgreSQL pairing makes one): the figures come from it instead of two more passes over the index.
+    """
     if cursor is None:
         with connection.cursor() as cursor:
-            return block_report(job, predicate_names, cursor=cursor)
+            return block_report(job, predicate_names, cursor=cursor, blocks_table=blocks_table)
     if predicate_names is None:
         predicate_names = matcher(job.model).predicates()
-    cursor.execute(
-        """
-        SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s
-                                 GROUP BY block HAVING COUNT(*) > 1) sized
-        GROUP BY n
-        """,
-        {"model": job.model_id},
-    )
+    if blocks_table is not None:
+        sizes_sql, sized_sql = f"SELECT n FROM {blocks_table}", f"SELECT predicate, n FROM {blocks_table}"
+    else:
+        sizes_sql = ("SELECT COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s "
+                     "GROUP BY block HAVING COUNT(*) > 1")
+        sized_sql = ("SELECT predicate, block, COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s "
+                     "GROUP BY predicate, block HAVING COUNT(*) > 1")
+    cursor.execute(f"SELECT n, COUNT(*) FROM ({sizes_sql}) sized GROUP BY n", {"model": job.model_id})
     records = (job.counts or {}).get("records") or mapped_record_queryset(projection_for(job.entity_type)).count()
     cap = engine.block_size_cap(dict(cursor.fetchall()), matcher(job.model).pair_budget(records))
     cursor.execute(
-        """
+        f"""
         SELECT predicate, COUNT(*) AS blocks,
                SUM(CASE WHEN n > %(cap)s THEN 1 ELSE 0 END) AS capped_blocks,
                SUM(CASE WHEN n > %(cap)s THEN n ELSE 0 END) AS capped_records,
                SUM(CASE WHEN n <= %(cap)s THEN n * (n - 1) / 2 ELSE 0 END) AS pairs
-        FROM (SELECT predicate, block, COUNT(*) AS n FROM mastering_recordblockkey WHERE model_id = %(model)s
-              GROUP BY predicate, block HAVING COUNT(*) > 1) sized
+        FROM ({sized_sql}) sized
         GROUP BY predicate ORDER BY predicate
         """,
         {"model": job.model_id, "cap": cap},
@@ -223,10 +227,10 @@ def block_report(job: Job, predicate_names: list[str] | None = None, *, cursor=N
 
 def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
     """Join block keys into distinct pairs inside the database, skipping the largest blocks the pair budget cannot take."""
+    if connection.vendor == "postgresql":
+        return _pair_records_postgresql(job, predicate_names, one_per_source=one_per_source)
     cross_source = "AND a.source <> b.source" if one_per_source else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '256MB'")  # the join and its sort stay in memory, not on disk
         cap, report = block_report(job, predicate_names, cursor=cursor)
         cursor.execute(
             f"""
@@ -243,4 +247,44 @@ def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool)
             """,
             {"job": job.pk, "model": job.model_id, "cap": cap, "chunk": PAIRS_PER_CHUNK},
         )
+    return report
+
+
+def _pair_records_postgresql(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
+    """The same pairs as the portable join, from one pass over the index: each block's members as a sorted array.
+
+    The self-join probed the index once per block and member (~12 s of server time at 100,000 records, its
+    planner blind to a table just filled); grouping once, then pairing each array's members, takes a third,
+    and the block report reads the grouped table instead of grouping the index twice more.
+    """
+    cross_source = "AND sources[i] <> sources[j]" if one_per_source else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")  # the grouping and its sorts stay in memory, not on disk
+        # Row estimates of a table just filled are far off; JIT compiling for them cost more than the query.
+        cursor.execute("SET LOCAL jit = off")
+        # Dropped at commit, and here too: inside an outer transaction (tests, a caller's atomic block) there is none.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.run_blocks")
+        cursor.execute(
+            """
+            CREATE TEMPORARY TABLE run_blocks ON COMMIT DROP AS
+            SELECT block, MIN(predicate) AS predicate, COUNT(*)::int AS n,
+                   array_agg(record ORDER BY record) AS records, array_agg(source ORDER BY record) AS sources
+            FROM mastering_recordblockkey WHERE model_id = %(model)s GROUP BY block HAVING COUNT(*) > 1
+            """,
+            {"model": job.model_id},
+        )
+        cap, report = block_report(job, predicate_names, cursor=cursor, blocks_table="run_blocks")
+        cursor.execute(
+            f"""
+            INSERT INTO mastering_scoredpair (job_id, "left", "right", chunk, score)
+            SELECT %(job)s, pair_left, pair_right, (ROW_NUMBER() OVER (ORDER BY pair_left, pair_right) - 1) / %(chunk)s, NULL
+            FROM (
+                SELECT DISTINCT records[i] AS pair_left, records[j] AS pair_right
+                FROM run_blocks, generate_series(1, n - 1) AS i, generate_series(i + 1, n) AS j
+                WHERE n <= %(cap)s AND records[i] < records[j] {cross_source}
+            ) pairs
+            """,
+            {"job": job.pk, "cap": cap, "chunk": PAIRS_PER_CHUNK},
+        )
+        cursor.execute("DROP TABLE run_blocks")
     return report
