@@ -229,6 +229,10 @@ def _pair_records(job: Job, predicate_names: list[str], *, one_per_source: bool)
     """Join block keys into distinct pairs inside the database, skipping the largest blocks the pair budget cannot take."""
     if connection.vendor == "postgresql":
         return _pair_records_postgresql(job, predicate_names, one_per_source=one_per_source)
+    return _pair_records_portable(job, predicate_names, one_per_source=one_per_source)
+
+
+def _pair_records_portable(job: Job, predicate_names: list[str], *, one_per_source: bool) -> list[dict]:
     cross_source = "AND a.source <> b.source" if one_per_source else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cap, report = block_report(job, predicate_names, cursor=cursor)
