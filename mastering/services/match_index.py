@@ -109,7 +109,7 @@ def _replace_rows(job: Job, stored: list[tuple], keys: list[KeyRow]) -> IndexCha
             for start in range(0, len(doomed), 900):
                 RecordBlockKey.objects.filter(pk__in=doomed[start:start + 900]).delete()
     insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
-                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in added))
+                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in added), integers=True)
     return IndexChange(removed=removed, added=added, kept=len(present))
 
 

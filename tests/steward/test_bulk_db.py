@@ -46,3 +46,24 @@ def test_golden_for_leaves_out_empty_values_as_the_rules_do(rule):
     every = {name: [Candidate(record=r, value=f["values"].get(name), version=1, source="s", key=f["key"], priority=f["priority"],
                               updated_at=f["updated"], created_at=f["created"]) for r, f in facts.items()] for name in rules}
     assert golden.golden_for(rules, list(facts), facts, None) == golden_record(rules, every, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("integers", [False, True])
+def test_insert_rows_of_integers_stores_what_the_generic_path_stores(integers):
+    from mastering.models import RecordBlockKey
+    from steward.db import insert_rows
+
+    entity_type, source = entity_type_with_records(2)
+    model = _model(entity_type)
+    rows = [(entity_type.pk, model.pk, 3, -(2**63), 11, source.pk), (entity_type.pk, model.pk, 0, 2**63 - 1, 12, source.pk)]
+    assert insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"], iter(rows),
+                       integers=integers) == 2
+    stored = RecordBlockKey.objects.filter(entity_type=entity_type).order_by("record")
+    assert list(stored.values_list("entity_type_id", "model_id", "predicate", "block", "record", "source")) == rows
+
+
+def _model(entity_type):
+    from mastering.models import MatchModel
+
+    return MatchModel.objects.create(entity_type=entity_type, version=1, learned_settings=b"")
