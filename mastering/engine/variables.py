@@ -173,6 +173,16 @@ def parse_date(text: str) -> dt.date | None:
             parsed = None
         if parsed is not None and 1800 <= parsed.year <= 2200:
             return parsed
+    elif len(text) == 10 and text[4] == "-" and text[7] == "-" and (digits := text[:4] + text[5:7] + text[8:]).isascii() \
+            and digits.isdigit():
+        # ISO dates (what the iso_date transform writes) likewise: strptime failed on the compact layout first,
+        # then read this one, ~100 µs for each distinct date of every blocking and scoring chunk.
+        try:
+            parsed = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        except ValueError:
+            parsed = None
+        if parsed is not None and 1800 <= parsed.year <= 2200:
+            return parsed
     for layout in _DATE_FORMATS:
         try:
             parsed = dt.datetime.strptime(text, layout).date()
