@@ -20,7 +20,7 @@ from mastering.services import golden, run_lineage
 from mastering.services.jobs import JobCancelled, Progress, fail_job, finish_job
 from mastering.services.liveness import holding
 from mastering.services.master import incremental
-from steward.db import among, insert_rows
+from steward.db import among, insert_rows, json_text
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +197,11 @@ def _write_batch(job, entity_type, edited, assignment, confidence, projection, o
         entity = existing.get(entity_id)
         if entity is None:
             # Plain rows, not model instances: building a model costs more than computing its golden record.
-            new_entities.append((entity_id, entity_type.pk, size, lowest, golden_values, provenance, pinned, job.pk,
+            golden_text = json_text(golden_values)  # the entity's and its run change's: encoded once for both
+            new_entities.append((entity_id, entity_type.pk, size, lowest, golden_text, provenance, pinned, job.pk,
                                  job.pk, None, None, now, now))
             new_changes.append((entity_type.pk, job.pk, None, entity_id, RunChange.Kind.NEW, sorted(members), [], {},
-                                golden_values, [], now))
+                                golden_text, [], now))
             continue
         values_changed = entity.golden != golden_values
         if kind == "unchanged" and not values_changed and entity.provenance == provenance and entity.size == size \
