@@ -65,8 +65,9 @@ def among(model: type[models.Model], field: str, values: Iterable):
     return RawSQL(f"{table}.{name} = ANY(%s::{array_type})", [values], output_field=models.BooleanField())
 
 
-def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000,
-                integers: bool = False) -> int:
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000, integers: bool = False
+) -> int:
     """Insert plain rows (values in `columns` order, using column names) into a model's table; returns the count.
 
     `integers`: every value of every row is an int (rows are tuples), as in the match index's 900,000 rows of a

@@ -24,10 +24,15 @@ def test_grouped_pairing_equals_the_portable_join(monkeypatch, one_per_source):
     monkeypatch.setattr(blocking.engine, "block_size_cap", lambda sizes, budget: 5)  # the 7-record block is over it
     # Blocks of 2, 3, 4 and 7 records, sources alternating, the same pairs in several blocks, one record twice over.
     members = {101: [1, 2], 102: [1, 2, 3], 103: [2, 4, 6, 9], 104: list(range(10, 17)), 105: [5], 106: [9, 6]}
-    RecordBlockKey.objects.bulk_create([
-        RecordBlockKey(entity_type=entity_type, model=model, predicate=block % 3, block=block, record=record, source=record % 2)
-        for block, records in members.items() for record in records
-    ])
+    RecordBlockKey.objects.bulk_create(
+        [
+            RecordBlockKey(
+                entity_type=entity_type, model=model, predicate=block % 3, block=block, record=record, source=record % 2
+            )
+            for block, records in members.items()
+            for record in records
+        ]
+    )
     names = ["a", "b", "c"]
     grouped = blocking._pair_records_postgresql(job, names, one_per_source=one_per_source)
     pairs = pairs_of(job)
