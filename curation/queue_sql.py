@@ -80,9 +80,15 @@ def _learning_statement() -> tuple:
     select, shape = _shape(((EntityType, "et"),))
     live = (f"SELECT 1 FROM {jobs} jb WHERE jb.entity_type_id = et.id AND jb.kind = %s AND "
             f"(jb.status = %s OR (jb.status = %s AND jb.heartbeat_at > %s))")
+    # Answers since the model: the decision only asks whether there are retrain_every of them, so on PostgreSQL the
+    # count stops there. While a training runs, answers keep coming (hundreds in one training under the load probe) and every
+    # answer would otherwise count all of them again. SQLite cannot limit by an outer column: it counts them all.
+    since = (f"SELECT 1 FROM {labels} lb JOIN {pairs} cp ON cp.id = lb.pair_id WHERE lb.revoked_at IS NULL "
+             f"AND cp.entity_type_id = et.id AND lb.created_at > COALESCE(j.started_at, m.created_at)")
+    if connection.vendor == "postgresql":
+        since += " LIMIT et.retrain_every"
     sql = (f"SELECT {', '.join(select)}, m.match_count, m.distinct_count, COALESCE(j.started_at, m.created_at), "
-           f"(SELECT COUNT(*) FROM {labels} lb JOIN {pairs} cp ON cp.id = lb.pair_id WHERE lb.revoked_at IS NULL "
-           f"AND cp.entity_type_id = et.id AND lb.created_at > COALESCE(j.started_at, m.created_at)), "
+           f"(SELECT COUNT(*) FROM ({since}) s), "
            f"EXISTS(SELECT 1 FROM {pairs} op WHERE op.entity_type_id = et.id AND op.status = %s LIMIT 1 OFFSET %s), "
            f"EXISTS({live}), EXISTS({live}) "
            f"FROM {entity_types} et "
@@ -93,8 +99,9 @@ def _learning_statement() -> tuple:
 
 
 def learning_row(*, entity_type_id: int, open_needed: int, stale_before: datetime) -> tuple:
-    """selectors.learning_state's one read: (entity type, model matches, model distincts, trained from, answers since,
-    enough open pairs, training live, filling live); DoesNotExist for an unknown entity type."""
+    """selectors.learning_state's one read: (entity type, model matches, model distincts, trained from, answers since
+    (on PostgreSQL at most retrain_every), enough open pairs, training live, filling live); DoesNotExist for an unknown
+    entity type."""
     built = _built.get(f"learning-{connection.vendor}")
     if built is None:
         built = _built[f"learning-{connection.vendor}"] = _learning_statement()

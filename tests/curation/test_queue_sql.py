@@ -95,3 +95,21 @@ def test_the_sql_learning_decision_reads_what_the_orm_definition_reads(curator):
     assert states[1][2:] == (4, 3, True, 2, False, False, True)
     Job.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now())  # its worker speaks again
     assert sql_learning(entity_type) == orm_learning(entity_type) and sql_learning(entity_type)[7] is True
+
+
+def test_on_postgresql_the_answers_since_the_model_are_counted_only_as_far_as_the_decision_needs(curator):
+    from django.db import connection
+
+    from mastering.models import MatchModel
+
+    entity_type, source = entity_type_with_records(10)
+    entity_type.retrain_every = 2
+    entity_type.save(update_fields=["retrain_every"])
+    pairs = make_pairs(entity_type, source, 5)
+    MatchModel.objects.create(entity_type=entity_type, version=1, learned_settings=b"", match_count=4, distinct_count=4)
+    for pair in pairs[:4]:
+        Label.objects.create(pair=pair, curator=curator, answer=Label.Answer.DISTINCT)
+    assert orm_learning(entity_type)[5] == 4
+    # PostgreSQL stops counting at retrain_every; SQLite cannot, and counts them all. The decision is the same.
+    assert sql_learning(entity_type)[5] == (2 if connection.vendor == "postgresql" else 4)
+    assert selectors.learning_state(entity_type_id=entity_type.pk).retrain_due is True
