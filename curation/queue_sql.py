@@ -8,8 +8,11 @@ definition (and what tests/curation/test_queue_sql.py checks this module against
 """
 
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from curation.models import CandidatePair, Label
 from mastering.models import EntityType, Job, MatchModel, Source, SourceRecord
@@ -88,7 +91,7 @@ def _learning_statement() -> tuple:
     if connection.vendor == "postgresql":
         since += " LIMIT et.retrain_every"
     sql = (f"SELECT {', '.join(select)}, m.match_count, m.distinct_count, COALESCE(j.started_at, m.created_at), "
-           f"(SELECT COUNT(*) FROM ({since}) s), "
+           f"j.finished_at, (SELECT COUNT(*) FROM ({since}) s), "
            f"EXISTS(SELECT 1 FROM {pairs} op WHERE op.entity_type_id = et.id AND op.status = %s LIMIT 1 OFFSET %s), "
            f"EXISTS({live}), EXISTS({live}) "
            f"FROM {entity_types} et "
@@ -99,9 +102,9 @@ def _learning_statement() -> tuple:
 
 
 def learning_row(*, entity_type_id: int, open_needed: int, stale_before: datetime) -> tuple:
-    """selectors.learning_state's one read: (entity type, model matches, model distincts, trained from, answers since
-    (on PostgreSQL at most retrain_every), enough open pairs, training live, filling live); DoesNotExist for an unknown
-    entity type."""
+    """selectors.learning_state's one read: (entity type, model matches, model distincts, trained from, trained until,
+    answers since (on PostgreSQL at most retrain_every), enough open pairs, training live, filling live); DoesNotExist
+    for an unknown entity type."""
     built = _built.get(f"learning-{connection.vendor}")
     if built is None:
         built = _built[f"learning-{connection.vendor}"] = _learning_statement()
@@ -117,8 +120,15 @@ def learning_row(*, entity_type_id: int, open_needed: int, stale_before: datetim
         raise EntityType.DoesNotExist(f"No entity type {entity_type_id}.")
     width = len(shape[0][1])
     (entity_type,) = _instances(row, shape)
-    matches, distincts, trained_from, since, enough_open, training, filling = row[width:]
-    return entity_type, matches, distincts, trained_from, since, bool(enough_open), bool(training), bool(filling)
+    matches, distincts, trained_from, trained_until, since, enough_open, training, filling = row[width:]
+    return (entity_type, matches, distincts, _datetime(trained_from), _datetime(trained_until), since, bool(enough_open),
+            bool(training), bool(filling))
+
+
+def _datetime(value) -> datetime | None:
+    """A timestamp read without the ORM, aware: PostgreSQL gives it so, SQLite naive (a column) or as text (an expression)."""
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    return parsed if parsed is None or timezone.is_aware(parsed) else timezone.make_aware(parsed, dt_timezone.utc)
 
 
 def _release_statement() -> str:
