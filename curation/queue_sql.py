@@ -49,11 +49,12 @@ def _build() -> tuple:
     return pick, claim, shape
 
 
-def _shape(models: tuple) -> tuple[list[str], list]:
-    """The select list of some models' columns and, per model, what turns a row's slice into an instance."""
+def _shape(models: tuple, leave_out: dict | None = None) -> tuple[list[str], list]:
+    """The select list of some models' columns (but those left out, per alias: deferred on the instance) and, per
+    model, what turns a row's slice into an instance."""
     select, shape = [], []
     for model, alias in models:
-        fields = list(model._meta.concrete_fields)
+        fields = [f for f in model._meta.concrete_fields if f.name not in (leave_out or {}).get(alias, ())]
         select += [f"{alias}.{_q(f.column)}" for f in fields]
         converters = []  # (position, column, converters) for the fields whose database value needs converting
         for i, f in enumerate(fields):
@@ -186,3 +187,36 @@ def claim_pair(*, pair_id: int, curator_id: int, now: datetime, until: datetime)
         cursor.execute(claim, [curator_id, connection.ops.adapt_datetimefield_value(until), pair_id,
                                CandidatePair.Status.OPEN.value, at, curator_id, curator_id])
         return cursor.rowcount == 1
+
+
+def _pair_statement() -> tuple:
+    """A pair by id with what answering it shows: both records and sources, the entity type, the proposing model."""
+    from mastering.selectors import MODEL_HEAVY_FIELDS
+
+    pairs, records, sources = _q(CandidatePair._meta.db_table), _q(SourceRecord._meta.db_table), _q(Source._meta.db_table)
+    entity_types, models = _q(EntityType._meta.db_table), _q(MatchModel._meta.db_table)
+    select, shape = _shape(_SHAPE + ((EntityType, "et"), (MatchModel, "m")), {"m": MODEL_HEAVY_FIELDS})
+    sql = (f"SELECT {', '.join(select)} FROM {pairs} p "
+           f"JOIN {records} l ON l.id = p.left_id JOIN {sources} ls ON ls.id = l.source_id "
+           f"JOIN {records} r ON r.id = p.right_id JOIN {sources} rs ON rs.id = r.source_id "
+           f"JOIN {entity_types} et ON et.id = p.entity_type_id LEFT JOIN {models} m ON m.id = p.model_id WHERE p.id = %s")
+    return sql, shape
+
+
+def pair_with_card(*, pair_id: int) -> CandidatePair | None:
+    """The pair with its records, their sources, its entity type and its model (without the model's blobs): what the
+    ORM's select_related of them compiles on every answer (2-3 ms of Python), written once."""
+    built = _built.get(f"pair-{connection.vendor}")
+    if built is None:
+        built = _built[f"pair-{connection.vendor}"] = _pair_statement()
+    sql, shape = built
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pair_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pair, left, left_source, right, right_source, entity_type, model = _instances(row, shape)
+    left.source, right.source = left_source, right_source
+    pair.left, pair.right, pair.entity_type = left, right, entity_type
+    pair.model = model if model.pk is not None else None  # LEFT JOIN: a pair no model proposed
+    return pair

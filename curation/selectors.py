@@ -145,6 +145,18 @@ def learning_state_query(*, entity_type_id: int) -> QuerySet[EntityType]:
     )
 
 
+def pair_with_card(pair_id: str | int) -> CandidatePair | None:
+    """A pair by id (None for none or a malformed id) with both records, their sources, its entity type and its model
+    (without the model's heavy fields): CandidatePair.objects.select_related(...), written as SQL in queue_sql."""
+    try:
+        pair_id = int(pair_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pair_id < 2**63:  # the ORM finds nothing for an id out of the column's range; the database would refuse it
+        return None
+    return queue_sql.pair_with_card(pair_id=pair_id)
+
+
 def training_paused(trained_from: datetime | None, trained_until: datetime | None, now: datetime | None = None) -> bool:
     """Whether the pause after the active model's training runs still: STEWARD_RETRAIN_PAUSE_PERCENT of the time it took.
 

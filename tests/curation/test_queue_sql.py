@@ -137,3 +137,31 @@ def test_after_a_training_the_next_waits_as_long_as_it_took_however_many_answers
     assert selectors.learning_state(entity_type_id=entity_type.pk).retrain_due is True
     settings.STEWARD_RETRAIN_PAUSE_PERCENT = 0
     assert not selectors.training_paused(job.started_at, job.finished_at, job.finished_at)
+
+
+def test_the_pair_an_answer_acts_on_is_read_as_the_orm_select_related_reads_it(curator):
+    from mastering.models import MatchModel
+    from mastering.selectors import MODEL_HEAVY_FIELDS
+
+    entity_type, source = entity_type_with_records(6)
+    pairs = make_pairs(entity_type, source, 2)
+    model = MatchModel.objects.create(entity_type=entity_type, version=3, learned_settings=b"blob", match_count=1,
+                                      distinct_count=1, metrics={"big": 1})
+    CandidatePair.objects.filter(pk=pairs[1].pk).update(model=model, score=0.5)
+    orm = CandidatePair.objects.select_related("entity_type", "left__source", "right__source", "model").defer(
+        *(f"model__{name}" for name in MODEL_HEAVY_FIELDS))
+    for pair in pairs:
+        want, got = orm.get(pk=pair.pk), selectors.pair_with_card(str(pair.pk))
+        assert got is not None
+        for a, b in ((got, want), (got.left, want.left), (got.right, want.right), (got.left.source, want.left.source),
+                     (got.right.source, want.right.source), (got.entity_type, want.entity_type)):
+            assert type(a) is type(b) and a.pk == b.pk
+            assert {f.attname: getattr(a, f.attname) for f in a._meta.concrete_fields} == {
+                f.attname: getattr(b, f.attname) for f in b._meta.concrete_fields}
+        if want.model is None:
+            assert got.model is None
+        else:
+            assert (got.model.pk, got.model.version, got.model.get_deferred_fields()) == (
+                want.model.pk, want.model.version, want.model.get_deferred_fields())
+    for missing in ("0", "-1", "abc", str(2**63), str(pairs[1].pk + 1000)):
+        assert selectors.pair_with_card(missing) is None
