@@ -17,7 +17,9 @@ source pages and record pages, with a 1-3 s pause. Every request is timed by the
 Figures: pairs_held_by_two (a pair handed to a second curator between the first's claim and answer, seen by
 the clients; plus pairs with more active labels than answers needed, seen in the database),
 lost_answers (answers acknowledged with 201 minus those stored), claim and answer p50/p95/p99 ms,
-browse p95 ms, counts of every status, and the server's 5xx. Targets: 0, 0, claim p95 <= 150, answer p95
+browse p95 ms, counts of every status, and the server's 5xx; cpu_s, the CPU seconds each part spent during the run
+(this client, gunicorn, the Celery worker, PostgreSQL backends by who they serve, Redis, and the whole machine, whose
+other tenants show as machine minus the rest: cpu_split.py), and server_cpu_ms_per_request. Targets: 0, 0, claim p95 <= 150, answer p95
 <= 200, browse p95 <= 300; measured, never tuned here.
 """
 
