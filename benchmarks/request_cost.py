@@ -8,7 +8,7 @@ pairs: `benchmarks/harden/load.py --keep-db` leaves one, or run its `--seed` ste
 through Django's test client (no gunicorn, no network), so the figures are the server's own cost, which the
 crowd in load.py multiplies. Prints one JSON line: per request kind, the median and worst milliseconds, the median
 CPU milliseconds of this process (the server's Python side, less sensitive to a busy machine than wall time) and
-the queries of each round.
+the queries of each round; on PostgreSQL also the mean CPU milliseconds of the backend process that served them.
 """
 
 from __future__ import annotations
@@ -58,6 +58,18 @@ def measure(*, rounds: int, profile: str | None) -> dict:
     profiler = cProfile.Profile(time.process_time) if profile else None
 
     sql: list[str] = []
+    backend_pid = None
+    if connection.vendor == "postgresql":  # the server's SQL side: this connection's backend process, from /proc
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_pid = cursor.fetchone()[0]
+
+    def backend_cpu() -> float:
+        if backend_pid is None:
+            return 0.0
+        with open(f"/proc/{backend_pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def timed(kind: str, call, warm_up: bool = False):
         if warm_up:
@@ -65,15 +77,17 @@ def measure(*, rounds: int, profile: str | None) -> dict:
         with CaptureQueriesContext(connection) as queries:
             if profiler and kind == profile:
                 profiler.enable()
-            started, cpu_started = time.perf_counter(), time.process_time()
+            started, cpu_started, db_started = time.perf_counter(), time.process_time(), backend_cpu()
             response = call()
             ms = (time.perf_counter() - started) * 1000
             cpu_ms = (time.process_time() - cpu_started) * 1000
+            db_cpu_ms = (backend_cpu() - db_started) * 1000
             if profiler and kind == profile:
                 profiler.disable()
-        entry = figures.setdefault(kind, {"ms": [], "cpu_ms": [], "queries": [], "statuses": []})
+        entry = figures.setdefault(kind, {"ms": [], "cpu_ms": [], "db_cpu_ms": [], "queries": [], "statuses": []})
         entry["ms"].append(ms)
         entry["cpu_ms"].append(cpu_ms)
+        entry["db_cpu_ms"].append(db_cpu_ms)
         entry["queries"].append(len(queries))
         entry["statuses"].append(response.status_code)
         if kind == profile and not sql:
@@ -98,6 +112,8 @@ def measure(*, rounds: int, profile: str | None) -> dict:
                 timed(kind, lambda: pages.get(path), warm_up)
     result = {kind: {"p50_ms": round(statistics.median(e["ms"]), 1), "max_ms": round(max(e["ms"]), 1),
                      "cpu_p50_ms": round(statistics.median(e["cpu_ms"]), 1),
+                     # clock ticks (10 ms) of the backend: the mean over the rounds, not the median of ticks
+                     "db_cpu_mean_ms": round(statistics.fmean(e["db_cpu_ms"]), 1),
                      "queries": sorted(set(e["queries"])), "statuses": sorted(set(e["statuses"]))}
               for kind, e in figures.items()}
     if profiler:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
@@ -135,7 +136,8 @@ def learning_state_query(*, entity_type_id: int) -> QuerySet[EntityType]:
         EntityType.objects.filter(pk=entity_type_id)
         .annotate(model_matches=Subquery(model.values("match_count")[:1]),
                   model_distincts=Subquery(model.values("distinct_count")[:1]),
-                  trained_from=Subquery(model.annotate(t=Coalesce("job__started_at", "created_at")).values("t")[:1]))
+                  trained_from=Subquery(model.annotate(t=Coalesce("job__started_at", "created_at")).values("t")[:1]),
+                  trained_until=Subquery(model.values("job__finished_at")[:1]))
         .annotate(answers_since=Coalesce(Subquery(since), 0),
                   enough_open=Exists(open_pairs[QUEUE_LOW_WATER - 1:QUEUE_LOW_WATER]),
                   training_live=Exists(jobs.filter(kind=Job.Kind.TRAIN)),
@@ -143,16 +145,43 @@ def learning_state_query(*, entity_type_id: int) -> QuerySet[EntityType]:
     )
 
 
+def pair_with_card(pair_id: str | int) -> CandidatePair | None:
+    """A pair by id (None for none or a malformed id) with both records, their sources, its entity type and its model
+    (without the model's heavy fields): CandidatePair.objects.select_related(...), written as SQL in queue_sql."""
+    try:
+        pair_id = int(pair_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pair_id < 2**63:  # the ORM finds nothing for an id out of the column's range; the database would refuse it
+        return None
+    return queue_sql.pair_with_card(pair_id=pair_id)
+
+
+def training_paused(trained_from: datetime | None, trained_until: datetime | None, now: datetime | None = None) -> bool:
+    """Whether the pause after the active model's training runs still: STEWARD_RETRAIN_PAUSE_PERCENT of the time it took.
+
+    With fifty curators, retrain_every answers come in well under a second, so without a pause the worker trains
+    back to back for as long as they answer: a core taken from the requests for models hardly better than the last.
+    The pause bounds training to 1 / (1 + pause) of a worker's time (a half by default); a training that is due
+    starts with the first answer after the pause.
+    """
+    if trained_from is None or trained_until is None:
+        return False
+    pause = (trained_until - trained_from) * settings.STEWARD_RETRAIN_PAUSE_PERCENT / 100
+    return (now or timezone.now()) < trained_until + pause
+
+
 def learning_state(*, entity_type_id: int) -> LearningState:
     """What an answer needs to decide on retraining and refilling (learning_state_query, run as written SQL)."""
     from mastering.services.liveness import stale_before
 
-    entity_type, matches, distincts, trained_from, since, enough_open, training, filling = queue_sql.learning_row(
-        entity_type_id=entity_type_id, open_needed=QUEUE_LOW_WATER, stale_before=stale_before())
+    entity_type, matches, distincts, trained_from, trained_until, since, enough_open, training, filling = (
+        queue_sql.learning_row(entity_type_id=entity_type_id, open_needed=QUEUE_LOW_WATER, stale_before=stale_before()))
     countable = trained_from is not None and min(matches, distincts) >= MIN_LABELS_PER_ANSWER
     return LearningState(
         entity_type=entity_type,
-        retrain_due=since >= entity_type.retrain_every if countable else None,
+        retrain_due=(since >= entity_type.retrain_every and not training_paused(trained_from, trained_until))
+        if countable else None,
         queue_low=not enough_open, training_live=training, filling_live=filling,
     )
 

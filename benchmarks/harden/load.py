@@ -17,7 +17,9 @@ source pages and record pages, with a 1-3 s pause. Every request is timed by the
 Figures: pairs_held_by_two (a pair handed to a second curator between the first's claim and answer, seen by
 the clients; plus pairs with more active labels than answers needed, seen in the database),
 lost_answers (answers acknowledged with 201 minus those stored), claim and answer p50/p95/p99 ms,
-browse p95 ms, counts of every status, and the server's 5xx. Targets: 0, 0, claim p95 <= 150, answer p95
+browse p95 ms, counts of every status, and the server's 5xx; cpu_s, the CPU seconds each part spent during the run
+(this client, gunicorn, the Celery worker, PostgreSQL backends by who they serve, Redis, and the whole machine, whose
+other tenants show as machine minus the rest: cpu_split.py), and server_cpu_ms_per_request. Targets: 0, 0, claim p95 <= 150, answer p95
 <= 200, browse p95 <= 300; measured, never tuned here.
 """
 
@@ -37,6 +39,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
+
+if __package__ in (None, ""):  # run as a script: benchmarks/harden/load.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.harden.cpu_split import CpuSplit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/steward_probe_input_load"
@@ -354,11 +360,11 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
         bin_dir = Path(sys.executable).parent
         server = subprocess.Popen([str(bin_dir / "gunicorn"), "steward.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
                                    str(gunicorn_workers), "--timeout", "120", "--log-level", "warning", "--preload"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(Path(data_dir) / "gunicorn.log", "w"))
+                                  cwd=ROOT, env={**env, "PGAPPNAME": "gunicorn"}, stdout=subprocess.DEVNULL, stderr=open(Path(data_dir) / "gunicorn.log", "w"))
         if worker:
             celery = subprocess.Popen([str(bin_dir / "celery"), "-A", "steward", "worker", "-Q", queue, "--concurrency", "1",
                                        "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(Path(data_dir) / "celery.log", "w"))
+                                      cwd=ROOT, env={**env, "PGAPPNAME": "celery"}, stdout=subprocess.DEVNULL, stderr=open(Path(data_dir) / "celery.log", "w"))
         _wait_healthy(port, server)
         rec = Recorder()
         # One curator alone first, answering at once: the service time without the crowd, to read the crowd's figures against.
@@ -368,6 +374,8 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
         for pair_id, spans in solo.holds.items():
             rec.holds[pair_id] += spans
         load_before = os.getloadavg()[0]
+        cpu = CpuSplit(roots={"gunicorn": server.pid, "celery": celery.pid if celery else None},
+                       database=urlsplit(database_url).path.lstrip("/"), database_url=database_url).start()
         deadline = time.time() + seconds
         threads = [threading.Thread(target=curator_loop, args=(i, t, port, deadline, think_range, rec), daemon=True)
                    for i, t in enumerate(seeded["tokens"])]
@@ -383,6 +391,7 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
             if time.time() > deadline + 120:
                 break
         load_after = os.getloadavg()[0]
+        cpu_seconds = cpu.stop()
         _stop(celery)
         stored = _child("counts", {**env, "CELERY_BROKER_URL": ""})
     finally:
@@ -413,6 +422,11 @@ def run(*, seconds: float = 120, curators: int = 50, browsers: int = 20, think: 
         "statuses": dict(sorted(rec.statuses.items())),
         "server_errors": sum(n for k, n in rec.statuses.items() if k.rsplit(" ", 1)[1].startswith("5") or k.endswith(" 0")),
         "jobs": stored["jobs"],
+        # CPU seconds of each part during the run (cpu_split.py; redis is shared), and per request what gunicorn and
+        # its PostgreSQL backends spent (the Celery worker's training and refills are apart, in cpu_s)
+        "cpu_s": cpu_seconds,
+        "server_cpu_ms_per_request": round(1000 * (cpu_seconds.get("gunicorn", 0) + cpu_seconds.get("postgres_gunicorn", 0))
+                                           / max(1, sum(rec.statuses.values())), 1),
         # 1-minute load average of the machine (2 cores, shared) before and at the end of the run: latencies depend on it
         "load_average": [round(load_before, 1), round(load_after, 1)],
         "master_error": seeded["master_error"],

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from curation.models import Label
+from curation.models import CandidatePair, Label
 from mastering.models import Job
 from tests.factories import entity_type_with_records, make_pairs
 
@@ -31,6 +31,25 @@ def test_claim_answer_and_undo_over_the_api(api_for, curator, setup):
     assert again.status_code == 409 and "fetch the next pair" in again.json()["detail"]
     undone = api.post(f"/api/entity-types/{entity_type.slug}/queue/undo/")
     assert undone.status_code == 200 and undone.json()["id"] == body["id"]
+
+
+def test_answering_shows_the_pair_and_its_model_and_a_pair_that_is_not_there_is_a_404(api_for, curator, setup):
+    from mastering.models import MatchModel
+
+    entity_type, _, pairs = setup
+    model = MatchModel.objects.create(entity_type=entity_type, version=7, learned_settings=b"", match_count=1, distinct_count=1,
+                                      active=False)
+    api = api_for(curator)
+    pair = api.post(f"/api/entity-types/{entity_type.slug}/queue/next/").json()
+    CandidatePair.objects.filter(pk=pair["id"]).update(model=model)  # a model proposed it
+    answered = api.post(f"/api/pairs/{pair['id']}/answer/", {"answer": "distinct"}, format="json").json()
+    left, right = pairs[0].left, pairs[0].right
+    assert (answered["pair"], answered["entity_type"], answered["model_version"], answered["curator"]) == (
+        pairs[0].pk, entity_type.slug, 7, curator.username)
+    assert answered["left"] == {"source": left.source.slug, "key": left.key}
+    assert answered["right"] == {"source": right.source.slug, "key": right.key}
+    for missing in ("abc", "0", str(pairs[-1].pk + 1000), str(2**64)):
+        assert api.post(f"/api/pairs/{missing}/answer/", {"answer": "match"}, format="json").status_code == 404
 
 
 def test_next_is_204_with_retry_after_while_pairs_are_prepared(api_for, curator):
