@@ -21,7 +21,7 @@ from mastering.engine.clustering import SCORE_DTYPE
 from mastering.engine.records import Pair, PreparedRecord, RawRecord, RecordId
 from mastering.engine.similarity import neighbour_pairs, record_text
 from mastering.engine.training import DEFAULT_THRESHOLD, predicate_name
-from mastering.engine.variables import AttributeSpec, prepare_records, swap_field, swapped_name_pair
+from mastering.engine.variables import AttributeSpec, prepare_records
 
 ScoredChunk = numpy.typing.NDArray[Any]
 DEFAULT_CHUNK_SIZE = 20_000
@@ -134,17 +134,13 @@ class Matcher:
         weights = model.coef_[0]
         indicator = _missing_indicator_columns(self.data_model)
         result = []
-        # The either-order names feature belongs to both name attributes: half its share to each.
-        pair = swapped_name_pair(self.specs) if self.specs else None
-        shared = {swap_field(pair): pair} if pair is not None else {}
         for field, _, start, stop in self.data_model._field_comparators:
             columns = list(range(start, stop))
             missing = a[field] is None or b[field] is None
             contribution = float(sum(weights[c] * features[c] for c in columns))
             contribution += sum(float(weights[i] * features[i]) for c in columns if (i := indicator.get(c)) is not None)
             distance = None if missing else float(sum(features[c] for c in columns))
-            owners = shared.get(field, (field,))
-            result.extend(AttributeContribution(owner, distance, round(contribution / len(owners), 4)) for owner in owners)
+            result.append(AttributeContribution(field, distance, round(contribution, 4)))
         result.append(AttributeContribution("(baseline)", None, round(float(model.intercept_[0]), 4)))
         return result
 
