@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dedupe.variables
-from affinegap import normalizedAffineGapDistance as affine_gap
 from simplecosine.cosine import CosineTextSimilarity
 
 from mastering.engine.records import PreparedRecord, RawRecord, RecordId
@@ -96,47 +95,6 @@ def derived_fields(spec: AttributeSpec) -> tuple[str, ...]:
     return (spec.name + CODES_SUFFIX,) if spec.comparator == "Text" else ()
 
 
-# A person's given name and family name are swapped in a share of real records ("Smith John"): the
-# two attribute distances then both say "different" for the same person. Where the attributes hold
-# a given name and a family name (told by their names), one more feature compares the two names
-# whichever way round they are (febrl1 rec-193, names swapped: 0.26 -> a match).
-_GIVEN_WORDS = frozenset({"given", "first", "fname", "forename", "forenames", "firstname", "givenname", "christian"})
-_FAMILY_WORDS = frozenset({"surname", "last", "lname", "family", "lastname", "familyname", "surnames"})
-_NAME_COMPARATORS = ("String", "ShortString")
-
-
-def _name_words(name: str) -> set[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)  # camelCase: firstName -> first name
-    return set(re.split(r"[^a-z]+", spaced.casefold())) - {""}
-
-
-def swapped_name_pair(specs: Sequence[AttributeSpec]) -> tuple[str, str] | None:
-    """The (given name, family name) attributes, the first of each in order, when both exist."""
-    texts = [spec for spec in specs if spec.comparator in _NAME_COMPARATORS]
-    given = next((s.name for s in texts if _name_words(s.name) & _GIVEN_WORDS), None)
-    family = next((s.name for s in texts if _name_words(s.name) & _FAMILY_WORDS and s.name != given), None)
-    return (given, family) if given and family else None
-
-
-def swap_field(pair: tuple[str, str]) -> str:
-    """The derived field holding both names of `pair`, for the swap-tolerant comparison."""
-    return f"({pair[0]} / {pair[1]}: either order)"
-
-
-class EitherOrderNames:
-    """Distance of two (given, family) name tuples: the smaller of the straight and the crossed comparison."""
-
-    def __call__(self, first: tuple[str, str], second: tuple[str, str]) -> float:
-        straight = affine_gap(first[0], second[0]) + affine_gap(first[1], second[1])
-        crossed = affine_gap(first[0], second[1]) + affine_gap(first[1], second[0])
-        return min(straight, crossed) / 2.0
-
-
-def _swap_value(prepared: Mapping[str, object], pair: tuple[str, str]) -> tuple[str, str] | None:
-    given, family = prepared.get(pair[0]), prepared.get(pair[1])
-    return (given, family) if isinstance(given, str) and isinstance(family, str) else None
-
-
 def to_dedupe_variables(
     specs: Sequence[AttributeSpec], corpus: Iterable[Mapping[str, object]] | None = None
 ) -> list[Any]:
@@ -169,12 +127,6 @@ def to_dedupe_variables(
             variables.append(characters)
             codes = spec.name + CODES_SUFFIX
             variables.append(dedupe.variables.Set(codes, corpus=documents.get(codes) or None, has_missing=True))
-    pair = swapped_name_pair(specs)
-    if pair is not None:
-        either = dedupe.variables.ShortString(swap_field(pair), has_missing=True)
-        either.comparator = EitherOrderNames()
-        either.predicates = []  # blocking stays on the names themselves
-        variables.append(either)
     return variables
 
 
@@ -303,9 +255,6 @@ def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) ->
         if spec.comparator == "Text":
             value = prepared[spec.name]
             prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
-    pair = swapped_name_pair(specs)
-    if pair is not None:
-        prepared[swap_field(pair)] = _swap_value(prepared, pair)
     return prepared
 
 
@@ -315,7 +264,6 @@ def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, R
     # halves the cost of preparing a chunk of people. The memo lives for this call only.
     memo: dict[tuple[int, object], object] = {}
     texts = [spec for spec in specs if spec.comparator == "Text"]
-    pair = swapped_name_pair(specs)
     prepared_all: dict[RecordId, PreparedRecord] = {}
     for rid, raw in records.items():
         prepared: PreparedRecord = {}
@@ -332,8 +280,6 @@ def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, R
         for spec in texts:
             value = prepared[spec.name]
             prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
-        if pair is not None:
-            prepared[swap_field(pair)] = _swap_value(prepared, pair)
         prepared_all[rid] = prepared
     return prepared_all
 
