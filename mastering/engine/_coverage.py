@@ -112,7 +112,9 @@ class SampleCoverage(dedupe.training.BlockLearner):
         positions: list[int] = []
         keys: list[int] = []
         for position, record in enumerate(self.records):
-            for key in predicate(record):
+            # Keys come as a frozenset, whose order follows the string hash (PYTHONHASHSEED): numbered
+            # in that order, blocks and so the pairs `Blocks.sample` draws would differ between processes.
+            for key in sorted(predicate(record)):
                 positions.append(position)
                 keys.append(key_codes.setdefault(key, len(key_codes)))
         return Blocks.from_keys(numpy.array(positions, dtype=numpy.int64), numpy.array(keys, dtype=numpy.int64),
