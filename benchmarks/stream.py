@@ -47,6 +47,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--database", default="steward_bench_stream")
     parser.add_argument("--skip-batch-check", action="store_true", help="skip the final batch run (no consistency figure)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="stop once the index is built (nothing streamed); copy the database with createdb -T and "
+                             "stream into each copy with --resume, so every measurement starts from the same index")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the database of an interrupted run with the same arguments: stream the next --stream "
                              "rows after those already streamed, then check all of them against a batch run")
@@ -177,6 +180,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE mastering_recordblockkey")  # as autovacuum would after a run's bulk insert
     connection.close()
+    if args.build_only:
+        print(json.dumps({"built": args.database, "indexed_records": indexed, "load_s": round(load_s, 1),
+                          "label_and_train_s": round(train_s, 1), "first_master_s": round(first_master_s, 1),
+                          "held_back": args.stream, "load_average": load_average()}))
+        return
 
     port = args.port or free_port()
     server = subprocess.Popen(
