@@ -265,15 +265,20 @@ def stream_all(port: int, streamed: list[dict], header: list[str], args: argpars
 
     Then as many read-only matches (POST .../match/) of the same rows, at most 200, for their latency and CPU."""
     link = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    token = None
     for _ in range(100):
         try:
             link.request("POST", "/api/auth/token/", json.dumps({"username": "stream-engineer", "password": PASSWORD}),
                          {"Content-Type": "application/json"})
+            token = json.loads(link.getresponse().read())["token"]
             break
-        except ConnectionRefusedError:
+        # Not up yet; on a loaded machine a worker still booting may time out or be restarted by gunicorn.
+        except (ConnectionRefusedError, ConnectionResetError, TimeoutError, http.client.RemoteDisconnected):
             time.sleep(0.2)
+            link.close()
             link = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    token = json.loads(link.getresponse().read())["token"]
+    if token is None:
+        raise SystemExit("gunicorn did not answer the token request")
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
     fields = [c for c in header if c != "true_cluster_id"]
     # Warm every worker (its matcher and cached projection load on first use) with read-only matches.
