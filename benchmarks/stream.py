@@ -3,6 +3,10 @@
 
 usage: .venv/bin/python benchmarks/stream.py [--records 100000] [--stream 2000] [--changed 0.1] [--seed 42]
                                              [--input CSV] [--workers 2] [--labels 50] [--skip-batch-check]
+                                             [--database NAME] [--build-only | --resume [--stream-planned 2000]]
+
+To measure several times from the same index: build once with --build-only, copy the database
+(createdb -T NAME NAME_copy), then run with --resume --database NAME_copy and the same --records and --seed.
 
 Generates N synthetic people with ../shared/tools/synth_people.py (or reads --input, a CSV with record_id and
 true_cluster_id, such as ../shared/datasets/febrl1/data.csv) into a fresh PostgreSQL database, holds some rows
