@@ -3,6 +3,10 @@
 
 usage: .venv/bin/python benchmarks/stream.py [--records 100000] [--stream 2000] [--changed 0.1] [--seed 42]
                                              [--input CSV] [--workers 2] [--labels 50] [--skip-batch-check]
+                                             [--database NAME] [--build-only | --resume [--stream-planned 2000]]
+
+To measure several times from the same index: build once with --build-only, copy the database
+(createdb -T NAME NAME_copy), then run with --resume --database NAME_copy and the same --records and --seed.
 
 Generates N synthetic people with ../shared/tools/synth_people.py (or reads --input, a CSV with record_id and
 true_cluster_id, such as ../shared/datasets/febrl1/data.csv) into a fresh PostgreSQL database, holds some rows
@@ -47,6 +51,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--database", default="steward_bench_stream")
     parser.add_argument("--skip-batch-check", action="store_true", help="skip the final batch run (no consistency figure)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="stop once the index is built (nothing streamed); copy the database with createdb -T and "
+                             "stream into each copy with --resume, so every measurement starts from the same index")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the database of an interrupted run with the same arguments: stream the next --stream "
                              "rows after those already streamed, then check all of them against a batch run")
@@ -177,6 +184,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE mastering_recordblockkey")  # as autovacuum would after a run's bulk insert
     connection.close()
+    if args.build_only:
+        print(json.dumps({"built": args.database, "indexed_records": indexed, "load_s": round(load_s, 1),
+                          "label_and_train_s": round(train_s, 1), "first_master_s": round(first_master_s, 1),
+                          "held_back": args.stream, "load_average": load_average()}))
+        return
 
     port = args.port or free_port()
     server = subprocess.Popen(
@@ -257,15 +269,20 @@ def stream_all(port: int, streamed: list[dict], header: list[str], args: argpars
 
     Then as many read-only matches (POST .../match/) of the same rows, at most 200, for their latency and CPU."""
     link = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    token = None
     for _ in range(100):
         try:
             link.request("POST", "/api/auth/token/", json.dumps({"username": "stream-engineer", "password": PASSWORD}),
                          {"Content-Type": "application/json"})
+            token = json.loads(link.getresponse().read())["token"]
             break
-        except ConnectionRefusedError:
+        # Not up yet; on a loaded machine a worker still booting may time out or be restarted by gunicorn.
+        except (ConnectionRefusedError, ConnectionResetError, TimeoutError, http.client.RemoteDisconnected):
             time.sleep(0.2)
+            link.close()
             link = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    token = json.loads(link.getresponse().read())["token"]
+    if token is None:
+        raise SystemExit("gunicorn did not answer the token request")
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
     fields = [c for c in header if c != "true_cluster_id"]
     # Warm every worker (its matcher and cached projection load on first use) with read-only matches.

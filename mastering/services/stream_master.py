@@ -20,7 +20,7 @@ from lineage.services import record_activities
 from mastering.config_cache import cached_projection
 from mastering.matchers import matcher_for
 from mastering.models import Entity, EntityType, MatchModel, Membership, RunChange, SourceRecord
-from mastering.services import golden, match_index
+from mastering.services import golden, match_index, stream_writes
 from mastering.services.apart import records_apart_from
 from mastering.services.golden import golden_for
 from mastering.services.matching import EntityCandidate, NearEntity, active_model, find_matches
@@ -112,9 +112,14 @@ def _place(record: SourceRecord, entity_type: EntityType, model: MatchModel, use
     _replace_keys(entity_type, model, record, blocks, fresh=fresh)
     decision = result.decision
     if current is not None:
-        others = Membership.objects.filter(entity=current).exclude(record=record).exists()
         mine = next((c for c in result.ranked if c.entity.pk == current.pk), None)
-        if others and mine is not None and mine.score > result.threshold and not mine.blocked:
+        # The match read the entity with its other members (they are why it is a candidate): no need to ask.
+        others = mine is not None or Membership.objects.filter(entity=current).exclude(record=record).exists()
+        if mine is not None and mine.score > result.threshold and not mine.blocked:
+            stayed = _stay_in_one_statement(record, entity_type, projection, membership, mine, values, user)
+            if stayed is not None:
+                activities.append(_activity(record, model, user, f"stayed in entity {stayed.pk}", [stayed]))
+                return Placement(entity_type, stayed, "stayed", score=mine.score)
             _set_membership(membership, current, mine.score)
             before = dict(current.golden)
             current = _regolden(mine.entity, entity_type, projection, mine.near, record, values, mine.score,
@@ -151,6 +156,16 @@ def _place_new(record: SourceRecord, entity_type: EntityType, projection, values
     facts = {record.pk: _fact(record, values)}
     if decision is None:
         golden, provenance = golden_for(rules, [record.pk], facts, None)
+        if connection.vendor == "postgresql":
+            now = timezone.now()
+            target = Entity(id=uuid.uuid4(), entity_type=entity_type, golden=golden, provenance=provenance, size=1,
+                            confidence=None, created_at=now, updated_at=now)
+            target._state.adding, target._state.db = False, connection.alias
+            stream_writes.start_entity(entity_id=target.pk, entity_type_id=entity_type.pk, record_id=record.pk,
+                                       golden=golden, provenance=provenance, now=now,
+                                       change=_change_fields(target, RunChange.Kind.NEW, record, user, added=[record.pk],
+                                                             before={}))
+            return target, True, None
         target = Entity.objects.create(id=uuid.uuid4(), entity_type=entity_type, golden=golden, provenance=provenance,
                                        size=1, confidence=None)
         Membership.objects.create(entity_type=entity_type, entity=target, record=record,
@@ -158,6 +173,10 @@ def _place_new(record: SourceRecord, entity_type: EntityType, projection, values
         _change(target, RunChange.Kind.NEW, record, user, added=[record.pk], before={})
         return target, True, None
     near, score = decision.near, decision.score
+    if connection.vendor == "postgresql" and near.complete and not near.overrides:
+        joined = _join_in_one_statement(record, entity_type, projection, near, values, score, user)
+        if joined is not None:
+            return joined, False, score
     as_read = _locked_as_read(decision.entity)
     if as_read is None:  # another stream retired it since the match read it: start a new one
         return _place_new(record, entity_type, projection, values, None, user)
@@ -183,16 +202,70 @@ def _regolden(entity: Entity, entity_type: EntityType, projection, near: NearEnt
     """
     if not (as_read and near.complete and not near.overrides):
         return _refresh(entity, entity_type)
+    entity.golden, entity.provenance, entity.size, entity.confidence = _golden_as_read(
+        projection, near, record, values, score, singletons_at=singletons_at)
+    entity.updated_at = timezone.now()
+    Entity.objects.filter(pk=entity.pk).update(golden=entity.golden, provenance=entity.provenance, size=entity.size,
+                                               confidence=entity.confidence, updated_at=entity.updated_at)
+    return entity
+
+
+def _golden_as_read(projection, near: NearEntity, record: SourceRecord, values: dict, score: float | None, *,
+                    singletons_at: float | None) -> tuple[dict, dict, int, float | None]:
+    """(golden record, provenance, size, confidence) of a complete entity without overrides, `record` joining it at
+    `score`, from the members the match read."""
     rules = {a.name: a.survivorship for a in projection.attributes}
     facts = {m.record_id: m.fact for m in near.members if m.fact is not None}
     facts[record.pk] = _fact(record, values)
-    entity.golden, entity.provenance = golden_for(rules, list(facts), facts, None)
+    golden_values, provenance = golden_for(rules, list(facts), facts, None)
     confidences = [singletons_at if singletons_at is not None and m.reason == Membership.Reason.SINGLETON else m.confidence
                    for m in near.members] + [score]
     known = [c for c in confidences if c is not None]
-    entity.size, entity.confidence, entity.updated_at = near.total + 1, min(known) if known else None, timezone.now()
-    Entity.objects.filter(pk=entity.pk).update(golden=entity.golden, provenance=entity.provenance, size=entity.size,
-                                               confidence=entity.confidence, updated_at=entity.updated_at)
+    return golden_values, provenance, near.total + 1, min(known) if known else None
+
+
+def _stay_in_one_statement(record: SourceRecord, entity_type: EntityType, projection, membership: Membership,
+                           mine: EntityCandidate, values: dict, user) -> Entity | None:
+    """A changed record that still matches its entity stays, in one statement (PostgreSQL, an entity complete as read
+    and without overrides, unchanged since); None when that does not apply (nothing written)."""
+    near, entity = mine.near, mine.entity
+    if connection.vendor != "postgresql" or not near.complete or near.overrides:
+        return None
+    golden_values, provenance, size, confidence = _golden_as_read(projection, near, record, values, mine.score,
+                                                                  singletons_at=None)
+    now = timezone.now()
+    before = dict(entity.golden)
+    change = None
+    if golden_values != before:
+        after = Entity(id=entity.pk, entity_type=entity_type, golden=golden_values)
+        change = _change_fields(after, RunChange.Kind.VALUES, record, user, before=before)
+    if not stream_writes.join_entity(entity_id=entity.pk, stamp=entity.updated_at, entity_type_id=entity_type.pk,
+                                     record_id=record.pk, score=mine.score, promote_singletons=False, golden=golden_values,
+                                     provenance=provenance, size=size, confidence=confidence, change=change, now=now,
+                                     membership_id=membership.pk):
+        return None
+    entity.golden, entity.provenance, entity.size, entity.confidence, entity.updated_at = (
+        golden_values, provenance, size, confidence, now)
+    return entity
+
+
+def _join_in_one_statement(record: SourceRecord, entity_type: EntityType, projection, near: NearEntity, values: dict,
+                           score: float, user) -> Entity | None:
+    """The record joins a complete entity without overrides that nothing changed since the match read it, in one
+    statement (stream_writes.join_entity); None when it changed or was retired meanwhile (nothing written)."""
+    entity = near.entity
+    golden_values, provenance, size, confidence = _golden_as_read(projection, near, record, values, score,
+                                                                  singletons_at=score)
+    now = timezone.now()
+    after = Entity(id=entity.pk, entity_type=entity_type, golden=golden_values)
+    change = _change_fields(after, RunChange.Kind.GROWN, record, user, added=[record.pk], before=dict(entity.golden))
+    promote = any(m.reason == Membership.Reason.SINGLETON for m in near.members)
+    if not stream_writes.join_entity(entity_id=entity.pk, stamp=entity.updated_at, entity_type_id=entity_type.pk,
+                                     record_id=record.pk, score=score, promote_singletons=promote, golden=golden_values,
+                                     provenance=provenance, size=size, confidence=confidence, change=change, now=now):
+        return None
+    entity.golden, entity.provenance, entity.size, entity.confidence, entity.updated_at = (
+        golden_values, provenance, size, confidence, now)
     return entity
 
 
@@ -281,11 +354,18 @@ def _refresh(entity: Entity, entity_type: EntityType) -> Entity:
 
 def _change(entity: Entity, kind: str, record: SourceRecord, user, *, added=(), removed=(), before=None,
             related=(), after=None) -> None:
-    RunChange.objects.create(
-        entity_type_id=entity.entity_type_id, entity_id=entity.pk, kind=kind, user=user,
-        reason=f"streamed record {record.source.slug}:{record.key} (v{record.version})"[:500],
-        added=list(added), removed=list(removed), golden_before=before or {},
-        golden_after=entity.golden if after is None else after, related=list(related))
+    RunChange.objects.create(**_change_fields(entity, kind, record, user, added=added, removed=removed, before=before,
+                                              related=related, after=after))
+
+
+def _change_fields(entity: Entity, kind: str, record: SourceRecord, user, *, added=(), removed=(), before=None,
+                   related=(), after=None) -> dict:
+    """A RunChange's fields (by column) for a streamed record's change of one entity."""
+    return {"entity_type_id": entity.entity_type_id, "entity_id": entity.pk, "kind": kind,
+            "user_id": getattr(user, "pk", None),
+            "reason": f"streamed record {record.source.slug}:{record.key} (v{record.version})"[:500],
+            "added": list(added), "removed": list(removed), "golden_before": before or {},
+            "golden_after": entity.golden if after is None else after, "related": list(related)}
 
 
 def _activity(record: SourceRecord, model: MatchModel, user, what: str, entities: list[Entity]) -> dict:

@@ -156,6 +156,8 @@ EXEMPT = {
     "mastering.services.ingest.gate.source_busy": READ + " (the 503 saying what holds the source's lock)",
     "mastering.services.matching.probe_values": READ,
     "mastering.services.stream_master.entity_types_of": READ,
+    "mastering.services.stream_writes.join_entity": CALLER + ": place_record (a streamed record's placement, one statement)",
+    "mastering.services.stream_writes.start_entity": CALLER + ": place_record (a streamed record's placement, one statement)",
     "mastering.services.stream_master.place_batch": CALLER + ": run_ingest_job; each record it places gets place_record's "
                                                     "Activity (tests/mastering/test_stream_master.py::"
                                                     "test_a_batch_to_a_stream_source_places_its_records)",
