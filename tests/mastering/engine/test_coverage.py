@@ -12,6 +12,7 @@ from mastering.engine._coverage import (
     MIN_TOTAL_KEYS,
     TOTAL_KEYS_PER_RECORD,
     SampleCoverage,
+    _Waste,
 )
 from mastering.engine.training import predicate_name
 from mastering.engine.variables import prepare_record, to_dedupe_variables
@@ -155,3 +156,13 @@ def test_a_small_data_set_may_spend_more_keys_per_record():
     budgets = coverage.budgets(n)
     assert (budgets.rule_keys, budgets.total_keys) == (MIN_RULE_KEYS / n, MIN_TOTAL_KEYS / n)
     assert coverage.budgets(1_000_000).rule_keys == KEYS_PER_RECORD
+
+
+def test_a_rule_over_a_small_budget_is_billed_only_for_its_non_matches():
+    # A million records leave a rule 18 sample pairs of waste: a one-key rule whose 496 pairs are one
+    # cluster's must count as cheap, or only n-gram conjunctions (their pairs counted once per shared
+    # key, so over any fixed floor) get measured and chosen.
+    blocks = {"cluster": Blocks.from_keys(numpy.arange(32), numpy.zeros(32, dtype=numpy.int64))}
+    waste = _Waste(blocks, lambda a, b: numpy.ones(len(a)), numpy.random.default_rng(1), None)
+    waste.discount(["cluster"], 18)
+    assert blocks["cluster"].pairs == 496 and waste("cluster") <= 18
