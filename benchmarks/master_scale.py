@@ -137,7 +137,7 @@ def main() -> None:
 
     from accounts.services import create_user
     from curation import benchmarking
-    from mastering.models import Job
+    from mastering.models import Job, RecordBlockKey
     from mastering.services import start_job
     from steward.celery import app as celery_app
 
@@ -200,12 +200,15 @@ def main() -> None:
     if job.status != Job.Status.DONE:
         raise SystemExit(f"mastering {job.status}: {job.error}\n{(folder / 'worker-0.log').read_text()[-3000:]}")
     quality = benchmarking.evaluate(dataset, entity_type)
+    # Match-index rows per record: what blocking wrote, and what its cost grows with.
+    keys = RecordBlockKey.objects.filter(model_id=job.model_id).count()
     bands = benchmarking.recall_by_cluster_size(benchmarking.entity_members(entity_type),
                                                 truth=benchmarking.truth_by_record(dataset))
     print(json.dumps({
         "records": len(dataset.truth), "labels": simulated.answered, "model_version": entity_type.active_model.version,
         "master_wall_s": round(master_s, 1), "stage_timings_s": job.timings, "pairs_compared": job.counts.get("pairs"),
         "per_predicate": job.counts.get("per_predicate"), "entities": job.counts.get("entities"),
+        "block_keys_per_record": round(keys / len(dataset.truth), 2),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(sampler.peak_mb.items())},
         "peak_rss_mb_max": round(max(sampler.peak_mb.values()), 1),
         "cpu_s": cpu, **({"rerun": rerun} if rerun else {}),

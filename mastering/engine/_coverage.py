@@ -45,29 +45,43 @@ MIN_RULE_PAIRS = 100_000
 REDUNDANCY = 4
 TOTAL_COMPARISONS_PER_RECORD = 6.0
 MIN_TOTAL_PAIRS = 300_000
+# Block keys (match-index rows) a rule, and all rules together, may give a record on average. A rule of two
+# n-gram predicates gives the product of their keys: narrow enough for a million records' pair budget,
+# but "commonSixGram(address_1) & commonSixGram(soc_sec_id)" alone is 16 keys a record, and the rules
+# learned on 1,000,000 heavy-tail people made 123, an hour of index writes. Small data sets may spend
+# more per record, up to the MIN_* key counts in all.
+KEYS_PER_RECORD = 6.0
+MIN_RULE_KEYS = 1_000_000
+TOTAL_KEYS_PER_RECORD = 16.0
+MIN_TOTAL_KEYS = 4_000_000
 # Only predicates comparing at most this share of the sample's pairs (or VOTING_MIN pairs) vote for the
 # pairs the learner asks about: broad ones would fill its pool with strangers (DBLP-ACM at 50 labels:
 # F1 0.92 with every predicate voting, 0.985 with narrow ones only).
 VOTING_SHARE = 0.01
 VOTING_MIN = 10_000
-# How many rules per attribute, those covering the most matches, are tried in pairs.
+# How many rules per attribute, those covering the most matches, are tried in pairs; none that compares
+# over BASE_SHARE of the sample's pairs.
 CONJUNCTION_BASES_PER_FIELD = 6
+BASE_SHARE = 0.5
 # Member positions of conjunctions kept between trainings (8 bytes each: 160 MB at most).
 CONJUNCTION_MEMBERS_KEPT = 20_000_000
-# Pairs drawn from a rule's blocks to estimate the share of them that are matches, for rules
-# comparing more than DISCOUNT_FROM sample pairs (below that, billing every pair costs nothing).
+# Pairs drawn from a rule's blocks to estimate the share of them that are matches, for every rule over
+# the budget. (Rules under 2,000 pairs used to be billed in full: at a million records the budget is 18
+# sample pairs, so a one-key rule over 500 pairs of one cluster was out, while an n-gram conjunction, its
+# pairs counted once per key they share, passed 2,000, was found to be all matches, and won.)
 PRECISION_SAMPLE = 64
-DISCOUNT_FROM = 2_000
 
 MatchProbability = Callable[[IntArray, IntArray], numpy.typing.NDArray[numpy.float64]]
 
 
 @dataclass(frozen=True)
 class Budgets:
-    """Non-matching sample pairs one rule, and all rules together, may compare."""
+    """Non-matching sample pairs one rule, and all rules together, may compare; block keys per record likewise."""
 
     rule: int
     total: int
+    rule_keys: float = float("inf")
+    total_keys: float = float("inf")
 
 
 def simple_predicates(predicates: Iterable[object]) -> list[object]:
@@ -92,6 +106,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         self.group_codes = _group_codes(groups) if groups is not None else None
         self.total_pairs = _total_pairs(self.n_records, self.group_codes)
         self.blocks: dict[object, Blocks] = {}
+        self._key_counts: dict[object, IntArray] = {}
         self.candidates: list[tuple[int, int]] = []
         # Conjunctions depend on the sample alone, so every training reuses them (bounded, see CONJUNCTION_MEMBERS_KEPT).
         self._conjoined: dict[tuple[Any, Any], Blocks] = {}
@@ -117,8 +132,19 @@ class SampleCoverage(dedupe.training.BlockLearner):
             for key in sorted(predicate(record)):
                 positions.append(position)
                 keys.append(key_codes.setdefault(key, len(key_codes)))
-        return Blocks.from_keys(numpy.array(positions, dtype=numpy.int64), numpy.array(keys, dtype=numpy.int64),
-                                self.group_codes)
+        at = numpy.array(positions, dtype=numpy.int64)
+        self._key_counts[predicate] = numpy.bincount(at, minlength=self.n_records)
+        return Blocks.from_keys(at, numpy.array(keys, dtype=numpy.int64), self.group_codes)
+
+    def keys_per_record(self, rule: Any) -> float:
+        """Block keys a (possibly compound) rule gives a sample record on average: a conjunction gives one per
+        combination of its parts' keys, as dedupe's compound predicates do."""
+        counts = numpy.ones(self.n_records)
+        for part in rule:
+            if part not in self._key_counts:
+                self._predicate_blocks(part)
+            counts = counts * self._key_counts[part]
+        return float(counts.mean()) if self.n_records else 0.0
 
     def budgets(self, population: int) -> Budgets:
         """Sample-pair budgets of non-matches for one rule and for all rules, for `population` records."""
@@ -128,7 +154,9 @@ class SampleCoverage(dedupe.training.BlockLearner):
         rate2 = (self.n_records / population) ** 2
         rule = max(MIN_RULE_PAIRS, COMPARISONS_PER_RECORD * population) * rate2
         total = max(MIN_TOTAL_PAIRS, TOTAL_COMPARISONS_PER_RECORD * population) * rate2
-        return Budgets(int(rule), int(total))
+        rule_keys = max(MIN_RULE_KEYS / population, KEYS_PER_RECORD)
+        total_keys = max(MIN_TOTAL_KEYS / population, TOTAL_KEYS_PER_RECORD)
+        return Budgets(int(rule), int(total), rule_keys, total_keys)
 
     def projected_pairs(self, sample_pairs: float, population: int | None = None) -> float:
         """Pairs of the full data set that `sample_pairs` compared pairs of the sample stand for."""
@@ -163,36 +191,44 @@ class SampleCoverage(dedupe.training.BlockLearner):
         blocks: dict[Any, Blocks] = {p: self.blocks[p] for p in match_cover}
         candidates = dict(match_cover)
         if candidate_types == "random forest":
-            conjunctions = self._conjunctions(match_cover, budgets.rule)
+            conjunctions = self._conjunctions(match_cover, budgets)
             blocks.update({p: b for p, (b, _) in conjunctions.items()})
             candidates.update({p: cover for p, (_, cover) in conjunctions.items()})
         waste = _Waste(blocks, match_probability, rng or numpy.random.default_rng(0), self.group_codes, known_waste)
         for predicate in candidates:
             predicate.cover_count = blocks[predicate].pairs
         waste.discount(candidates, budgets.rule)
-        affordable = {p: cover for p, cover in candidates.items() if waste(p) <= budgets.rule}
+        affordable = {p: cover for p, cover in candidates.items()
+                      if waste(p) <= budgets.rule and self.keys_per_record(p) <= budgets.rule_keys}
         if not affordable:
             return ()
         coverable = len(frozenset.union(*affordable.values()))
         target = min(int(recall * len(matches)), coverable)
         chosen = list(dedupe.branch_and_bound.search(affordable, target, 2500))
         if candidate_types == "random forest":
-            chosen += self._redundant_rules(affordable, chosen, budgets.total, waste)
+            chosen += self._redundant_rules(affordable, chosen, budgets, waste)
         self.last_blocks = {p: blocks[p].stored(self.group_codes) for p in chosen}
         return tuple(chosen)
 
-    def _conjunctions(self, match_cover: dict[Any, frozenset[int]], rule_budget: int) -> dict[Any, tuple[Blocks, frozenset[int]]]:
+    def _conjunctions(self, match_cover: dict[Any, frozenset[int]], budgets: Budgets) -> dict[Any, tuple[Blocks, frozenset[int]]]:
         # Replaces dedupe's random-forest search, which takes minutes with a thousand matches: pair
         # up, across attributes, the rules covering the most matches, where one is too broad alone.
+        # Bases are taken among predicates within the keys budget (n-gram predicates cover the most
+        # matches, but two of them together give a record dozens of keys), and so are their pairs; a
+        # predicate comparing most pairs ("has a birth date") covers every match but narrows nothing.
         by_field: dict[str, list[Any]] = defaultdict(list)
         for predicate in sorted(match_cover, key=lambda p: (-len(match_cover[p]), self.blocks[p].pairs, repr(p))):
-            if len(by_field[predicate.field]) < CONJUNCTION_BASES_PER_FIELD:
+            if len(by_field[predicate.field]) < CONJUNCTION_BASES_PER_FIELD and \
+                    self.blocks[predicate].pairs <= BASE_SHARE * self.total_pairs and \
+                    self.keys_per_record(predicate) <= budgets.rule_keys:
                 by_field[predicate.field].append(predicate)
         bases = sorted((p for ps in by_field.values() for p in ps), key=repr)
         found: dict[Any, tuple[Blocks, frozenset[int]]] = {}
         for i, first in enumerate(bases):
             for second in bases[i + 1 :]:
-                if first.field == second.field or max(self.blocks[first].pairs, self.blocks[second].pairs) <= rule_budget:
+                if first.field == second.field or max(self.blocks[first].pairs, self.blocks[second].pairs) <= budgets.rule:
+                    continue
+                if self.keys_per_record(first + second) > budgets.rule_keys:
                     continue
                 both = match_cover[first] & match_cover[second]
                 if not both:
@@ -213,11 +249,11 @@ class SampleCoverage(dedupe.training.BlockLearner):
             self._conjoined[key] = blocks
         return self._conjoined[key]
 
-    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], total_budget: int,
+    def _redundant_rules(self, affordable: dict[Any, frozenset[int]], chosen: list[Any], budgets: Budgets,
                          waste: _Waste) -> list[Any]:
         # A match whose covering rules all read one attribute is lost when that attribute is mistyped;
         # rules are added, best gain per comparison first, until no match hangs on a single attribute
-        # and each is covered REDUNDANCY times, or the budget of wasted comparisons is spent.
+        # and each is covered REDUNDANCY times, or the budget of wasted comparisons (or of block keys) is spent.
         shared_fields: dict[int, frozenset[str]] = {}
         times_covered: dict[int, int] = defaultdict(int)
 
@@ -241,6 +277,7 @@ class SampleCoverage(dedupe.training.BlockLearner):
         for predicate in chosen:
             add(predicate)
         spent = sum(waste(p) for p in chosen)
+        keys = sum(self.keys_per_record(p) for p in chosen)
         # Lazy greedy: a rule's gain only shrinks as others are added, so a re-scored entry that
         # still tops the heap is the true best.
         heap = [(-gain(p), p.cover_count, repr(p), p) for p in affordable if p not in chosen]
@@ -254,11 +291,12 @@ class SampleCoverage(dedupe.training.BlockLearner):
             if heap and -current > heap[0][0]:
                 heapq.heappush(heap, (-current, predicate.cover_count, name, predicate))
                 continue
-            cost = waste(predicate)
-            if spent + cost > total_budget:
+            cost, more_keys = waste(predicate), self.keys_per_record(predicate)
+            if spent + cost > budgets.total or keys + more_keys > budgets.total_keys:
                 continue
             add(predicate)
             spent += cost
+            keys += more_keys
             added.append(predicate)
         return added
 
@@ -329,7 +367,7 @@ class _Waste:
         """Estimate, for rules over `budget`, the share of their pairs that are matches; matches are not waste."""
         if self.match_probability is None:
             return
-        over = [p for p in predicates if self.blocks[p].pairs > max(budget, DISCOUNT_FROM) and p not in self._known]
+        over = [p for p in predicates if self.blocks[p].pairs > budget and p not in self._known]
         # A few pairs first, for every rule at once; only a rule that could come within budget gets more.
         for size in (PRECISION_SAMPLE // 4, PRECISION_SAMPLE):
             drawn = {p: self.blocks[p].sample(size, self.rng, self.group_codes) for p in over}

@@ -6,7 +6,14 @@ import numpy
 
 from mastering.engine import AttributeSpec, LabeledPair, Matcher, candidate_pairs, train_model
 from mastering.engine._blocks import Blocks, conjoin, unpack
-from mastering.engine._coverage import SampleCoverage
+from mastering.engine._coverage import (
+    KEYS_PER_RECORD,
+    MIN_RULE_KEYS,
+    MIN_TOTAL_KEYS,
+    TOTAL_KEYS_PER_RECORD,
+    SampleCoverage,
+    _Waste,
+)
 from mastering.engine.training import predicate_name
 from mastering.engine.variables import prepare_record, to_dedupe_variables
 
@@ -76,3 +83,86 @@ def test_a_cluster_of_hundreds_is_blocked_and_found():
     found = candidate_pairs(matcher.blocking_keys(records), pair_budget=matcher.pair_budget(len(records)))
     cluster_pairs = {(int(a), int(b)) for a, b in found.pairs if b < 150}
     assert len(cluster_pairs) >= 0.95 * 150 * 149 // 2
+
+
+
+def _heavy_tail_sample(population: int):
+    # People recorded 1 to 60 times, each copy with typos in two fields, so no one field blocks them all.
+    # On a sample of a large population only very narrow rules are affordable, and conjunctions of
+    # n-gram predicates are the narrowest: they give a record one key per combination of n-grams.
+    rng = random.Random(11)
+
+    def typo(value: str) -> str:
+        i = rng.randrange(len(value))
+        return value[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") + value[i + 1:]
+
+    specs = [AttributeSpec("given", "ShortString"), AttributeSpec("surname", "ShortString"),
+             AttributeSpec("address", "String"), AttributeSpec("ssn", "ShortString"), AttributeSpec("born", "ShortString")]
+    # Names and streets repeat across people, as in a real register: each alone blocks broadly.
+    given, surnames, streets = ([_word(rng, 6) for _ in range(60)], [_word(rng, 7) for _ in range(100)],
+                                [_word(rng, 10) for _ in range(80)])
+    raw: list[dict[str, str]] = []
+    cluster: list[int] = []
+    matches = []
+    while len(raw) < 2000:
+        person = {"given": rng.choice(given), "surname": rng.choice(surnames),
+                  "address": f"{rng.choice(streets)} {rng.choice(['street', 'road', 'place'])}",
+                  "ssn": str(rng.randrange(1_000_000, 9_999_999)),
+                  "born": f"19{rng.randrange(20, 99)}{rng.randrange(10, 13)}{rng.randrange(10, 29)}"}
+        for copy in range(min(int(rng.paretovariate(1.0)), 60)):
+            first, second = rng.sample(list(person), 2)
+            raw.append({**person, first: typo(person[first]), second: typo(person[second])})
+            cluster.append(len(raw) - copy)  # the position of the person's first copy
+            if copy:
+                matches.append((len(raw) - 2, len(raw) - 1))
+    records = [prepare_record(specs, r) for r in raw]
+    predicates = dedupe.datamodel.DataModel(to_dedupe_variables(specs)).predicates
+    coverage = SampleCoverage(predicates, records, population=population)
+    truth = numpy.array(cluster)
+
+    def probability(a, b):  # a classifier that knows the truth: pairs inside a cluster are not waste
+        return (truth[a] == truth[b]).astype(float)
+
+    return coverage, [(records[a], records[b]) for a, b in rng.sample(matches, 150)], probability
+
+
+def _learn(coverage, matches, probability):
+    return coverage.learn(matches, recall=1.0, index_predicates=False, candidate_types="random forest",
+                          match_probability=probability)
+
+
+def _keys_per_record(rule, records) -> float:
+    return sum(len(rule(record)) for record in records) / len(records)
+
+
+def test_learned_rules_stay_within_the_block_keys_budget_at_a_million_records():
+    coverage, matches, probability = _heavy_tail_sample(population=1_000_000)
+    rules = _learn(coverage, matches, probability)
+    keys = {predicate_name(rule): _keys_per_record(rule, coverage.records) for rule in rules}
+    assert rules and all(k <= KEYS_PER_RECORD for k in keys.values()), keys
+    assert sum(keys.values()) <= TOTAL_KEYS_PER_RECORD, keys
+
+
+def test_rules_held_to_the_keys_budget_still_block_the_labelled_matches():
+    coverage, matches, probability = _heavy_tail_sample(population=1_000_000)
+    rules = _learn(coverage, matches, probability)
+    blocked = sum(1 for a, b in matches if any(not rule(a).isdisjoint(rule(b, target=True)) for rule in rules))
+    assert blocked == len(matches)
+
+
+def test_a_small_data_set_may_spend_more_keys_per_record():
+    coverage, _, _ = _heavy_tail_sample(population=2_000)
+    n = coverage.n_records
+    budgets = coverage.budgets(n)
+    assert (budgets.rule_keys, budgets.total_keys) == (MIN_RULE_KEYS / n, MIN_TOTAL_KEYS / n)
+    assert coverage.budgets(1_000_000).rule_keys == KEYS_PER_RECORD
+
+
+def test_a_rule_over_a_small_budget_is_billed_only_for_its_non_matches():
+    # A million records leave a rule 18 sample pairs of waste: a one-key rule whose 496 pairs are one
+    # cluster's must count as cheap, or only n-gram conjunctions (their pairs counted once per shared
+    # key, so over any fixed floor) get measured and chosen.
+    blocks = {"cluster": Blocks.from_keys(numpy.arange(32), numpy.zeros(32, dtype=numpy.int64))}
+    waste = _Waste(blocks, lambda a, b: numpy.ones(len(a)), numpy.random.default_rng(1), None)
+    waste.discount(["cluster"], 18)
+    assert blocks["cluster"].pairs == 496 and waste("cluster") <= 18
