@@ -211,8 +211,10 @@ FILE_UPLOAD_TEMP_DIR = None
 # --- Active learning.
 STEWARD_RETRAIN_EVERY = env_int("STEWARD_RETRAIN_EVERY", 10, minimum=1)
 # After an automatic retraining, the next waits this share of the time the last one took (100: as long), so a stream of
-# answers keeps a worker training at most half the time (curation.selectors.training_paused). 0: no pause.
-STEWARD_RETRAIN_PAUSE_PERCENT = env_int("STEWARD_RETRAIN_PAUSE_PERCENT", 100)
+# answers keeps a worker training at most half the time (curation.selectors.training_paused). Off by default: a curator
+# answering fast (or a script answering from the truth) would otherwise be asked from a staler model; a deployment
+# with dozens of curators on few cores may turn it on.
+STEWARD_RETRAIN_PAUSE_PERCENT = env_int("STEWARD_RETRAIN_PAUSE_PERCENT", 0)
 # A Celery worker raises its niceness by this much when it starts (0: leave it), so that on a machine it shares with
 # gunicorn, retraining and mastering yield the CPU to the requests people wait for. No effect on a machine of its own.
 STEWARD_WORKER_NICENESS = env_int("STEWARD_WORKER_NICENESS", 10)

@@ -119,6 +119,7 @@ def test_on_postgresql_the_answers_since_the_model_are_counted_only_as_far_as_th
 def test_after_a_training_the_next_waits_as_long_as_it_took_however_many_answers_come(curator, settings):
     from mastering.models import Job, MatchModel
 
+    settings.STEWARD_RETRAIN_PAUSE_PERCENT = 100  # as long as the training took (off by default)
     entity_type, source = entity_type_with_records(10)
     entity_type.retrain_every = 2
     entity_type.save(update_fields=["retrain_every"])
