@@ -164,25 +164,27 @@ _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%
 def parse_date(text: str) -> dt.date | None:
     """Parse a date in one of the common layouts, or return None."""
     text = text.strip()
-    if len(text) == 8 and text.isdigit():
-        # The compact layout (the first tried) without strptime, which costs ~50 µs a call; whatever
-        # this cannot read goes through the loop below as before.
-        try:
-            parsed = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            parsed = None
-        if parsed is not None and 1800 <= parsed.year <= 2200:
-            return parsed
-    elif len(text) == 10 and text[4] == "-" and text[7] == "-" and (digits := text[:4] + text[5:7] + text[8:]).isascii() \
-            and digits.isdigit():
-        # ISO dates (what the iso_date transform writes) likewise: strptime failed on the compact layout first,
-        # then read this one, ~100 µs for each distinct date of every blocking and scoring chunk.
+    # The compact and ISO layouts (ISO is what the iso_date transform writes) are read without strptime, which
+    # costs ~50 µs a call and failed on the compact layout before reading ISO; whatever this cannot read goes
+    # through the layouts as before.
+    if len(text) == 8:
+        digits = text
+    elif len(text) == 10 and text[4] == "-" and text[7] == "-":
+        digits = text[:4] + text[5:7] + text[8:]
+    else:
+        digits = ""
+    if digits.isascii() and digits.isdigit():
         try:
             parsed = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         except ValueError:
             parsed = None
         if parsed is not None and 1800 <= parsed.year <= 2200:
             return parsed
+    return parse_date_by_layouts(text)
+
+
+def parse_date_by_layouts(text: str) -> dt.date | None:
+    """The first of the common layouts that reads `text` as a date between 1800 and 2200, or None."""
     for layout in _DATE_FORMATS:
         try:
             parsed = dt.datetime.strptime(text, layout).date()

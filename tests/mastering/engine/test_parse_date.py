@@ -8,15 +8,7 @@ from mastering.engine.variables import parse_date
 
 
 def by_layouts(text: str) -> dt.date | None:
-    text = text.strip()
-    for layout in variables._DATE_FORMATS:
-        try:
-            parsed = dt.datetime.strptime(text, layout).date()
-        except ValueError:
-            continue
-        if 1800 <= parsed.year <= 2200:
-            return parsed
-    return None
+    return variables.parse_date_by_layouts(text.strip())
 
 
 def test_iso_and_compact_dates_parse_as_the_layouts_do():
