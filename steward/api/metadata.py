@@ -45,6 +45,14 @@ class ActionInputsMixin:
             return self.action_inputs[self.action]
         return super().get_serializer_class()
 
+    def get_serializer(self, *args, **kwargs):
+        # An input serializer describes what to send, not the object: the browsable API's raw forms pass the
+        # object, whose fields (a many-to-many manager, say) an input field cannot show.
+        if self.action in self.action_inputs:
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
+
 
 class NoInput(serializers.Serializer):
     """The input of an action that reads no body (skip, cancel)."""

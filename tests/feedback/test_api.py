@@ -126,3 +126,9 @@ def test_edit_due_date_and_tags_records_them_on_the_timeline(issue, api_for, bus
     assert response.status_code == 200 and response.json()["due_date"] == "2030-01-31"
     edited = client.get(f"/api/issues/{issue.pk}/timeline/").json()["results"][-1]
     assert edited["changes"] == {"due_date": [None, "2030-01-31"], "tags": ["", "crm"]}
+
+
+@pytest.mark.parametrize("role", ["steward", "business_user"])
+def test_the_browsable_api_shows_an_issue(issue, client_for, request, role):
+    page = client_for(request.getfixturevalue(role)).get(f"/api/issues/{issue.pk}/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and "City is wrong" in page.content.decode()
