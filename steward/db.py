@@ -46,6 +46,8 @@ def _text(value: object) -> str:
         return text  # digits, dashes, colons, a dot, a plus: nothing to escape
     else:
         text = str(value)
+    if text.isprintable() and "\\" not in text:  # two scans in C, where most text (ids, JSON) has nothing to escape
+        return text
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 

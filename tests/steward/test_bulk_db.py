@@ -36,6 +36,8 @@ def test_copy_text():
     assert _text({"name": "Zoë\t", "n": [1, None]}) == '{"name": "Zoë\\\\t", "n": [1, null]}'
     assert _text(Membership.Reason.MODEL) == str(Membership.Reason.MODEL)
     assert [_text(v) for v in ([], {}, float("inf"), -0.25)] == ["[]", "{}", "inf", "-0.25"]
+    # Text needing no escape comes back as it is, other unprintable characters too.
+    assert [_text(v) for v in ("Zoë", "a\x0bb", "\\\r")] == ["Zoë", "a\x0bb", "\\\\\\r"]
 
 
 @pytest.mark.django_db(transaction=True)
