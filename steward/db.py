@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -25,7 +26,11 @@ def _text(value: object) -> str:
     if kind is str:
         text = value
     elif kind is dict or kind is list:
+        if not value:  # a run's changes carry three empty ones each: no encoder call for them
+            return "[]" if kind is list else "{}"
         text = _JSON.encode(value)
+    elif kind is float:
+        return repr(value)  # digits, a sign, a dot, an exponent, inf or nan: nothing to escape
     elif kind is uuid.UUID:
         return str(value)  # hex digits and dashes: nothing to escape
     elif isinstance(value, bool):
@@ -41,6 +46,8 @@ def _text(value: object) -> str:
         return text  # digits, dashes, colons, a dot, a plus: nothing to escape
     else:
         text = str(value)
+    if text.isprintable() and "\\" not in text:  # two scans in C, where most text (ids, JSON) has nothing to escape
+        return text
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
@@ -75,11 +82,9 @@ def insert_rows(
     """
     if connection.vendor != "postgresql":
         return _bulk_create(model, columns, rows)
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     line = "\t".join(["%d"] * len(columns)) + "\n" if integers else None
     count = 0
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+    with connection.cursor() as cursor, cursor.copy(_copy_statement(model, columns)) as copy:
         buffer = io.StringIO()
         for row in rows:
             if line is None:
@@ -93,6 +98,72 @@ def insert_rows(
                 buffer = io.StringIO()
         copy.write(buffer.getvalue())
     return count
+
+
+def _copy_statement(model: type[models.Model], columns: Sequence[str]) -> str:
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    return f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+
+
+class BackgroundInserts:
+    """Rows inserted from a thread, on the caller's connection and in its transaction, while the caller goes on.
+
+    A write of many rows keeps the PostgreSQL server busy for seconds (parsing JSON, maintaining indexes, checking
+    foreign keys) while the caller waits; from a thread, the caller can compute the next rows meanwhile, so the
+    worker and the server use a core each. The caller formats the rows (COPY text), the thread only sends them:
+    Python work in the thread would hold the interpreter the caller computes with. psycopg lets one connection
+    run one command at a time (its lock), so a query of the caller's waits until the thread's COPY is done.
+
+    Use as a context manager: `send` a list of (model, columns, rows), and `wait` before the caller writes what
+    refers to them or reads them; leaving the block waits too (an error in the thread is raised by the wait).
+    Elsewhere than PostgreSQL the rows are inserted at once by `send`.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def send(self, writes: Sequence[tuple[type[models.Model], Sequence[str], Iterable[Sequence]]]) -> None:
+        self.wait()
+        if connection.vendor != "postgresql":
+            for model, columns, rows in writes:
+                _bulk_create(model, columns, rows)
+            return
+        # Formatted here: the thread then holds the interpreter only to hand the text to the driver.
+        texts = [(_copy_statement(model, columns), "".join("\t".join(map(_text, row)) + "\n" for row in rows))
+                 for model, columns, rows in writes]
+        connection.ensure_connection()
+        self._thread = threading.Thread(target=self._copy, args=(connection.connection, connection.wrap_database_errors, texts),
+                                        name="background-inserts", daemon=True)
+        self._thread.start()
+
+    def _copy(self, raw, django_errors, texts: list[tuple[str, str]]) -> None:
+        try:
+            with django_errors, raw.cursor() as cursor:  # the driver's errors as Django's (IntegrityError, say)
+                for statement, text in texts:
+                    if text:
+                        with cursor.copy(statement) as copy:
+                            copy.write(text)
+        except BaseException as exc:  # raised again by wait(), in the caller's thread
+            self._error = exc
+
+    def __enter__(self) -> "BackgroundInserts":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        # Never leave the thread writing: the caller's transaction ends (commits or rolls back) after this.
+        if kind is None:
+            self.wait()
+        elif self._thread is not None:
+            self._thread.join()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 def _bulk_create(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -150,7 +150,7 @@ def test_a_worker_dying_mid_write_leaves_nothing_half_written_and_a_rerun_comple
     def die(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(finish_stage, "_write_memberships", die)
+    monkeypatch.setattr(finish_stage, "_membership_writes", die)
     with pytest.raises(SystemExit):
         master(entity_type, django_capture_on_commit_callbacks)
     assert Entity.objects.count() == 0 and Membership.objects.count() == 0
@@ -164,6 +164,37 @@ def test_a_worker_dying_mid_write_leaves_nothing_half_written_and_a_rerun_comple
     assert Entity.objects.live().count() == job.counts["entities"]
     dead.refresh_from_db()
     assert dead.status == Job.Status.FAILED
+
+
+def test_a_worker_dying_while_a_batch_is_written_in_the_background_leaves_nothing(
+        person, django_capture_on_commit_callbacks, monkeypatch):
+    """Batches are inserted from a thread while the next is computed: a death then still rolls every batch back."""
+    entity_type, _ = person
+    from mastering.services.master import finish as finish_stage
+
+    real_compute = finish_stage._compute_batch
+    computed = []
+
+    def die_on_the_third(*args, **kwargs):
+        computed.append(1)
+        if len(computed) == 3:  # the first batch written, the second one's inserts under way
+            raise SystemExit("worker killed")
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH", 3)
+    monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH_SQLITE", 3)
+    monkeypatch.setattr(finish_stage, "_compute_batch", die_on_the_third)
+    with pytest.raises(SystemExit):
+        master(entity_type, django_capture_on_commit_callbacks)
+    assert not Entity.objects.exists() and not Membership.objects.exists()
+    assert not RunChange.objects.exists()
+    monkeypatch.undo()
+    dead = Job.objects.get(kind=Job.Kind.MASTER)
+    Job.objects.filter(pk=dead.pk).update(heartbeat_at=dead.heartbeat_at - services.jobs.STALE_AFTER * 2)
+    job = master(entity_type, django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.DONE
+    assert Membership.objects.count() == SourceRecord.objects.count()
+    assert RunChange.objects.filter(job=job, kind=RunChange.Kind.NEW).count() == Entity.objects.live().count()
 
 
 def test_cancelling_a_running_master_job_stops_it(person, django_capture_on_commit_callbacks, monkeypatch):
@@ -349,15 +380,15 @@ def test_golden_records_written_in_small_batches_equal_one_batch(person, django_
     RunChange.objects.all().delete()
     Entity.objects.all().delete()
     seen = []
-    real_batch = finish_stage._write_batch
+    real_batch = finish_stage._read_batch
 
     def counted(*args, **kwargs):
-        seen.append(len(args[9]))  # the batch's cluster indexes
+        seen.append(len(args[6]))  # the batch's cluster indexes
         return real_batch(*args, **kwargs)
 
     monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH", 3)
     monkeypatch.setattr(finish_stage, "RECORDS_PER_BATCH_SQLITE", 3)
-    monkeypatch.setattr(finish_stage, "_write_batch", counted)
+    monkeypatch.setattr(finish_stage, "_read_batch", counted)
     job = master(entity_type, django_capture_on_commit_callbacks)
     assert job.status == Job.Status.DONE, job.error
     assert len(seen) > 3  # really in several batches
@@ -404,3 +435,18 @@ def test_a_change_that_moves_the_block_size_cap_pairs_everything_again_without_r
     assert {row["block_size_cap"] for row in second.counts["per_predicate"]} == {cap + 1}
     assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == ScoredPair.objects.filter(job=second).count()
     assert second.counts["pairs_reused"] + second.counts["pairs_scored"] == second.counts["pairs"]
+
+
+def test_references_kept_by_the_app_still_follow_deletions(person, django_capture_on_commit_callbacks):
+    """Entities', memberships' and run changes' references to jobs and entity types have no database constraint:
+    Django's deletion sets them null or deletes the rows, as the constraints' ON DELETE would have."""
+    entity_type, _ = person
+    first = master(entity_type, django_capture_on_commit_callbacks)
+    first_id = first.pk
+    assert RunChange.objects.filter(job=first).exists()
+    first.delete()
+    assert not RunChange.objects.filter(job_id=first_id).exists()
+    assert not Membership.objects.filter(job_id=first_id).exists() and Membership.objects.filter(job__isnull=True).exists()
+    assert not Entity.objects.filter(created_job_id=first_id).exists()
+    entity_type.delete()
+    assert not Entity.objects.exists() and not Membership.objects.exists() and not RunChange.objects.exists()

@@ -35,6 +35,35 @@ def test_copy_text():
         "7", "\\N", "t", "f", "1.5", "a\\tb\\\\c\\nd", "00000000-0000-0000-0000-000000000001", when.isoformat()]
     assert _text({"name": "Zoë\t", "n": [1, None]}) == '{"name": "Zoë\\\\t", "n": [1, null]}'
     assert _text(Membership.Reason.MODEL) == str(Membership.Reason.MODEL)
+    assert [_text(v) for v in ([], {}, float("inf"), -0.25)] == ["[]", "{}", "inf", "-0.25"]
+    # Text needing no escape comes back as it is, other unprintable characters too.
+    assert [_text(v) for v in ("Zoë", "a\x0bb", "\\\r")] == ["Zoë", "a\x0bb", "\\\\\\r"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_inserts_write_in_the_callers_transaction_and_raise_its_errors_at_the_wait():
+    from django.db import IntegrityError, transaction
+
+    from mastering.models import Job, RunRecord
+    from steward.db import BackgroundInserts
+
+    entity_type, _ = entity_type_with_records(2)
+    job = Job.objects.create(kind=Job.Kind.MASTER, entity_type=entity_type)
+    columns = ["job_id", "record", "version"]
+
+    with pytest.raises(RuntimeError), transaction.atomic(), BackgroundInserts() as inserts:
+        inserts.send([(RunRecord, columns, [(job.pk, 1, 1), (job.pk, 2, 1)])])
+        inserts.send([(RunRecord, columns, [(job.pk, 3, 1)])])  # waits for the first
+        raise RuntimeError("the caller dies while the thread writes")
+    assert not RunRecord.objects.exists()  # rolled back with the caller's transaction
+    with transaction.atomic(), BackgroundInserts() as inserts:
+        inserts.send([(RunRecord, columns, [(job.pk, 1, 1), (job.pk, 2, 1)])])
+        inserts.wait()
+        assert sorted(RunRecord.objects.values_list("record", flat=True)) == [1, 2]
+    # A version below zero breaks a check constraint: the thread's error comes out of the wait, as Django's.
+    with pytest.raises(IntegrityError), transaction.atomic(), BackgroundInserts() as inserts:
+        inserts.send([(RunRecord, columns, [(job.pk, 3, -1)])])
+    assert RunRecord.objects.count() == 2
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
