@@ -20,14 +20,7 @@ class Entity(models.Model):
     """One real-world thing with a persistent id; retired ids redirect to the entity that absorbed them."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # References to the entity type and to runs are kept by the app, not by database constraints (as a source
-    # record's to its source): a run's finish writes these rows holding its entity type's and its job's row locks,
-    # other writers name an entity type or job they have just read, and Django's deletion does CASCADE and SET_NULL
-    # itself. Checking them per row was about a third of the server's time writing a run's entities, memberships and
-    # changes (1.2 of 3.7 s for 51,654 entities). The (entity_type, retired_at) and (entity_type, size) indexes
-    # serve lookups by type, so the key needs no index of its own.
-    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="entities", db_index=False,
-                                    db_constraint=False)
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="entities")
     size = models.PositiveIntegerField(default=0)
     confidence = models.FloatField(null=True, blank=True, help_text="Lowest membership confidence among its records.")
     golden = models.JSONField(default=dict, blank=True, help_text="The golden record: attribute → value.")
@@ -36,10 +29,9 @@ class Entity(models.Model):
         help_text="Attribute → {rule, record, version, source, key}: where each golden value came from.",
     )
     pinned = models.BooleanField(default=False, help_text="Curators fixed its members; runs neither add nor remove any.")
-    created_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    db_constraint=False)
+    created_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     changed_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    db_constraint=False, help_text="The last run that changed its members or golden values.")
+                                    help_text="The last run that changed its members or golden values.")
     retired_at = models.DateTimeField(null=True, blank=True)
     retired_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed",
                                      help_text="For a retired id: the entity that took its records.")
@@ -71,15 +63,13 @@ class Membership(models.Model):
         PINNED = "pinned", "Pinned by a curator"
         ISSUE = "issue", "Data issue resolution"
 
-    # Kept by the app, as Entity's are (see there); one_entity_per_record's index serves lookups by type.
-    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+", db_index=False,
-                                    db_constraint=False)
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+")
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="memberships")
     record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="memberships")
     confidence = models.FloatField(null=True, blank=True, help_text="Model confidence that the record belongs.")
     reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.MODEL)
     edit = models.ForeignKey("mastering.ClusterEdit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                             help_text="The run that placed it here.")
 
     class Meta:
@@ -155,10 +145,8 @@ class RunChange(models.Model):
         RETIRED = "retired", "Retired"
         EDITED = "edited", "Curator edit"
 
-    # Kept by the app, as Entity's are (see there); the (job, kind) index serves lookups by job.
-    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="changes", db_index=False,
-                            db_constraint=False)
+    entity_type = models.ForeignKey(EntityType, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
     edit = models.ForeignKey(ClusterEdit, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                              help_text="Who made a change that is neither a run nor a cluster edit (an override, say).")

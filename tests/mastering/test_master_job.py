@@ -437,9 +437,8 @@ def test_a_change_that_moves_the_block_size_cap_pairs_everything_again_without_r
     assert second.counts["pairs_reused"] + second.counts["pairs_scored"] == second.counts["pairs"]
 
 
-def test_references_kept_by_the_app_still_follow_deletions(person, django_capture_on_commit_callbacks):
-    """Entities', memberships' and run changes' references to jobs and entity types have no database constraint:
-    Django's deletion sets them null or deletes the rows, as the constraints' ON DELETE would have."""
+def test_deleting_a_job_or_entity_type_nulls_or_removes_what_names_it(person, django_capture_on_commit_callbacks):
+    """Entities', memberships' and run changes' references to jobs and entity types follow deletions."""
     entity_type, _ = person
     first = master(entity_type, django_capture_on_commit_callbacks)
     first_id = first.pk
