@@ -54,7 +54,8 @@ def test_the_names_pair_is_found_by_attribute_names_only_where_both_kinds_exist(
 
 
 @pytest.mark.parametrize("a, b", [(("ryan", "campbell"), ("rian", "campbel")), (("ryan", "campbell"), ("mary", "jones")),
-                                  (("ryan", None), ("campbell", "ryan")), (("ryan", "campbell"), ("ryan", None))])
+                                  (("ryan", None), ("campbell", "ryan")), (("ryan", "campbell"), ("ryan", None)),
+                                  (("thomas", "huber"), ("guenther", "thomas"))])  # one name in both roles: chance
 def test_unswapped_or_incomplete_names_keep_the_straight_distance(a, b):
     assert AlignedNameDistance()(a, b) == normalizedAffineGapDistance(a[0], b[0])
 
