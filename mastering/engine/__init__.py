@@ -10,9 +10,7 @@ Attributes (``variables``)
     ``AttributeSpec(name, comparator, has_missing=True, categories=())``, ``comparator`` one of
     ``COMPARATORS``. ``infer_comparator(values) -> str``, ``prepare_value(spec, raw)``,
     ``to_dedupe_variables(specs, corpus=None)``. "String" compares with edit distance *and* word
-    overlap (two dedupe variables), which is what makes names and addresses work. Where a given-name
-    and a family-name attribute exist (``person_name_pair``, by attribute name), the two are compared
-    in the order that fits the pair best, so swapped names ("Smith John") compare as equal.
+    overlap (two dedupe variables), which is what makes names and addresses work.
 
 Learning (``sampling``, ``learner``, ``training``)
     ``draw_training_sample(record_ids_by_group, *, size=3000, seed) -> list[int]``: at most

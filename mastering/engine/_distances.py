@@ -21,8 +21,6 @@ from affinegap import normalizedAffineGapDistance
 from dedupe.variables.exact import ExactType
 from simplecosine.cosine import CosineSimilarity
 
-from mastering.engine.variables import AlignedNameDistance
-
 Values = Sequence[Any]
 # Up to this many pairs, TF-IDF cosine is computed pair by pair, as dedupe does (same numbers).
 FEW_PAIRS = 32
@@ -41,7 +39,7 @@ def distances(data_model: Any, left: Sequence[dict], right: Sequence[dict]) -> n
 
 def _compare_column(compare: Callable, a: Values, b: Values, width: int) -> numpy.typing.NDArray[numpy.float32]:
     if width == 1 and not hasattr(compare, "missing"):
-        if compare is normalizedAffineGapDistance or isinstance(compare, AlignedNameDistance):
+        if compare is normalizedAffineGapDistance:
             return _by_distinct_pair(compare, a, b)[:, None]
         if isinstance(compare, CosineSimilarity):
             if len(a) <= FEW_PAIRS:  # a streamed record's few candidates: building sparse matrices costs more

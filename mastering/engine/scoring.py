@@ -21,7 +21,7 @@ from mastering.engine.clustering import SCORE_DTYPE
 from mastering.engine.records import Pair, PreparedRecord, RawRecord, RecordId
 from mastering.engine.similarity import neighbour_pairs, record_text
 from mastering.engine.training import DEFAULT_THRESHOLD, predicate_name
-from mastering.engine.variables import AttributeSpec, attribute_of_field, prepare_records
+from mastering.engine.variables import AttributeSpec, prepare_records
 
 ScoredChunk = numpy.typing.NDArray[Any]
 DEFAULT_CHUNK_SIZE = 20_000
@@ -140,7 +140,7 @@ class Matcher:
             contribution = float(sum(weights[c] * features[c] for c in columns))
             contribution += sum(float(weights[i] * features[i]) for c in columns if (i := indicator.get(c)) is not None)
             distance = None if missing else float(sum(features[c] for c in columns))
-            result.append(AttributeContribution(attribute_of_field(field), distance, round(contribution, 4)))
+            result.append(AttributeContribution(field, distance, round(contribution, 4)))
         result.append(AttributeContribution("(baseline)", None, round(float(model.intercept_[0]), 4)))
         return result
 

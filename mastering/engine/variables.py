@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dedupe.variables
-from affinegap import normalizedAffineGapDistance as affine_gap
 from simplecosine.cosine import CosineTextSimilarity
 
 from mastering.engine.records import PreparedRecord, RawRecord, RecordId
@@ -92,76 +91,8 @@ def model_codes(text: str) -> tuple[str, ...] | None:
 
 
 def derived_fields(spec: AttributeSpec) -> tuple[str, ...]:
-    """Fields `prepare_record` adds to a record for this attribute (not counting the aligned names)."""
+    """Fields `prepare_record` adds to a record for this attribute."""
     return (spec.name + CODES_SUFFIX,) if spec.comparator == "Text" else ()
-
-
-# A person's given and family names are swapped in a share of real records ("Smith John"): compared
-# straight, both name distances then say "different" for one person (febrl1 rec-193). Where a given-name
-# and a family-name attribute exist (told by their names), each is compared in the order of the two
-# names that fits the pair best instead of straight. This replaces the straight distances rather than
-# adding a feature beside them: with an extra feature and no swapped pair among the labels the classifier
-# spread weight over both and moved other borderline pairs (febrl2 0.9964 -> 0.9935 at 50 labels).
-ALIGNED_SUFFIX = " (aligned)"
-_GIVEN_WORDS = frozenset({"given", "first", "fname", "forename", "forenames", "firstname", "givenname", "christian"})
-_FAMILY_WORDS = frozenset({"surname", "last", "lname", "family", "lastname", "familyname", "surnames"})
-_NAME_COMPARATORS = ("String", "ShortString")
-
-
-def _name_words(name: str) -> set[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)  # camelCase: firstName -> first name
-    return set(re.split(r"[^a-z]+", spaced.casefold())) - {""}
-
-
-def person_name_pair(specs: Sequence[AttributeSpec]) -> tuple[str, str] | None:
-    """The (given name, family name) attributes, the first of each in order, when both exist."""
-    texts = [spec for spec in specs if spec.comparator in _NAME_COMPARATORS]
-    given = next((s.name for s in texts if _name_words(s.name) & _GIVEN_WORDS), None)
-    family = next((s.name for s in texts if _name_words(s.name) & _FAMILY_WORDS and s.name != given), None)
-    return (given, family) if given and family else None
-
-
-def attribute_of_field(field: str) -> str:
-    """The attribute a data-model field compares (an aligned name field compares its name attribute)."""
-    return field.removesuffix(ALIGNED_SUFFIX)
-
-
-class AlignedNameDistance:
-    """Edit distance of one of two names, in the order of the pair's two names that fits best.
-
-    Values are (this name, the other name) tuples; the other name may be None. When both records have
-    both names and each crossed comparison (a's given with b's family, a's family with b's given) is
-    less than half the better straight one, the crossed counterpart is compared; otherwise this is
-    dedupe's straight affine-gap distance, number for number. Both crossed names must fit: in data
-    where one word serves as a given and a family name (German "Thomas Huber" / "Guenther Thomas")
-    one fitting name is chance, and a sum-based rule crossed 70 stranger pairs of rldata500 (now 3;
-    a swapped person is ~0.5-2 crossed against 4-6 straight).
-    """
-
-    def __call__(self, first: tuple[str, str | None], second: tuple[str, str | None]) -> float:
-        mine, other = first
-        theirs, their_other = second
-        straight = affine_gap(mine, theirs)
-        if other is None or their_other is None:
-            return straight
-        crossed = affine_gap(mine, their_other)
-        if 2 * max(crossed, affine_gap(other, theirs)) < min(straight, affine_gap(other, their_other)):
-            return crossed
-        return straight
-
-
-def _aligned_values(prepared: PreparedRecord, pair: tuple[str, str]) -> None:
-    given, family = (prepared.get(name) for name in pair)
-    given, family = (v if isinstance(v, str) else None for v in (given, family))
-    prepared[pair[0] + ALIGNED_SUFFIX] = (given, family) if given is not None else None
-    prepared[pair[1] + ALIGNED_SUFFIX] = (family, given) if family is not None else None
-
-
-def _aligned_variable(spec: AttributeSpec) -> Any:
-    aligned = plain_variable(spec)  # its predicates were made on the name itself: blocking is unchanged
-    aligned.field = spec.name + ALIGNED_SUFFIX
-    aligned.comparator = AlignedNameDistance()
-    return aligned
 
 
 def to_dedupe_variables(
@@ -180,10 +111,8 @@ def to_dedupe_variables(
             if record.get(name) is not None:
                 values.append(record[name])
     variables = []
-    names = person_name_pair(specs) or ()
     for spec in specs:
-        aligned = spec.name in names
-        variables.append(_aligned_variable(spec) if aligned else plain_variable(spec, documents.get(spec.name)))
+        variables.append(plain_variable(spec, documents.get(spec.name)))
         if spec.comparator == "String":
             # Multi-word strings get a second, word-level view: edit distance alone punishes
             # reordered or appended words ("YMCA South Side" / "YMCA of Metropolitan Chicago South Side").
@@ -338,9 +267,6 @@ def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) ->
         if spec.comparator == "Text":
             value = prepared[spec.name]
             prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
-    names = person_name_pair(specs)
-    if names is not None:
-        _aligned_values(prepared, names)
     return prepared
 
 
@@ -350,7 +276,6 @@ def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, R
     # halves the cost of preparing a chunk of people. The memo lives for this call only.
     memo: dict[tuple[int, object], object] = {}
     texts = [spec for spec in specs if spec.comparator == "Text"]
-    names = person_name_pair(specs)
     prepared_all: dict[RecordId, PreparedRecord] = {}
     for rid, raw in records.items():
         prepared: PreparedRecord = {}
@@ -367,8 +292,6 @@ def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, R
         for spec in texts:
             value = prepared[spec.name]
             prepared[spec.name + CODES_SUFFIX] = model_codes(value) if isinstance(value, str) else None
-        if names is not None:
-            _aligned_values(prepared, names)
         prepared_all[rid] = prepared
     return prepared_all
 

@@ -1,7 +1,6 @@
 import numpy
 
 from mastering.engine import SCORE_DTYPE, BlockKey, Matcher
-from mastering.engine.variables import attribute_of_field
 
 from .people import RECORDS
 
@@ -61,7 +60,7 @@ def test_explain_gives_each_attribute_a_share_of_the_score(trained):
     matcher = trained.matcher
     same, other = RECORDS[100], RECORDS[127]
     explanation = matcher.explain(same, RECORDS[101])
-    assert [c.attribute for c in explanation][:-1] == [attribute_of_field(f) for f in matcher.fields]
+    assert [c.attribute for c in explanation][:-1] == [f for f in matcher.fields]
     assert explanation[-1].attribute == "(baseline)"
     log_odds = sum(c.contribution for c in explanation)
     probability = 1 / (1 + numpy.exp(-log_odds))
