@@ -25,6 +25,8 @@ from mastering.engine.variables import AttributeSpec, prepare_records
 
 ScoredChunk = numpy.typing.NDArray[Any]
 DEFAULT_CHUNK_SIZE = 20_000
+# Distinct raw values a matcher remembers the prepared form of before it starts over (~40 MB at most).
+PREPARED_VALUES_KEPT = 300_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Matcher:
         )
         self.threshold: float = float(loaded.metadata.get("threshold", DEFAULT_THRESHOLD))
         self.fields: list[str] = [field for field, _, _, _ in self.data_model._field_comparators]
+        self._prepared_values: dict[tuple[int, object], object] = {}
 
     @classmethod
     def from_settings(cls, settings: bytes, *, num_workers: int = 1) -> Matcher:
@@ -83,7 +86,11 @@ class Matcher:
         """Convert raw records into the values the comparators expect."""
         if self.specs is None:
             return {rid: {f: rec.get(f) for f in self.fields} for rid, rec in records.items()}
-        return prepare_records(self.specs, records)
+        # Prepared values are kept from call to call: a run's worker prepares the records of one slice after
+        # another, then again those of each chunk of pairs, and names, dates and places recur throughout.
+        if len(self._prepared_values) > PREPARED_VALUES_KEPT:
+            self._prepared_values = {}
+        return prepare_records(self.specs, records, memo=self._prepared_values)
 
     def blocking_keys(self, records: Mapping[RecordId, RawRecord], *, prepared: bool = False) -> Iterator[BlockKey]:
         """Yield every (predicate, key, record id) the learned rules give these records, rule after rule."""

@@ -1,6 +1,7 @@
 """The match index's (model, block, record) lookup becomes its primary key, in place of a surrogate id; the
 match index, the scored pairs and the run snapshots lose their foreign key constraints (checked by a trigger per
-inserted row: most of the server's cost of writing them). Deleting a job, model or entity type still deletes
+inserted row: most of the server's cost of writing them), and the scored pairs' pages are written half full so
+that scoring updates them in place. Deleting a job, model or entity type still deletes
 their rows, through Django.
 
 Rows are kept (a hash collision's duplicate of one (model, block, record) goes). Django cannot alter a table's
@@ -59,6 +60,19 @@ def to_surrogate_id(apps, schema_editor):
     execute(LOOKUP_INDEX)
 
 
+def half_full_pair_pages(apps, schema_editor):
+    # A run inserts its pairs unscored, then scores them chunk by chunk: with room left on each page, PostgreSQL
+    # updates a pair in place (a HOT update) instead of adding two index entries for its new version; the table
+    # is no bigger for it, as the updated versions took as many new pages before.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE mastering_scoredpair SET (fillfactor = 50)")
+
+
+def full_pair_pages(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE mastering_scoredpair RESET (fillfactor)")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -90,6 +104,7 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
                                     related_name="+", to="mastering.job"),
         ),
+        migrations.RunPython(half_full_pair_pages, full_pair_pages),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(to_natural_key, to_surrogate_id)],
             state_operations=[
