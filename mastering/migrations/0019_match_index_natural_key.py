@@ -73,6 +73,11 @@ def full_pair_pages(apps, schema_editor):
         schema_editor.execute("ALTER TABLE mastering_scoredpair RESET (fillfactor)")
 
 
+def _unconstrained(to: str) -> models.ForeignKey:
+    return models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
+                             related_name="+", to=to)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -80,30 +85,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="recordblockkey",
-            name="entity_type",
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
-                                    related_name="+", to="mastering.entitytype"),
-        ),
-        migrations.AlterField(
-            model_name="recordblockkey",
-            name="model",
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
-                                    related_name="+", to="mastering.matchmodel"),
-        ),
-        migrations.AlterField(
-            model_name="runrecord",
-            name="job",
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
-                                    related_name="+", to="mastering.job"),
-        ),
-        migrations.AlterField(
-            model_name="scoredpair",
-            name="job",
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
-                                    related_name="+", to="mastering.job"),
-        ),
+        *(migrations.AlterField(model_name=model, name=name, field=_unconstrained(to))
+          for model, name, to in [("recordblockkey", "entity_type", "mastering.entitytype"),
+                                  ("recordblockkey", "model", "mastering.matchmodel"),
+                                  ("runrecord", "job", "mastering.job"), ("scoredpair", "job", "mastering.job")]),
         migrations.RunPython(half_full_pair_pages, full_pair_pages),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(to_natural_key, to_surrogate_id)],
