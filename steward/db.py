@@ -66,28 +66,21 @@ def among(model: type[models.Model], field: str, values: Iterable):
     return RawSQL(f"{table}.{name} = ANY(%s::{array_type})", [values], output_field=models.BooleanField())
 
 
-def insert_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000, integers: bool = False
-) -> int:
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000) -> int:
     """Insert plain rows (values in `columns` order, using column names) into a model's table; returns the count.
 
-    `integers`: every value of every row is an int (rows are tuples), as in the match index's 900,000 rows of a
-    100,000-record run: one format per row instead of a conversion per value, a third of the cost.
+    Rows of integers only go faster through `insert_integer_rows`.
     """
     if connection.vendor != "postgresql":
         return _bulk_create(model, columns, rows)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    line = "\t".join(["%d"] * len(columns)) + "\n" if integers else None
     count = 0
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         buffer = io.StringIO()
         for row in rows:
-            if line is None:
-                buffer.write("\t".join(map(_text, row)))
-                buffer.write("\n")
-            else:
-                buffer.write(line % row)
+            buffer.write("\t".join(map(_text, row)))
+            buffer.write("\n")
             count += 1
             if count % batch == 0:
                 copy.write(buffer.getvalue())
