@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
+import numpy
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
@@ -72,26 +73,19 @@ def among(model: type[models.Model], field: str, values: Iterable):
     return RawSQL(f"{table}.{name} = ANY(%s::{array_type})", [values], output_field=models.BooleanField())
 
 
-def insert_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000, integers: bool = False
-) -> int:
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, batch: int = 50_000) -> int:
     """Insert plain rows (values in `columns` order, using column names) into a model's table; returns the count.
 
-    `integers`: every value of every row is an int (rows are tuples), as in the match index's 900,000 rows of a
-    100,000-record run: one format per row instead of a conversion per value, a third of the cost.
+    Rows of integers only go faster through `insert_integer_rows`.
     """
     if connection.vendor != "postgresql":
         return _bulk_create(model, columns, rows)
-    line = "\t".join(["%d"] * len(columns)) + "\n" if integers else None
     count = 0
     with connection.cursor() as cursor, cursor.copy(_copy_statement(model, columns)) as copy:
         buffer = io.StringIO()
         for row in rows:
-            if line is None:
-                buffer.write("\t".join(map(_text, row)))
-                buffer.write("\n")
-            else:
-                buffer.write(line % row)
+            buffer.write("\t".join(map(_text, row)))
+            buffer.write("\n")
             count += 1
             if count % batch == 0:
                 copy.write(buffer.getvalue())
@@ -164,6 +158,41 @@ class BackgroundInserts:
         error, self._error = self._error, None
         if error is not None:
             raise error
+
+
+_BINARY_TYPES = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8"}
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+_BINARY_TRAILER = b"\xff\xff"
+
+
+def insert_integer_rows(model: type[models.Model], columns: Sequence[str], rows: numpy.ndarray) -> int:
+    """Insert a 2-D array of integers (one column per name in `columns`) into a model's table; returns the count.
+
+    On PostgreSQL one binary COPY laid out by numpy: the match index writes ~90,000 rows a slice, which as text
+    cost the worker a formatted line per row and the server a parse per value.
+    """
+    rows = numpy.asarray(rows, dtype=numpy.int64).reshape(len(rows), len(columns))
+    if connection.vendor != "postgresql":
+        return _bulk_create(model, columns, rows.tolist())
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    kinds = []
+    for name in columns:
+        field = fields[name]
+        kinds.append(_BINARY_TYPES[field.target_field.rel_db_type(connection) if field.is_relation else field.db_type(connection)])
+    layout = [("fields", ">i2")]
+    for n, kind in enumerate(kinds):
+        layout += [(f"size{n}", ">i4"), (f"value{n}", kind)]
+    packed = numpy.empty(len(rows), dtype=numpy.dtype(layout))
+    packed["fields"] = len(columns)
+    for n, kind in enumerate(kinds):
+        limits = numpy.iinfo(numpy.dtype(kind))
+        if len(rows) and (rows[:, n].min() < limits.min or rows[:, n].max() > limits.max):
+            raise ValueError(f"{columns[n]} of {model._meta.db_table}: a value does not fit {kind}")
+        packed[f"size{n}"] = numpy.dtype(kind).itemsize
+        packed[f"value{n}"] = rows[:, n]
+    with connection.cursor() as cursor, cursor.copy(f"{_copy_statement(model, columns)} (FORMAT BINARY)") as copy:
+        copy.write(_BINARY_HEADER + packed.tobytes() + _BINARY_TRAILER)
+    return len(rows)
 
 
 def _bulk_create(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -14,7 +14,7 @@ import numpy.typing
 
 from mastering.engine._classifier import linear_model
 from mastering.engine._distances import distances
-from mastering.engine._fingerprint import compile_rules, record_keys
+from mastering.engine._fingerprint import compile_rules, keys_by_rule
 from mastering.engine._settings import LoadedSettings, load_settings
 from mastering.engine.blocking import BlockKey, pair_budget
 from mastering.engine.clustering import SCORE_DTYPE
@@ -25,6 +25,8 @@ from mastering.engine.variables import AttributeSpec, prepare_records
 
 ScoredChunk = numpy.typing.NDArray[Any]
 DEFAULT_CHUNK_SIZE = 20_000
+# Distinct raw values a matcher remembers the prepared form of before it starts over (~40 MB at most).
+PREPARED_VALUES_KEPT = 300_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Matcher:
         )
         self.threshold: float = float(loaded.metadata.get("threshold", DEFAULT_THRESHOLD))
         self.fields: list[str] = [field for field, _, _, _ in self.data_model._field_comparators]
+        self._prepared_values: dict[tuple[int, object], object] = {}
 
     @classmethod
     def from_settings(cls, settings: bytes, *, num_workers: int = 1) -> Matcher:
@@ -83,18 +86,31 @@ class Matcher:
         """Convert raw records into the values the comparators expect."""
         if self.specs is None:
             return {rid: {f: rec.get(f) for f in self.fields} for rid, rec in records.items()}
-        return prepare_records(self.specs, records)
+        # Prepared values are kept from call to call: a run's worker prepares the records of one slice after
+        # another, then again those of each chunk of pairs, and names, dates and places recur throughout.
+        if len(self._prepared_values) > PREPARED_VALUES_KEPT:
+            self._prepared_values = {}
+        return prepare_records(self.specs, records, memo=self._prepared_values)
 
     def blocking_keys(self, records: Mapping[RecordId, RawRecord], *, prepared: bool = False) -> Iterator[BlockKey]:
-        """Yield every (predicate, key, record id) the learned rules give these records."""
+        """Yield every (predicate, key, record id) the learned rules give these records, rule after rule."""
+        for position, (keys, ids) in enumerate(self.keys_by_rule(records, prepared=prepared)):
+            for key, rid in zip(keys, ids):
+                yield BlockKey(position, key, rid)
+
+    def keys_by_rule(self, records: Mapping[RecordId, RawRecord], *,
+                     prepared: bool = False) -> list[tuple[list[str], list[RecordId]]]:
+        """Per learned rule (indexed like `predicates()`), its keys and the record each belongs to, as two lists.
+
+        The same keys as `blocking_keys`, without a tuple per key: a run's blocking hashes them straight from here.
+        """
         prepared_records = dict(records) if prepared else self.prepare(records)
         fingerprinter = dedupe.blocking.Fingerprinter(self._predicates)
         # Index predicates (only in settings not made by this engine) need the corpus indexed first.
         fingerprinter.index_all(prepared_records)
         parts, layout = compile_rules(self._predicates)
         try:
-            for position, key, rid in record_keys(prepared_records.items(), parts, layout):
-                yield BlockKey(position, key, rid)
+            return keys_by_rule(list(prepared_records.items()), parts, layout)
         finally:
             fingerprinter.reset_indices()
 

@@ -270,11 +270,16 @@ def prepare_record(specs: Sequence[AttributeSpec], raw: Mapping[str, object]) ->
     return prepared
 
 
-def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, RawRecord]) -> dict[RecordId, PreparedRecord]:
-    """Prepare many records at once, keyed as given (each distinct value of an attribute prepared once)."""
+def prepare_records(specs: Sequence[AttributeSpec], records: Mapping[RecordId, RawRecord], *,
+                    memo: dict[tuple[int, object], object] | None = None) -> dict[RecordId, PreparedRecord]:
+    """Prepare many records at once, keyed as given (each distinct value of an attribute prepared once).
+
+    `memo` (prepared values by attribute position and raw text) may be kept between calls with the same specs.
+    """
     # Names, places, dates and codes repeat across a register: preparing each distinct value once
-    # halves the cost of preparing a chunk of people. The memo lives for this call only.
-    memo: dict[tuple[int, object], object] = {}
+    # halves the cost of preparing a chunk of people.
+    if memo is None:
+        memo = {}
     texts = [spec for spec in specs if spec.comparator == "Text"]
     prepared_all: dict[RecordId, PreparedRecord] = {}
     for rid, raw in records.items():

@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy
 from django.db import connection
 
 from mastering import engine
 from mastering.models import EntityType, Job, MatchModel, RecordBlockKey
-from steward.db import insert_rows
+from steward.db import insert_integer_rows
 
 # Streaming never compares more than this many records per block, whatever the last run's cap was: a block this
 # large costs a request tens of milliseconds, and a record found only through such a block is rare.
@@ -81,36 +82,49 @@ def drop_records_outside(*, job: Job, first: int, last: int) -> int:
 
 
 def _stored_rows(entity_type_id: int, condition: str, params: list) -> list[tuple]:
-    """(id, model, predicate, block, record, source) of the index rows of an entity type that meet `condition`."""
+    """(model, predicate, block, record, source) of the index rows of an entity type that meet `condition`."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, model_id, predicate, block, record, source FROM mastering_recordblockkey "
+        cursor.execute(f"SELECT model_id, predicate, block, record, source FROM mastering_recordblockkey "
                        f"WHERE entity_type_id = %s AND {condition}", [entity_type_id, *params])
         return cursor.fetchall()
 
 
 def _replace_rows(job: Job, stored: list[tuple], keys: list[KeyRow]) -> IndexChange:
-    wanted = set(keys)
-    present: set[KeyRow] = set()
-    doomed: list[int] = []
+    # A row is one (model, block, record), the table's primary key: two rules' keys with one 64-bit hash are one
+    # block (as the pairing's join treats them anyway).
+    wanted = {(block, record): (predicate, block, record, source) for predicate, block, record, source in keys}
+    present: set[tuple[int, int]] = set()
+    doomed: list[tuple[int, int, int]] = []
     removed: list[KeyRow] = []
-    for row_id, model_id, predicate, block, record, source in stored:
+    for model_id, predicate, block, record, source in stored:
         row = (predicate, block, record, source)
-        if model_id == job.model_id and row in wanted and row not in present:
-            present.add(row)
-        else:  # another model's row, a key the record no longer has, or a duplicate
-            doomed.append(row_id)
+        if model_id == job.model_id and wanted.get((block, record)) == row:
+            present.add((block, record))
+        else:  # another model's row, or a key the record no longer has
+            doomed.append((model_id, block, record))
             removed.append(row)
-    added = [row for row in wanted if row not in present]
+    added = [row for key, row in wanted.items() if key not in present]
     if doomed:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM mastering_recordblockkey WHERE id = ANY(%s)", [doomed])
+                cursor.execute("DELETE FROM mastering_recordblockkey k USING unnest(%s::bigint[], %s::bigint[], %s::bigint[]) "
+                               "AS d(model, block, record) WHERE k.model_id = d.model AND k.block = d.block AND k.record = d.record",
+                               [list(column) for column in zip(*doomed)])
         else:
-            for start in range(0, len(doomed), 900):
-                RecordBlockKey.objects.filter(pk__in=doomed[start:start + 900]).delete()
-    insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
-                ((job.entity_type_id, job.model_id, p, block, rid, source) for p, block, rid, source in added), integers=True)
+            for start in range(0, len(doomed), 300):  # three parameters a row, under SQLite's 999
+                RecordBlockKey.objects.filter(pk__in=doomed[start:start + 300]).delete()
+    _insert_sorted(job, added)
     return IndexChange(removed=removed, added=added, kept=len(present))
+
+
+def _insert_sorted(job: Job, rows: list[KeyRow]) -> None:
+    """Write index rows in (block, record) order: the (model, block, record) index then takes them as runs of
+    neighbouring entries, not one random leaf page each, at a third less server CPU and WAL (100,000 people)."""
+    keys = numpy.array(rows, dtype=numpy.int64).reshape(-1, 4)
+    keys = keys[numpy.lexsort((keys[:, 2], keys[:, 1]))]
+    fixed = numpy.broadcast_to(numpy.array([job.entity_type_id, job.model_id], dtype=numpy.int64), (len(keys), 2))
+    insert_integer_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
+                        numpy.hstack([fixed, keys]))
 
 
 def probe_blocks(matcher: engine.Matcher, values: dict, *, record_id: int = 0) -> list[tuple[int, int]]:
@@ -126,13 +140,17 @@ def replace_record_keys(*, entity_type: EntityType, model: MatchModel, record_id
     """Replace one record's rows in the index (a streamed record, new or changed); `fresh`: it has none yet."""
     blocks = list(blocks)
     if connection.vendor == "postgresql":
-        # One statement: a data-modifying WITH runs to completion whether or not the insert reads it.
+        # One statement: a data-modifying WITH runs to completion whether or not the insert reads it. It runs after
+        # the insert, on the rows as they were: it takes out only the rows the new keys do not have, and the insert
+        # leaves the record's rows it finds in place (the primary key), so neither depends on the other's order.
         with connection.cursor() as cursor:
             cursor.execute(
-                ("" if fresh else "WITH gone AS (DELETE FROM mastering_recordblockkey WHERE entity_type_id = %s AND record = %s) ")
+                ("" if fresh else "WITH gone AS (DELETE FROM mastering_recordblockkey WHERE entity_type_id = %s AND record = %s "
+                                  "AND NOT (model_id = %s AND block = ANY(%s::bigint[]))) ")
                 + "INSERT INTO mastering_recordblockkey (entity_type_id, model_id, predicate, block, record, source) "
-                  "SELECT %s, %s, p, b, %s, %s FROM unnest(%s::smallint[], %s::bigint[]) AS k(p, b)",
-                ([] if fresh else [entity_type.pk, record_id])
+                  "SELECT %s, %s, p, b, %s, %s FROM unnest(%s::smallint[], %s::bigint[]) AS k(p, b) "
+                  "ON CONFLICT DO NOTHING",
+                ([] if fresh else [entity_type.pk, record_id, model.pk, [b for _, b in blocks]])
                 + [entity_type.pk, model.pk, record_id, source_id, [p for p, _ in blocks], [b for _, b in blocks]])
         return
     if not fresh:
@@ -140,7 +158,7 @@ def replace_record_keys(*, entity_type: EntityType, model: MatchModel, record_id
     RecordBlockKey.objects.bulk_create([
         RecordBlockKey(entity_type=entity_type, model=model, predicate=p, block=block, record=record_id, source=source_id)
         for p, block in blocks
-    ])
+    ], ignore_conflicts=True)
 
 
 def drop_record(*, entity_type: EntityType, record_id: int) -> None:

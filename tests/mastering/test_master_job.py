@@ -9,6 +9,7 @@ from mastering import selectors, services
 from mastering.models import (ClusterEdit, Entity, EntityType, Job, JobChunk, Membership, RecordBlockKey, RunChange, ScoredPair,
                               SourceRecord)
 from mastering.services import entities as entity_services
+from mastering.services import match_index
 from mastering.services.master import incremental
 from tests.factories import trained_entity_type, truth_of
 
@@ -92,10 +93,15 @@ def test_a_rerun_scores_only_pairs_of_changed_records_and_pairs_as_a_full_run_wo
     assert 0 < second.counts["pairs_scored"] < second.counts["pairs"] == len(pairs)
     assert all(record.pk in pair for pair in rescored)
     monkeypatch.setattr(incremental, "INCREMENTAL_SHARE", -1.0)  # the same data through the full path
-    index_rows = set(RecordBlockKey.objects.values_list("id", flat=True))
+    index_rows = set(RecordBlockKey.objects.values_list("model", "predicate", "block", "record", "source"))
+    changes = []
+    index_run_slice = match_index.index_run_slice
+    monkeypatch.setattr(match_index, "index_run_slice", lambda **kwargs: changes.append(index_run_slice(**kwargs)) or changes[-1])
     third = master(entity_type, django_capture_on_commit_callbacks)
     assert "blocking (sum over 1 chunks)" in third.timings
-    assert set(RecordBlockKey.objects.values_list("id", flat=True)) == index_rows  # re-blocked, but nothing rewritten
+    # Re-blocked, but nothing rewritten.
+    assert changes and not any(change.added or change.removed for change in changes)
+    assert set(RecordBlockKey.objects.values_list("model", "predicate", "block", "record", "source")) == index_rows
     assert set(ScoredPair.objects.filter(job=third).values_list("left", "right", "score")) == pairs
     assert third.counts["pairs_scored"] == 0 and not RunChange.objects.filter(job=third).exists()
 

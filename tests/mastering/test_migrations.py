@@ -35,3 +35,36 @@ def test_existing_table_batches_get_their_ingest_jobs():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_match_index_keeps_its_rows_when_its_lookup_becomes_the_primary_key_and_back():
+    before, after = [("mastering", "0018_run_record")], [("mastering", "0019_match_index_natural_key")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    entity_type = apps.get_model("mastering", "EntityType").objects.create(name="Person", slug="person")
+    model = apps.get_model("mastering", "MatchModel").objects.create(entity_type=entity_type, version=1, learned_settings=b"")
+    keys = apps.get_model("mastering", "RecordBlockKey").objects
+    rows = [(0, -5, 10, 1), (0, 7, 10, 1), (1, 7, 11, 1), (2, 2**62, 10, 2)]
+    for predicate, block, record, source in rows + [(3, 7, 10, 1)]:  # the last: a collision of two rules' hashes
+        keys.create(entity_type=entity_type, model=model, predicate=predicate, block=block, record=record, source=source)
+
+    def stored(apps):
+        return sorted(apps.get_model("mastering", "RecordBlockKey").objects.values_list("predicate", "block", "record", "source"))
+
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        apps = executor.loader.project_state(after).apps
+        assert stored(apps) == sorted(rows)  # the older of the colliding rows stays
+        table = apps.get_model("mastering", "RecordBlockKey")
+        assert table.objects.get(pk=(model.pk, 7, 11)).predicate == 1
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        apps = executor.loader.project_state(before).apps
+        assert stored(apps) == sorted(rows)
+        assert len(set(apps.get_model("mastering", "RecordBlockKey").objects.values_list("id", flat=True))) == len(rows)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

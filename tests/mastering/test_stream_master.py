@@ -205,7 +205,7 @@ def test_candidate_lookup_skips_blocks_over_the_cap(mastered):
 
     entity_type, _ = mastered
     model = entity_type.active_model
-    shared = (RecordBlockKey.objects.filter(model=model).values("block").annotate(n=Count("id")).filter(n__gte=2)
+    shared = (RecordBlockKey.objects.filter(model=model).values("block").annotate(n=Count("record")).filter(n__gte=2)
               .order_by("-n").first())
     members = set(RecordBlockKey.objects.filter(model=model, block=shared["block"]).values_list("record", flat=True))
     found = match_index.candidate_records(model=model, blocks=[shared["block"]], cap=shared["n"])

@@ -80,14 +80,19 @@ def test_golden_for_leaves_out_empty_values_as_the_rules_do(rule):
 @pytest.mark.django_db
 @pytest.mark.parametrize("integers", [False, True])
 def test_insert_rows_of_integers_stores_what_the_generic_path_stores(integers):
+    import numpy
+
     from mastering.models import RecordBlockKey
-    from steward.db import insert_rows
+    from steward.db import insert_integer_rows, insert_rows
 
     entity_type, source = entity_type_with_records(2)
     model = _model(entity_type)
     rows = [(entity_type.pk, model.pk, 3, -(2**63), 11, source.pk), (entity_type.pk, model.pk, 0, 2**63 - 1, 12, source.pk)]
-    assert insert_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"], iter(rows),
-                       integers=integers) == 2
+    columns = ["entity_type_id", "model_id", "predicate", "block", "record", "source"]
+    if integers:  # a binary COPY of an array on PostgreSQL: smallint, integer and bigint columns, 64-bit extremes
+        assert insert_integer_rows(RecordBlockKey, columns, numpy.array(rows, dtype=numpy.int64)) == 2
+    else:
+        assert insert_rows(RecordBlockKey, columns, iter(rows)) == 2
     stored = RecordBlockKey.objects.filter(entity_type=entity_type).order_by("record")
     assert list(stored.values_list("entity_type_id", "model_id", "predicate", "block", "record", "source")) == rows
 

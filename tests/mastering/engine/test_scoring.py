@@ -80,3 +80,12 @@ def test_scoring_leaves_no_per_string_cache_behind(trained):
     list(trained.matcher.score(pairs, RECORDS))
     caches = [v.comparator.vectors for v in trained.matcher.data_model.field_variables if hasattr(v.comparator, "vectors")]
     assert caches and all(not cache for cache in caches)
+
+
+def test_prepared_values_are_kept_between_calls_and_prepare_the_same(trained):
+    from mastering.engine.variables import prepare_records
+
+    matcher = Matcher.from_settings(bytes(trained.model.settings))
+    first = matcher.prepare(RECORDS)
+    assert matcher._prepared_values  # kept for the next call (a run's next slice or chunk)
+    assert matcher.prepare(RECORDS) == first == prepare_records(matcher.specs, RECORDS)
