@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,6 +12,8 @@ from datetime import datetime
 import numpy
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
+
+logger = logging.getLogger(__name__)
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps with options builds one per call
@@ -81,7 +84,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     if connection.vendor != "postgresql":
         return _bulk_create(model, columns, rows)
     count = 0
-    with connection.cursor() as cursor, cursor.copy(_copy_statement(model, columns)) as copy:
+    # COPY is the driver's own: its errors become Django's (IntegrityError, say) only when wrapped.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(_copy_statement(model, columns)) as copy:
         buffer = io.StringIO()
         for row in rows:
             buffer.write("\t".join(map(_text, row)))
@@ -116,6 +120,7 @@ class BackgroundInserts:
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._abort = threading.Event()
 
     def send(self, writes: Sequence[tuple[type[models.Model], Sequence[str], Iterable[Sequence]]]) -> None:
         self.wait()
@@ -135,6 +140,10 @@ class BackgroundInserts:
         try:
             with django_errors, raw.cursor() as cursor:  # the driver's errors as Django's (IntegrityError, say)
                 for statement, text in texts:
+                    # Between two COPYs the caller may have given up: after its rollback the connection is back in
+                    # autocommit, where a COPY would be committed on its own.
+                    if self._abort.is_set() or raw.autocommit:
+                        raise RuntimeError("background inserts stopped: the caller's transaction is over")
                     if text:
                         with cursor.copy(statement) as copy:
                             copy.write(text)
@@ -148,8 +157,15 @@ class BackgroundInserts:
         # Never leave the thread writing: the caller's transaction ends (commits or rolls back) after this.
         if kind is None:
             self.wait()
-        elif self._thread is not None:
-            self._thread.join()
+            return
+        self._abort.set()
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._thread.join()
+            except BaseException:  # interrupted again while waiting: still wait, the first error is the one raised
+                continue
+        if self._error is not None:
+            logger.warning("Background inserts failed while the caller was failing too: %r", self._error)
 
     def wait(self) -> None:
         if self._thread is not None:
@@ -190,7 +206,8 @@ def insert_integer_rows(model: type[models.Model], columns: Sequence[str], rows:
             raise ValueError(f"{columns[n]} of {model._meta.db_table}: a value does not fit {kind}")
         packed[f"size{n}"] = numpy.dtype(kind).itemsize
         packed[f"value{n}"] = rows[:, n]
-    with connection.cursor() as cursor, cursor.copy(f"{_copy_statement(model, columns)} (FORMAT BINARY)") as copy:
+    with connection.wrap_database_errors, connection.cursor() as cursor, \
+            cursor.copy(f"{_copy_statement(model, columns)} (FORMAT BINARY)") as copy:
         copy.write(_BINARY_HEADER + packed.tobytes() + _BINARY_TRAILER)
     return len(rows)
 

@@ -54,7 +54,7 @@ def keys_by_rule(
                     owners.append(rid)
         else:
             # Same key format as dedupe's CompoundPredicate, so keys match StaticDedupe's.
-            for rid, *escaped in zip(ids, *([found[1] for found in columns[m]] for m in members)):
+            for rid, *escaped in zip(ids, *([pair[1] for pair in columns[m]] for m in members)):
                 for combo in product(*escaped):
                     keys.append(":".join(combo))
                     owners.append(rid)

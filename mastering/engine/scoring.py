@@ -25,8 +25,11 @@ from mastering.engine.variables import AttributeSpec, prepare_records
 
 ScoredChunk = numpy.typing.NDArray[Any]
 DEFAULT_CHUNK_SIZE = 20_000
-# Distinct raw values a matcher remembers the prepared form of before it starts over (~40 MB at most).
+# Distinct raw values a matcher remembers the prepared form of before it starts over (~40 MB, plus what one call
+# adds). Only the matcher used last keeps them: a process caches a matcher per model version, and the queue's
+# retraining makes many.
 PREPARED_VALUES_KEPT = 300_000
+_keeping_prepared_values: list["Matcher"] = []
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,10 @@ class Matcher:
             return {rid: {f: rec.get(f) for f in self.fields} for rid, rec in records.items()}
         # Prepared values are kept from call to call: a run's worker prepares the records of one slice after
         # another, then again those of each chunk of pairs, and names, dates and places recur throughout.
+        if not (_keeping_prepared_values and _keeping_prepared_values[0] is self):
+            for previous in _keeping_prepared_values:
+                previous._prepared_values = {}
+            _keeping_prepared_values[:] = [self]
         if len(self._prepared_values) > PREPARED_VALUES_KEPT:
             self._prepared_values = {}
         return prepare_records(self.specs, records, memo=self._prepared_values)

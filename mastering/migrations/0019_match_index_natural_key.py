@@ -73,6 +73,15 @@ def full_pair_pages(apps, schema_editor):
         schema_editor.execute("ALTER TABLE mastering_scoredpair RESET (fillfactor)")
 
 
+def delete_orphans(apps, schema_editor):
+    # Back to constrained keys: rows whose job, model or entity type went while nothing checked would refuse them.
+    for table, column, parent in [("mastering_recordblockkey", "entity_type_id", "mastering_entitytype"),
+                                  ("mastering_recordblockkey", "model_id", "mastering_matchmodel"),
+                                  ("mastering_runrecord", "job_id", "mastering_job"),
+                                  ("mastering_scoredpair", "job_id", "mastering_job")]:
+        schema_editor.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {table}.{column})")
+
+
 def _unconstrained(to: str) -> models.ForeignKey:
     return models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE,
                              related_name="+", to=to)
@@ -89,6 +98,7 @@ class Migration(migrations.Migration):
           for model, name, to in [("recordblockkey", "entity_type", "mastering.entitytype"),
                                   ("recordblockkey", "model", "mastering.matchmodel"),
                                   ("runrecord", "job", "mastering.job"), ("scoredpair", "job", "mastering.job")]),
+        migrations.RunPython(migrations.RunPython.noop, delete_orphans),
         migrations.RunPython(half_full_pair_pages, full_pair_pages),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(to_natural_key, to_surrogate_id)],

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from mastering import engine
 from mastering.models import EntityType, Job, MatchModel, RecordBlockKey
@@ -123,8 +123,19 @@ def _insert_sorted(job: Job, rows: list[KeyRow]) -> None:
     keys = numpy.array(rows, dtype=numpy.int64).reshape(-1, 4)
     keys = keys[numpy.lexsort((keys[:, 2], keys[:, 1]))]
     fixed = numpy.broadcast_to(numpy.array([job.entity_type_id, job.model_id], dtype=numpy.int64), (len(keys), 2))
-    insert_integer_rows(RecordBlockKey, ["entity_type_id", "model_id", "predicate", "block", "record", "source"],
-                        numpy.hstack([fixed, keys]))
+    rows = numpy.hstack([fixed, keys])
+    try:
+        with transaction.atomic():  # a savepoint: only this insert is undone if it meets a row
+            insert_integer_rows(RecordBlockKey, INDEX_COLUMNS, rows)
+    except IntegrityError:
+        # A record streamed meanwhile wrote one of these keys after the run read the slice's rows: keep the
+        # row there, add the others.
+        RecordBlockKey.objects.bulk_create(
+            [RecordBlockKey(**dict(zip(INDEX_COLUMNS, map(int, row)))) for row in rows], batch_size=2000,
+            ignore_conflicts=True)
+
+
+INDEX_COLUMNS = ["entity_type_id", "model_id", "predicate", "block", "record", "source"]
 
 
 def probe_blocks(matcher: engine.Matcher, values: dict, *, record_id: int = 0) -> list[tuple[int, int]]:

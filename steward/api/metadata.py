@@ -48,7 +48,7 @@ class ActionInputsMixin:
     def get_serializer(self, *args, **kwargs):
         # An input serializer describes what to send, not the object: the browsable API's raw forms pass the
         # object, whose fields (a many-to-many manager, say) an input field cannot show.
-        if self.action in self.action_inputs:
+        if self.action in self.action_inputs and "data" not in kwargs:  # rendering a form, not reading input
             kwargs.pop("instance", None)
             args = ()
         return super().get_serializer(*args, **kwargs)

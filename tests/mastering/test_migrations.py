@@ -60,6 +60,8 @@ def test_the_match_index_keeps_its_rows_when_its_lookup_becomes_the_primary_key_
         assert stored(apps) == sorted(rows)  # the older of the colliding rows stays
         table = apps.get_model("mastering", "RecordBlockKey")
         assert table.objects.get(pk=(model.pk, 7, 11)).predicate == 1
+        # A row whose entity type went while no constraint checked it: going back must not stop at it.
+        table.objects.create(entity_type_id=entity_type.pk + 1000, model_id=model.pk, predicate=0, block=9, record=12, source=1)
         executor = MigrationExecutor(connection)
         executor.migrate(before)
         apps = executor.loader.project_state(before).apps

@@ -89,3 +89,11 @@ def test_prepared_values_are_kept_between_calls_and_prepare_the_same(trained):
     first = matcher.prepare(RECORDS)
     assert matcher._prepared_values  # kept for the next call (a run's next slice or chunk)
     assert matcher.prepare(RECORDS) == first == prepare_records(matcher.specs, RECORDS)
+
+
+def test_only_the_matcher_used_last_keeps_prepared_values(trained):
+    """A process caches a matcher per model version; their prepared values would add up without this."""
+    older, newer = (Matcher.from_settings(bytes(trained.model.settings)) for _ in range(2))
+    older.prepare(RECORDS)
+    newer.prepare(RECORDS)
+    assert newer._prepared_values and not older._prepared_values
